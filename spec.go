@@ -1,0 +1,30 @@
+// Package idvmock holds openapi.yaml, the document that drives the mock server, its
+// scenarios and the contract suite.
+package idvmock
+
+import (
+	"context"
+	_ "embed"
+	"fmt"
+
+	"github.com/getkin/kin-openapi/openapi3"
+)
+
+// OpenAPI is openapi.yaml as shipped in the binary.
+//
+//go:embed openapi.yaml
+var OpenAPI []byte
+
+// LoadSpec parses and validates openapi.yaml. Each call returns a new document, so callers
+// may change theirs (clear its servers, say) without touching anyone else's.
+func LoadSpec() (*openapi3.T, error) {
+	loader := openapi3.NewLoader()
+	doc, err := loader.LoadFromData(OpenAPI)
+	if err != nil {
+		return nil, fmt.Errorf("openapi.yaml: %w", err)
+	}
+	if err := doc.Validate(context.Background(), openapi3.EnableExamplesValidation()); err != nil {
+		return nil, fmt.Errorf("openapi.yaml is not a valid OpenAPI document: %w", err)
+	}
+	return doc, nil
+}
