@@ -1,0 +1,200 @@
+package scenarios
+
+import (
+	"encoding/binary"
+	"fmt"
+	"hash/fnv"
+	"strings"
+	"time"
+
+	"github.com/brianvoe/gofakeit/v6"
+)
+
+// sessionEpoch anchors the creation times of sessions a scenario gives no time: session i of
+// a user is created about i*3 days after it, so list order is creation order, and the same
+// user gets the same times across calls and restarts.
+var sessionEpoch = time.Date(2026, time.January, 5, 9, 0, 0, 0, time.UTC)
+
+// faker returns a private gofakeit source seeded from the process seed, the userId and a
+// purpose, so that every generated value is a pure function of them. Only methods of the
+// returned Faker may be used: gofakeit's package-level functions read a global source.
+func faker(seed int64, userID string, purpose string, index int) *gofakeit.Faker {
+	h := fnv.New64a()
+	var buf [8]byte
+	binary.LittleEndian.PutUint64(buf[:], uint64(seed))
+	h.Write(buf[:])
+	h.Write([]byte(userID))
+	h.Write([]byte{0})
+	h.Write([]byte(purpose))
+	binary.LittleEndian.PutUint64(buf[:], uint64(index))
+	h.Write(buf[:])
+	s := int64(h.Sum64() & (1<<63 - 1))
+	if s == 0 { // gofakeit takes 0 as "seed from crypto/rand"
+		s = 1
+	}
+	return gofakeit.NewUnlocked(s)
+}
+
+// resolveSessions returns the sessions with identity fields filled: signatureId, bizId and
+// creation time, each generated only where the scenario left it empty.
+func resolveSessions(seed int64, userID string, in []Session) []Session {
+	out := make([]Session, len(in))
+	for i, s := range in {
+		f := faker(seed, userID, "session", i)
+		if s.SignatureID == "" {
+			s.SignatureID = fmt.Sprintf("%012x", f.Uint64()&(1<<48-1))
+		} else {
+			f.Uint64()
+		}
+		if s.BizID == "" {
+			s.BizID = "biz" + f.Numerify("######")
+		}
+		if s.CreatedAt.IsZero() {
+			s.CreatedAt = sessionEpoch.Add(time.Duration(i)*72*time.Hour + time.Duration(f.IntRange(0, 600))*time.Minute)
+		}
+		out[i] = s
+	}
+	return out
+}
+
+// buildResult builds the wire result of session number index of userID. country is the
+// session's region when it declares none.
+func buildResult(seed int64, userID string, index int, s Session, country string) *Result {
+	if s.Region != "" {
+		country = s.Region
+	}
+	r := &Result{
+		SignatureID:     s.SignatureID,
+		ErrorCodes:      []string{},
+		FaceDetail:      &FaceDetail{},
+		InputParameters: InputParameters{BizID: s.BizID, UserID: userID, Region: country},
+		CountryCodeIso3: country,
+	}
+	switch s.State {
+	case StateInProgress:
+		return r
+	case StateSubmitted:
+		r.SubmissionCompleted = ptr(true)
+		return r
+	}
+	v := s.Verdict
+	code := s.ErrorCode
+	if code == "" {
+		code = defaultErrorCode(v)
+	}
+	r.OverallResult, r.IDVResult = &v, &v
+	r.ErrorCode = &code
+	if code != ErrorCodeSuccess {
+		r.ErrorCodes = []string{code}
+	}
+	r.SubmissionCompleted = ptr(v != VerdictIncomplete)
+	if v == VerdictIncomplete {
+		return r // the user left before the checks ran
+	}
+	f := faker(seed, userID, "result", index)
+	r.FaceDetail = buildFace(f, s, code)
+	r.DocDetail = buildDoc(f, country)
+	return r
+}
+
+func defaultErrorCode(v Verdict) string {
+	switch v {
+	case VerdictPass:
+		return ErrorCodeSuccess
+	case VerdictFail:
+		return ErrorCodeLivenessAttack
+	default:
+		return ErrorCodeTimeout
+	}
+}
+
+// buildFace generates the face step consistently with the session's verdict and error code:
+// a PASS clears both thresholds; LIVENESS_ATTACK scores liveness below 50 and names an
+// attack type; other failure reasons keep the face step passed (the failure lies elsewhere).
+func buildFace(f *gofakeit.Faker, s Session, code string) *FaceDetail {
+	attack := code == ErrorCodeLivenessAttack
+	liveness := round2(f.Float64Range(LivenessThreshold+5, 99.9))
+	similarity := round2(f.Float64Range(SimilarityThreshold+5, 99.9))
+	attackType := f.IntRange(1, 3)
+	if attack {
+		liveness = round2(f.Float64Range(2, LivenessThreshold-10))
+	}
+	face := &FaceCapture{
+		FaceLivenessScore:   pick(s.Face.LivenessScore, liveness),
+		FaceSimilarityScore: pick(s.Face.SimilarityScore, similarity),
+		LivenessType:        "DISTANT_NEAR",
+	}
+	if face.FaceLivenessScore < LivenessThreshold {
+		face.LivenessAttackType = ptr(pick(s.Face.LivenessAttackType, attackType))
+	}
+	verdict := VerdictPass
+	if face.FaceLivenessScore < LivenessThreshold || face.FaceSimilarityScore < SimilarityThreshold {
+		verdict = VerdictFail
+	}
+	at := s.CreatedAt.Add(time.Duration(f.IntRange(40, 240)) * time.Second).UnixMilli()
+	base := "https://files.idvmock.invalid/" + s.SignatureID + "/" + f.UUID()
+	face.FaceImage, face.FaceImageTime = ptr(base+"/face.jpg"), ptr(at+1500)
+	face.FaceImageFar, face.FaceImageFarTime = ptr(base+"/face-far.jpg"), ptr(at)
+	face.FaceImageNear, face.FaceImageNearTime = ptr(base+"/face-near.jpg"), ptr(at+1500)
+	face.AuditImageURL = ptr(base + "/audit.jpg")
+	face.EventDetails = []EventDetail{
+		{Event: "LIVENESS_DETECTION", Result: thresholdVerdict(face.FaceLivenessScore, LivenessThreshold), CreateTimestamp: at + 2000},
+		{Event: "FACE_COMPARISON", Result: thresholdVerdict(face.FaceSimilarityScore, SimilarityThreshold), CreateTimestamp: at + 2600},
+	}
+	return &FaceDetail{FaceResult: &verdict, FaceCapture: face}
+}
+
+func thresholdVerdict(score, threshold float64) Verdict {
+	if score < threshold {
+		return VerdictFail
+	}
+	return VerdictPass
+}
+
+// idFormats are national ID number shapes by country (# is a digit, ? a capital letter).
+var idFormats = map[string]struct{ docType, number string }{
+	"SGP": {"SG-ID-N", "S#######?"},
+	"PHL": {"PH-ID-SSS", "##-#######-#"},
+	"THA": {"TH-ID-N", "#############"},
+	"MYS": {"MY-ID-N", "######-##-####"},
+	"VNM": {"VN-ID-N", "############"},
+	"IDN": {"ID-ID-N", "################"},
+}
+
+// buildDoc generates the OCR of an identity document issued by country; a country without a
+// national ID format gets a passport.
+func buildDoc(f *gofakeit.Faker, country string) *DocDetail {
+	first, last := f.FirstName(), f.LastName()
+	gender := "MALE"
+	if f.Gender() == "female" {
+		gender = "FEMALE"
+	}
+	birth := f.DateRange(time.Date(1955, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2006, 12, 31, 0, 0, 0, 0, time.UTC))
+	expiry := sessionEpoch.AddDate(f.IntRange(1, 9), f.IntRange(0, 11), f.IntRange(0, 27))
+	format, ok := idFormats[country]
+	if !ok {
+		format.docType, format.number = "AW-PP-N", "?########"
+	}
+	return &DocDetail{
+		DocType:     format.docType,
+		FullName:    strings.ToUpper(first + " " + last),
+		FirstName:   strings.ToUpper(first),
+		LastName:    strings.ToUpper(last),
+		Gender:      gender,
+		IDNumber:    strings.ToUpper(f.Lexify(f.Numerify(format.number))),
+		BirthDate:   birth.Format(time.DateOnly),
+		ExpiryDate:  expiry.Format(time.DateOnly),
+		Nationality: country,
+	}
+}
+
+func round2(x float64) float64 { return float64(int64(x*100+0.5)) / 100 }
+
+func pick[T any](override *T, generated T) T {
+	if override != nil {
+		return *override
+	}
+	return generated
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -1,0 +1,93 @@
+// Package scenarios is idvmock's model of ADVANCE.AI's identity verification: users, their
+// profile status and their verification sessions, the YAML that scripts them, and the answer
+// the vendor would give to "Get Latest Session Result By UserId". It knows nothing of HTTP:
+// the mock server asks it what to answer and wraps the answer in the vendor's envelope.
+package scenarios
+
+import "time"
+
+// ProfileStatus is where a user's identity profile stands.
+type ProfileStatus string
+
+// The documented profile statuses.
+const (
+	ProfileInit     ProfileStatus = "INIT"     // first verification still in progress
+	ProfileActive   ProfileStatus = "ACTIVE"   // profile exists and is active
+	ProfileInactive ProfileStatus = "INACTIVE" // profile exists but was deactivated
+)
+
+func (p ProfileStatus) valid() bool {
+	return p == ProfileInit || p == ProfileActive || p == ProfileInactive
+}
+
+// SessionState is how far a verification session has gone.
+type SessionState string
+
+// Session states. Only a finished session has an overall result.
+const (
+	StateInProgress SessionState = "in_progress" // the user is still in the H5 flow
+	StateSubmitted  SessionState = "submitted"   // the user submitted; the verdict is pending
+	StateFinished   SessionState = "finished"    // the verdict is known
+)
+
+// Verdict is a finished session's overall result.
+type Verdict string
+
+// The documented overall results.
+const (
+	VerdictPass       Verdict = "PASS"
+	VerdictFail       Verdict = "FAIL"
+	VerdictIncomplete Verdict = "INCOMPLETE" // the user gave up midway or timed out
+)
+
+// Thresholds the vendor documents for the face step.
+const (
+	LivenessThreshold   = 50.0 // below: the capture may be an attack
+	SimilarityThreshold = 70.0 // below: the faces may belong to different people
+)
+
+// Error codes idvmock gives finished sessions when a scenario names none.
+const (
+	ErrorCodeSuccess        = "SUCCESS"
+	ErrorCodeLivenessAttack = "LIVENESS_ATTACK" // documented example of a failure reason
+	ErrorCodeTimeout        = "TIMEOUT"         // idvmock's choice for INCOMPLETE: not documented
+)
+
+// Session is one verification session of a user, as a scenario declares it. Empty fields are
+// filled deterministically when the result is built.
+type Session struct {
+	SignatureID  string
+	SolutionCode string
+	CreatedAt    time.Time
+	State        SessionState
+	Verdict      Verdict // set only when State is StateFinished
+	ErrorCode    string  // failure reason; SUCCESS for PASS
+	BizID        string
+	Region       string // ISO 3166 alpha-3; empty: the region of the host that was asked
+	Face         FaceOverrides
+}
+
+// FaceOverrides pins face-step values that are otherwise generated consistently with the
+// verdict. Nil means "generate".
+type FaceOverrides struct {
+	LivenessScore      *float64
+	SimilarityScore    *float64
+	LivenessAttackType *int
+}
+
+// Answer kinds that a scenario can force instead of a session result.
+const (
+	AnswerSession         = ""                  // the latest session's result
+	AnswerUserNotFound    = "user_not_found"    // PARAMETER_ERROR externalUserId does not exist.
+	AnswerBadSolutionCode = "bad_solution_code" // PARAMETER_ERROR solutionCode is wrong.
+	AnswerServerError     = "server_error"      // the vendor's ERROR body
+)
+
+// Profile is what a user looks like to the vendor: a profile status and the sessions behind
+// it, or a forced answer. Named profiles are the scenarios the X-Mock-Scenario header picks.
+type Profile struct {
+	Name     string // scenario name, when the profile is a named scenario
+	Status   ProfileStatus
+	Answer   string // one of the Answer* kinds
+	Sessions []Session
+}

@@ -1,0 +1,79 @@
+package scenarios
+
+// The wire form of "Get Latest Session Result By UserId" data, in the vendor's field order.
+// Nullable fields are pointers without omitempty so that null is sent, as the vendor does;
+// fields the vendor's in-progress example leaves out carry omitempty.
+
+// LatestData is the envelope's data on SUCCESS.
+type LatestData struct {
+	ProfileStatus ProfileStatus `json:"profileStatus"`
+	Result        *Result       `json:"result"`
+}
+
+// Result is the Get Result object: the outcome of one session.
+type Result struct {
+	SignatureID         string          `json:"signatureId"`
+	OverallResult       *Verdict        `json:"overallResult"`
+	IDVResult           *Verdict        `json:"idvResult"`
+	SubmissionCompleted *bool           `json:"submissionCompleted,omitempty"`
+	ErrorCode           *string         `json:"errorCode"`
+	ErrorCodes          []string        `json:"errorCodes"`
+	FaceDetail          *FaceDetail     `json:"faceDetail"`
+	DocDetail           *DocDetail      `json:"docDetail"`
+	InputParameters     InputParameters `json:"inputParameters"`
+	CountryCodeIso3     string          `json:"countryCodeIso3"`
+}
+
+// FaceDetail is the face step's outcome. While a session has no verdict only faceResult is
+// sent (null), as in the vendor's INIT example; *FaceCapture is nil then.
+type FaceDetail struct {
+	FaceResult *Verdict `json:"faceResult"`
+	*FaceCapture
+}
+
+// FaceCapture is the face step's detail once it has been judged.
+type FaceCapture struct {
+	FaceLivenessScore   float64       `json:"faceLivenessScore"`
+	FaceSimilarityScore float64       `json:"faceSimilarityScore"`
+	LivenessAttackType  *int          `json:"livenessAttackType"`
+	LivenessType        string        `json:"livenessType"`
+	FaceImage           *string       `json:"faceImage"`
+	FaceImageTime       *int64        `json:"faceImageTime"`
+	FaceImageFar        *string       `json:"faceImageFar"`
+	FaceImageFarTime    *int64        `json:"faceImageFarTime"`
+	FaceImageNear       *string       `json:"faceImageNear"`
+	FaceImageNearTime   *int64        `json:"faceImageNearTime"`
+	SilentImage         *string       `json:"silentImage"`
+	SilentImageTime     *int64        `json:"silentImageTime"`
+	AuditImageURL       *string       `json:"auditImageUrl"`
+	FaceVideoURL        *string       `json:"faceVideoUrl"`
+	EventDetails        []EventDetail `json:"eventDetails"`
+}
+
+// EventDetail is one step of the face flow.
+type EventDetail struct {
+	Event           string  `json:"event"`
+	Result          Verdict `json:"result"`
+	CreateTimestamp int64   `json:"createTimestamp"`
+}
+
+// DocDetail is idvmock's OCR object. The vendor does not document docDetail's fields; these
+// are plausible ones, and the spec leaves docDetail open to others.
+type DocDetail struct {
+	DocType     string `json:"docType"`
+	FullName    string `json:"fullName"`
+	FirstName   string `json:"firstName"`
+	LastName    string `json:"lastName"`
+	Gender      string `json:"gender"`
+	IDNumber    string `json:"idNumber"`
+	BirthDate   string `json:"birthDate"`
+	ExpiryDate  string `json:"expiryDate"`
+	Nationality string `json:"nationality"`
+}
+
+// InputParameters echoes the Generate URL request that started the session.
+type InputParameters struct {
+	BizID  string `json:"bizId"`
+	UserID string `json:"userId"`
+	Region string `json:"region"`
+}
