@@ -1,0 +1,107 @@
+package mockserver
+
+import (
+	"bytes"
+	"encoding/hex"
+	"encoding/json"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/idvmock/idvmock/scenarios"
+)
+
+// pricingFree is the deprecated pricingStrategy the vendor sends on most envelopes.
+const pricingFree = "FREE"
+
+// successBody is the envelope of a SUCCESS answer, in the field order of the vendor's INIT
+// example, which has no pricingStrategy and no extra.
+type successBody struct {
+	Code          string `json:"code"`
+	Message       string `json:"message"`
+	TransactionID string `json:"transactionId"`
+	Data          any    `json:"data"`
+}
+
+// tokenBody is the envelope of a SUCCESS answer of the token API.
+type tokenBody struct {
+	Code            string    `json:"code"`
+	Message         string    `json:"message"`
+	TransactionID   string    `json:"transactionId"`
+	PricingStrategy string    `json:"pricingStrategy"`
+	Data            tokenData `json:"data"`
+	Extra           any       `json:"extra"`
+}
+
+type tokenData struct {
+	Token       string `json:"token"`
+	ExpiredTime int64  `json:"expiredTime"`
+}
+
+// errorBody is the envelope of every other answer, in the field order of the vendor's
+// documented error examples. The vendor's ERROR example has no pricingStrategy.
+type errorBody struct {
+	Code            string    `json:"code"`
+	Message         string    `json:"message"`
+	Data            *struct{} `json:"data"`
+	Extra           any       `json:"extra"`
+	TransactionID   string    `json:"transactionId"`
+	PricingStrategy string    `json:"pricingStrategy,omitempty"`
+}
+
+func newErrorBody(code, message, txID string) errorBody {
+	b := errorBody{Code: code, Message: message, TransactionID: txID}
+	if code != scenarios.CodeError {
+		b.PricingStrategy = pricingFree
+	}
+	return b
+}
+
+// newTransactionID returns 16 lowercase hex characters, as in the vendor's examples.
+func newTransactionID() string {
+	var b [8]byte
+	v := rand.Uint64()
+	for i := range b {
+		b[i] = byte(v >> (8 * i))
+	}
+	return hex.EncodeToString(b[:])
+}
+
+// marshal encodes v as compact JSON without HTML escaping (the vendor sends URLs with & as
+// they are) and without a trailing newline.
+func marshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+// send writes body as the JSON answer and records the code for the request log.
+func send(c echo.Context, status int, code string, body any) error {
+	data, err := marshal(body)
+	if err != nil {
+		return err
+	}
+	exchangeOf(c).Code = code
+	return c.Blob(status, echo.MIMEApplicationJSON, data)
+}
+
+// sendError answers with the vendor's error envelope.
+func sendError(c echo.Context, status int, code, message string) error {
+	return send(c, status, code, newErrorBody(code, message, exchangeOf(c).TransactionID))
+}
+
+// sendClientError answers an HTTP-level problem: the status and a CLIENT_ERROR envelope whose
+// message starts like the vendor's ("HTTP 404 - Not Found").
+func sendClientError(c echo.Context, status int, detail string) error {
+	msg := "HTTP " + strconv.Itoa(status) + " - " + http.StatusText(status)
+	if detail != "" {
+		msg += ": " + detail
+	}
+	return sendError(c, status, scenarios.CodeClientError, msg)
+}

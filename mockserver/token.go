@@ -1,0 +1,169 @@
+package mockserver
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/labstack/echo/v4"
+
+	"github.com/idvmock/idvmock/scenarios"
+)
+
+// tokenHeader carries the access token on every endpoint but the token API.
+const tokenHeader = "X-ACCESS-TOKEN"
+
+// Messages of the token API and of authentication.
+const (
+	messageTokenNotFound   = "Token not found or expired"
+	messageEmptyParameter  = "Parameter should not be empty"
+	messageTimestampError  = "Timestamp error"
+	messageSignatureError  = "Signature error"
+	messageAccountDisabled = "Account Disabled"
+)
+
+// timestampWindow is how far a token request's timestamp may be from the server's clock.
+const timestampWindow = 300 * time.Second
+
+// Sign returns the signature the token API expects: the lowercase hex SHA-256 of
+// accessKey + secretKey + timestamp, the timestamp written as in the request.
+func Sign(accessKey, secretKey, timestamp string) string {
+	sum := sha256.Sum256([]byte(accessKey + secretKey + timestamp))
+	return hex.EncodeToString(sum[:])
+}
+
+var thirteenDigits = regexp.MustCompile(`^[0-9]{13}$`)
+
+// tokenRequest is the token API's body once openapi.yaml has validated it (and filled the
+// default periodSecond).
+type tokenRequest struct {
+	AccessKey    string      `json:"accessKey"`
+	Timestamp    json.Number `json:"timestamp"`
+	Signature    string      `json:"signature"`
+	PeriodSecond int64       `json:"periodSecond"`
+}
+
+// scenarioAccountDisabled, in X-Mock-Scenario, makes the token API answer ACCOUNT_DISABLED to
+// a correctly signed request. It is the only scenario of the token API.
+const scenarioAccountDisabled = "account_disabled"
+
+// generateToken is the Token Authentication API.
+func (s *Server) generateToken(c echo.Context) error {
+	if name := c.Request().Header.Get(scenarioHeader); name != "" && name != scenarioAccountDisabled {
+		return sendClientError(c, http.StatusBadRequest, fmt.Sprintf("%s %q is not a scenario of the token API; use %s",
+			scenarioHeader, name, scenarioAccountDisabled))
+	}
+	var body tokenRequest
+	dec := json.NewDecoder(c.Request().Body)
+	dec.UseNumber()
+	if err := dec.Decode(&body); err != nil {
+		return sendClientError(c, http.StatusBadRequest, "the body is not valid JSON")
+	}
+	now := s.cfg.Now()
+	switch {
+	case !s.timestampFresh(string(body.Timestamp), now):
+		return sendError(c, http.StatusOK, scenarios.CodeParameterError, messageTimestampError)
+	case !s.signatureValid(body):
+		return sendError(c, http.StatusOK, scenarios.CodeParameterError, messageSignatureError)
+	case c.Request().Header.Get(scenarioHeader) == scenarioAccountDisabled:
+		return sendError(c, http.StatusOK, scenarios.CodeAccountDisabled, messageAccountDisabled)
+	}
+	expires := now.Add(time.Duration(body.PeriodSecond) * time.Second)
+	token := s.tokens.issue(expires, now)
+	return send(c, http.StatusOK, scenarios.CodeSuccess, tokenBody{
+		Code:            scenarios.CodeSuccess,
+		Message:         scenarios.MessageOK,
+		TransactionID:   exchangeOf(c).TransactionID,
+		PricingStrategy: pricingFree,
+		Data:            tokenData{Token: token, ExpiredTime: expires.UnixMilli()},
+	})
+}
+
+// timestampFresh reports whether ts is 13 digits of epoch milliseconds within the window.
+func (s *Server) timestampFresh(ts string, now time.Time) bool {
+	if !thirteenDigits.MatchString(ts) {
+		return false
+	}
+	ms, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil {
+		return false
+	}
+	d := now.Sub(time.UnixMilli(ms))
+	return d <= timestampWindow && d >= -timestampWindow
+}
+
+// signatureValid checks the accessKey and the signature in constant time. An unknown
+// accessKey is a signature error: without its secret the signature cannot be right.
+func (s *Server) signatureValid(body tokenRequest) bool {
+	want := Sign(s.cfg.AccessKey, s.cfg.SecretKey, string(body.Timestamp))
+	keyOK := subtle.ConstantTimeCompare([]byte(body.AccessKey), []byte(s.cfg.AccessKey)) == 1
+	sigOK := subtle.ConstantTimeCompare([]byte(body.Signature), []byte(want)) == 1
+	return keyOK && sigOK
+}
+
+var errTokenRejected = errors.New(messageTokenNotFound)
+
+// authenticate is kin-openapi's AuthenticationFunc for the X-ACCESS-TOKEN scheme: a blank
+// token never passes; in strict mode only an unexpired token this process issued does.
+func (s *Server) authenticate(_ context.Context, in *openapi3filter.AuthenticationInput) error {
+	token := strings.TrimSpace(in.RequestValidationInput.Request.Header.Get(tokenHeader))
+	if token == "" {
+		return errTokenRejected
+	}
+	if s.cfg.Auth == AuthStrict && !s.tokens.valid(token, s.cfg.Now()) {
+		return errTokenRejected
+	}
+	return nil
+}
+
+// tokenStore remembers the tokens this process issued until they expire. Expired tokens are
+// swept when the store has doubled since the last sweep, so it holds about the live tokens
+// and issuing stays O(1) amortized.
+type tokenStore struct {
+	mu        sync.Mutex
+	expires   map[string]time.Time
+	nextSweep int
+}
+
+const minSweep = 1024
+
+func newTokenStore() *tokenStore {
+	return &tokenStore{expires: map[string]time.Time{}, nextSweep: minSweep}
+}
+
+func (t *tokenStore) issue(expires, now time.Time) string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
+	token := hex.EncodeToString(b[:])
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if len(t.expires) >= t.nextSweep {
+		for tok, exp := range t.expires {
+			if !now.Before(exp) {
+				delete(t.expires, tok)
+			}
+		}
+		t.nextSweep = max(minSweep, 2*len(t.expires))
+	}
+	t.expires[token] = expires
+	return token
+}
+
+func (t *tokenStore) valid(token string, now time.Time) bool {
+	t.mu.Lock()
+	exp, ok := t.expires[token]
+	t.mu.Unlock()
+	return ok && now.Before(exp)
+}

@@ -1,0 +1,218 @@
+package mockserver
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/labstack/echo/v4"
+
+	"github.com/idvmock/idvmock/scenarios"
+)
+
+// messageExtension on a parameter or a body property of openapi.yaml gives the message sent
+// when its value is invalid, where the vendor documents one ("solutionCode is wrong.").
+const messageExtension = "x-idvmock-invalid-message"
+
+// validateRequests checks every request against openapi.yaml before a handler sees it: the
+// route (on the path alone, since the mock answers for every host), the token, the query and
+// the body. Every failure is answered with the vendor's envelope.
+func (s *Server) validateRequests(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		req := c.Request()
+		route, pathParams, err := s.router.FindRoute(req)
+		switch {
+		case errors.Is(err, routers.ErrMethodNotAllowed):
+			c.Response().Header().Set(echo.HeaderAllow, strings.Join(s.allowedMethods(req), ", "))
+			return sendClientError(c, http.StatusMethodNotAllowed, "")
+		case err != nil:
+			return sendClientError(c, http.StatusNotFound, "")
+		}
+		queryProblem := checkQuery(req.URL.RawQuery, route.Operation)
+		input := &openapi3filter.RequestValidationInput{
+			Request:    req,
+			PathParams: pathParams,
+			Route:      route,
+			Options:    s.filterOptions,
+		}
+		err = openapi3filter.ValidateRequest(req.Context(), input)
+		var security *openapi3filter.SecurityRequirementsError
+		switch {
+		case errors.As(err, &security):
+			return sendError(c, http.StatusOK, scenarios.CodeIAMFailed, messageTokenNotFound)
+		case queryProblem != "":
+			return sendError(c, http.StatusOK, scenarios.CodeParameterError, queryProblem)
+		case err != nil:
+			status, code, message := describeRequestError(err)
+			return sendError(c, status, code, message)
+		}
+		return next(c)
+	}
+}
+
+// allowedMethods lists the methods openapi.yaml declares for the request's path.
+func (s *Server) allowedMethods(req *http.Request) []string {
+	var allowed []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		probe := *req
+		probe.Method = m
+		if _, _, err := s.router.FindRoute(&probe); err == nil {
+			allowed = append(allowed, m)
+		}
+	}
+	return allowed
+}
+
+// checkQuery finds what kin-openapi cannot see in a query string, because url.Query drops
+// it silently: invalid percent-encoding, a parameter given twice, bytes that are not UTF-8
+// or are control characters, and parameters the operation does not declare. It returns a
+// message naming the parameter, or "".
+func checkQuery(raw string, op *openapi3.Operation) string {
+	seen := map[string]int{}
+	for raw != "" {
+		var pair string
+		pair, raw, _ = strings.Cut(raw, "&")
+		if pair == "" {
+			continue
+		}
+		rawKey, rawValue, _ := strings.Cut(pair, "=")
+		if strings.Contains(pair, ";") {
+			return fmt.Sprintf("The query holds a ';' in %q: percent-encode it as %%3B.", pair)
+		}
+		key, err := url.QueryUnescape(rawKey)
+		if err != nil {
+			return fmt.Sprintf("The query is not valid percent-encoding near %q: encode %% as %%25.", rawKey)
+		}
+		value, err := url.QueryUnescape(rawValue)
+		if err != nil {
+			return fmt.Sprintf("%s is not valid percent-encoding: encode %% as %%25.", key)
+		}
+		if op.Parameters.GetByInAndName(openapi3.ParameterInQuery, key) == nil {
+			return fmt.Sprintf("Unknown query parameter %q: this endpoint takes %s.", key, queryNames(op))
+		}
+		if seen[key]++; seen[key] == 2 {
+			return fmt.Sprintf("%s is given more than once: send it once.", key)
+		}
+		if !utf8.ValidString(value) {
+			return fmt.Sprintf("%s is not valid UTF-8: percent-encode the value's UTF-8 bytes.", key)
+		}
+		if strings.IndexFunc(value, unicode.IsControl) >= 0 {
+			return fmt.Sprintf("%s contains control characters.", key)
+		}
+	}
+	return ""
+}
+
+func queryNames(op *openapi3.Operation) string {
+	var names []string
+	for _, p := range op.Parameters {
+		if p.Value.In == openapi3.ParameterInQuery {
+			names = append(names, p.Value.Name)
+		}
+	}
+	if len(names) == 0 {
+		return "no query parameters"
+	}
+	return strings.Join(names, " and ")
+}
+
+// describeRequestError turns a kin-openapi validation error into the HTTP status, code and
+// message the vendor would send.
+func describeRequestError(err error) (status int, code, message string) {
+	var re *openapi3filter.RequestError
+	if !errors.As(err, &re) {
+		return http.StatusBadRequest, scenarios.CodeClientError, "HTTP 400 - Bad Request: " + err.Error()
+	}
+	if p := re.Parameter; p != nil {
+		return http.StatusOK, scenarios.CodeParameterError, parameterMessage(p, re)
+	}
+	return describeBodyError(re)
+}
+
+func parameterMessage(p *openapi3.Parameter, re *openapi3filter.RequestError) string {
+	if msg, ok := p.Extensions[messageExtension].(string); ok {
+		return msg
+	}
+	if errors.Is(re.Err, openapi3filter.ErrInvalidRequired) || errors.Is(re.Err, openapi3filter.ErrInvalidEmptyValue) {
+		return p.Name + " should not be empty."
+	}
+	var se *openapi3.SchemaError
+	if errors.As(re.Err, &se) {
+		return schemaMessage(p.Name, se)
+	}
+	return fmt.Sprintf("%s is invalid: %s.", p.Name, re.Error())
+}
+
+// schemaMessage describes a schema violation of the value called name in a sentence.
+func schemaMessage(name string, se *openapi3.SchemaError) string {
+	s := se.Schema
+	switch se.SchemaField {
+	case "minLength":
+		return name + " should not be empty."
+	case "maxLength":
+		return fmt.Sprintf("%s is longer than %d characters.", name, *s.MaxLength)
+	case "minimum", "maximum":
+		return fmt.Sprintf("%s must be from %v to %v.", name, deref(s.Min), deref(s.Max))
+	case "type":
+		return fmt.Sprintf("%s must be a%s %s.", name, article(s.Type.Slice()[0]), s.Type.Slice()[0])
+	}
+	return fmt.Sprintf("%s is invalid: %s.", name, strings.TrimSuffix(se.Reason, "."))
+}
+
+// describeBodyError describes a problem with the token API's JSON body. A body that cannot be
+// read as a JSON object is an HTTP 400; a field that is missing, empty or wrong is a
+// PARAMETER_ERROR naming it, with the vendor's message where the spec gives one.
+func describeBodyError(re *openapi3filter.RequestError) (int, string, string) {
+	badRequest := func(detail string) (int, string, string) {
+		return http.StatusBadRequest, scenarios.CodeClientError, "HTTP 400 - Bad Request: " + detail
+	}
+	var se *openapi3.SchemaError
+	var pe *openapi3filter.ParseError
+	switch {
+	case re.RequestBody == nil:
+		return badRequest(re.Error())
+	case errors.Is(re.Err, openapi3filter.ErrInvalidRequired):
+		return badRequest("the body is empty: send a JSON object")
+	case strings.HasPrefix(re.Reason, "header Content-Type"):
+		return badRequest("send the body as Content-Type: application/json")
+	case errors.As(re.Err, &pe):
+		return badRequest("the body is not valid JSON")
+	case !errors.As(re.Err, &se):
+		return badRequest(re.Error())
+	}
+	pointer := se.JSONPointer()
+	if len(pointer) == 0 {
+		return badRequest("the body must be a JSON object")
+	}
+	field := pointer[0]
+	prop := re.RequestBody.Content.Get(echo.MIMEApplicationJSON).Schema.Value.Properties[field]
+	switch {
+	case se.SchemaField == "required", se.SchemaField == "minLength", se.Value == nil:
+		return http.StatusOK, scenarios.CodeParameterError, messageEmptyParameter + ": " + field
+	case prop != nil && prop.Value.Extensions[messageExtension] != nil:
+		msg, _ := prop.Value.Extensions[messageExtension].(string)
+		return http.StatusOK, scenarios.CodeParameterError, msg
+	}
+	return http.StatusOK, scenarios.CodeParameterError, schemaMessage(field, se)
+}
+
+func article(word string) string {
+	if strings.ContainsAny(word[:1], "aeiou") {
+		return "n"
+	}
+	return ""
+}
+
+func deref(f *float64) float64 {
+	if f == nil {
+		return 0
+	}
+	return *f
+}
