@@ -17,9 +17,10 @@ var OpenAPI []byte
 
 // LoadSpec parses and validates openapi.yaml. Each call returns a new document, so callers
 // may change theirs (clear its servers, say) without touching anyone else's.
-func LoadSpec() (*openapi3.T, error) {
-	loader := openapi3.NewLoader()
-	doc, err := loader.LoadFromData(OpenAPI)
+func LoadSpec() (*openapi3.T, error) { return loadSpec(OpenAPI) }
+
+func loadSpec(data []byte) (*openapi3.T, error) {
+	doc, err := openapi3.NewLoader().LoadFromData(data)
 	if err != nil {
 		return nil, fmt.Errorf("openapi.yaml: %w", err)
 	}

@@ -49,10 +49,20 @@ var thirteenDigits = regexp.MustCompile(`^[0-9]{13}$`)
 // tokenRequest is the token API's body once openapi.yaml has validated it (and filled the
 // default periodSecond).
 type tokenRequest struct {
-	AccessKey    string      `json:"accessKey"`
-	Timestamp    json.Number `json:"timestamp"`
-	Signature    string      `json:"signature"`
-	PeriodSecond int64       `json:"periodSecond"`
+	AccessKey    string          `json:"accessKey"`
+	Timestamp    json.RawMessage `json:"timestamp"`
+	Signature    string          `json:"signature"`
+	PeriodSecond int64           `json:"periodSecond"`
+}
+
+// timestamp is the timestamp as the client wrote it, string or number: the signature covers
+// those characters.
+func (r tokenRequest) timestamp() string {
+	var s string
+	if json.Unmarshal(r.Timestamp, &s) == nil {
+		return s
+	}
+	return string(r.Timestamp)
 }
 
 // scenarioAccountDisabled, in X-Mock-Scenario, makes the token API answer ACCOUNT_DISABLED to
@@ -66,14 +76,12 @@ func (s *Server) generateToken(c echo.Context) error {
 			scenarioHeader, name, scenarioAccountDisabled))
 	}
 	var body tokenRequest
-	dec := json.NewDecoder(c.Request().Body)
-	dec.UseNumber()
-	if err := dec.Decode(&body); err != nil {
+	if err := json.NewDecoder(c.Request().Body).Decode(&body); err != nil {
 		return sendClientError(c, http.StatusBadRequest, "the body is not valid JSON")
 	}
 	now := s.cfg.Now()
 	switch {
-	case !s.timestampFresh(string(body.Timestamp), now):
+	case !s.timestampFresh(body.timestamp(), now):
 		return sendError(c, http.StatusOK, scenarios.CodeParameterError, messageTimestampError)
 	case !s.signatureValid(body):
 		return sendError(c, http.StatusOK, scenarios.CodeParameterError, messageSignatureError)
@@ -107,7 +115,7 @@ func (s *Server) timestampFresh(ts string, now time.Time) bool {
 // signatureValid checks the accessKey and the signature in constant time. An unknown
 // accessKey is a signature error: without its secret the signature cannot be right.
 func (s *Server) signatureValid(body tokenRequest) bool {
-	want := Sign(s.cfg.AccessKey, s.cfg.SecretKey, string(body.Timestamp))
+	want := Sign(s.cfg.AccessKey, s.cfg.SecretKey, body.timestamp())
 	keyOK := subtle.ConstantTimeCompare([]byte(body.AccessKey), []byte(s.cfg.AccessKey)) == 1
 	sigOK := subtle.ConstantTimeCompare([]byte(body.Signature), []byte(want)) == 1
 	return keyOK && sigOK

@@ -36,7 +36,7 @@ type ProfileSpec struct {
 type SessionSpec struct {
 	SignatureID         string       `yaml:"signatureId"`
 	SolutionCode        string       `yaml:"solutionCode"`
-	CreatedAt           *time.Time   `yaml:"createdAt"`
+	CreatedAt           *Timestamp   `yaml:"createdAt"`
 	State               SessionState `yaml:"state"`
 	OverallResult       Verdict      `yaml:"overallResult"`
 	ErrorCode           string       `yaml:"errorCode"`
@@ -98,7 +98,7 @@ func (s SessionSpec) session() Session {
 		out.SolutionCode = DefaultSolutionCode
 	}
 	if s.CreatedAt != nil {
-		out.CreatedAt = s.CreatedAt.UTC()
+		out.CreatedAt = s.CreatedAt.Time.UTC()
 	}
 	return out
 }
@@ -113,4 +113,17 @@ func (s SessionSpec) state() SessionState {
 	default:
 		return StateInProgress
 	}
+}
+
+// Timestamp is a point in time written in RFC 3339, as in 2026-03-01T10:00:00Z.
+type Timestamp struct{ time.Time }
+
+// UnmarshalYAML reads an RFC 3339 time and names the line of a bad one.
+func (t *Timestamp) UnmarshalYAML(node *yaml.Node) error {
+	parsed, err := time.Parse(time.RFC3339, node.Value)
+	if node.Kind != yaml.ScalarNode || err != nil {
+		return fmt.Errorf("line %d: %q is not a time: write RFC 3339, e.g. 2026-03-01T10:00:00Z", node.Line, node.Value)
+	}
+	t.Time = parsed
+	return nil
 }

@@ -2,13 +2,10 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
-	"time"
 
 	"github.com/idvmock/idvmock/mockserver"
 	"github.com/idvmock/idvmock/scenarios"
@@ -20,7 +17,6 @@ const (
 	defaultAddr      = ":8080"
 	defaultAccessKey = "sampleaccesskey"
 	defaultSecretKey = "samplesecretkey"
-	shutdownGrace    = 10 * time.Second
 )
 
 const serveExamples = `  idvmock serve
@@ -74,35 +70,7 @@ func (c *serveCmd) Run(ctx context.Context, args []string) error {
 	if c.onListen != nil {
 		c.onListen(ln.Addr())
 	}
-	return serveUntilDone(ctx, ln, srv, logger)
-}
-
-// serveUntilDone serves until ctx is cancelled (SIGINT or SIGTERM), then lets requests in
-// flight finish.
-func serveUntilDone(ctx context.Context, ln net.Listener, h http.Handler, logger *slog.Logger) error {
-	hs := &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
-	done := make(chan error, 1)
-	go func() { done <- hs.Serve(ln) }()
-	select {
-	case err := <-done:
-		return err
-	case <-ctx.Done():
-	}
-	logger.Info("idvmock shutting down", slog.Duration("grace", shutdownGrace))
-	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
-	defer cancel()
-	if err := hs.Shutdown(sctx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
-	}
-	if err := <-done; !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	return srv.Serve(ctx, ln)
 }
 
 func newLogger(format string, w io.Writer) (*slog.Logger, error) {

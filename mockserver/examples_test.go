@@ -1,0 +1,58 @@
+package mockserver
+
+import (
+	"encoding/json"
+	"reflect"
+	"testing"
+)
+
+// requestExtension on an example of openapi.yaml names the request whose answer the example
+// shows; the mock must answer exactly that, apart from transactionId.
+const requestExtension = "x-idvmock-request"
+
+func TestSpecExamplesAreWhatTheMockAnswers(t *testing.T) {
+	s := newTestServer(t, Config{})
+	sc := newSpecChecker(t)
+	checked := 0
+	for path, item := range sc.doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			for status, resp := range op.Responses.Map() {
+				for _, media := range resp.Value.Content {
+					for name, ex := range media.Examples {
+						raw, ok := ex.Value.Extensions[requestExtension]
+						if !ok {
+							continue
+						}
+						var req struct {
+							Host, Query string
+							Scenario    string
+						}
+						if b, err := json.Marshal(raw); err != nil || json.Unmarshal(b, &req) != nil {
+							t.Fatalf("%s %s %s example %s: bad %s %v", method, path, status, name, requestExtension, raw)
+						}
+						c := latestCall(req.Query, req.Host)
+						c.target = path + "?" + req.Query
+						if req.Scenario != "" {
+							c.header[scenarioHeader] = req.Scenario
+						}
+						checked++
+						var want map[string]any
+						b, _ := json.Marshal(ex.Value.Value)
+						_ = json.Unmarshal(b, &want)
+						rec := serve(t, s, c)
+						var got map[string]any
+						if err := json.Unmarshal(withTransactionID(rec.Body.Bytes(), want["transactionId"].(string)), &got); err != nil {
+							t.Fatal(err)
+						}
+						if !reflect.DeepEqual(got, want) {
+							t.Errorf("example %s of %s %s differs from the mock's answer; the answer is:\n%s", name, method, path, rec.Body)
+						}
+					}
+				}
+			}
+		}
+	}
+	if checked < 5 {
+		t.Errorf("only %d examples name the request they show", checked)
+	}
+}

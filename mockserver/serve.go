@@ -1,0 +1,49 @@
+package mockserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+)
+
+// Timeouts of the HTTP server: slow clients cannot hold a connection forever.
+const (
+	readHeaderTimeout = 10 * time.Second
+	idleTimeout       = 2 * time.Minute
+	// ShutdownGrace is how long requests in flight may take to finish after a shutdown
+	// starts.
+	ShutdownGrace = 10 * time.Second
+)
+
+// Serve answers connections from ln until ctx is cancelled, then stops accepting and lets
+// requests in flight finish within ShutdownGrace. net/http's own answers to requests that are
+// not valid HTTP are turned into the vendor's envelope (WrapListener).
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	hs := &http.Server{
+		Handler:           s,
+		ReadHeaderTimeout: readHeaderTimeout,
+		IdleTimeout:       idleTimeout,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	done := make(chan error, 1)
+	go func() { done <- hs.Serve(WrapListener(ln)) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+	}
+	s.log.Info("idvmock shutting down", slog.Duration("grace", ShutdownGrace))
+	sctx, cancel := context.WithTimeout(context.Background(), ShutdownGrace)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-done; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
