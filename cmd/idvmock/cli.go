@@ -134,3 +134,29 @@ func (f *flags) parse(args []string) error {
 func envName(flagName string) string {
 	return "IDVMOCK_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
 }
+
+// choice is a string flag that takes one of a fixed set of values, so that a bad value is
+// refused where it was given (flag or environment variable).
+type choice struct {
+	value   string
+	allowed []string
+}
+
+func (c *choice) String() string { return c.value }
+
+func (c *choice) Set(v string) error {
+	for _, a := range c.allowed {
+		if v == a {
+			c.value = v
+			return nil
+		}
+	}
+	return fmt.Errorf("%q is not one of %s", v, strings.Join(c.allowed, ", "))
+}
+
+// choiceFlag defines a flag that takes one of allowed, the first being the default.
+func (f *flags) choiceFlag(name, usage string, allowed ...string) *choice {
+	c := &choice{value: allowed[0], allowed: allowed}
+	f.Var(c, name, usage)
+	return c
+}

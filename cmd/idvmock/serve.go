@@ -34,22 +34,17 @@ type serveCmd struct {
 func (c *serveCmd) Run(ctx context.Context, args []string) error {
 	fs := newFlags("serve", "Run the mock of ADVANCE.AI's Get Latest Session Result and Token APIs.", serveExamples, c.stdout)
 	addr := fs.String("addr", defaultAddr, "`address` to listen on")
-	auth := fs.String("auth", string(mockserver.AuthPresent), "token check: present (any non-blank X-ACCESS-TOKEN) or strict (only unexpired tokens this process issued)")
+	auth := fs.choiceFlag("auth", "token check: present (any non-blank X-ACCESS-TOKEN) or strict (only unexpired tokens this process issued)",
+		string(mockserver.AuthPresent), string(mockserver.AuthStrict))
 	accessKey := fs.String("access-key", defaultAccessKey, "accessKey the token API accepts")
 	secretKey := fs.String("secret-key", defaultSecretKey, "secretKey the token API signs with")
 	seed := fs.Int64("seed", 0, "seed of the fake data; the same seed gives the same bodies")
-	logFormat := fs.String("log-format", "text", "log format: text or json")
+	logFormat := fs.choiceFlag("log-format", "log format: text or json", "text", "json")
 	if err := fs.parse(args); err != nil {
 		return err
 	}
-	mode, err := mockserver.ParseAuthMode(*auth)
-	if err != nil {
-		return usageError{err.Error()}
-	}
-	logger, err := newLogger(*logFormat, c.stderr)
-	if err != nil {
-		return err
-	}
+	mode := mockserver.AuthMode(auth.value)
+	logger := newLogger(logFormat.value, c.stderr)
 	set, err := scenarios.Builtin(*seed)
 	if err != nil {
 		return err
@@ -73,12 +68,9 @@ func (c *serveCmd) Run(ctx context.Context, args []string) error {
 	return srv.Serve(ctx, ln)
 }
 
-func newLogger(format string, w io.Writer) (*slog.Logger, error) {
-	switch format {
-	case "text":
-		return slog.New(slog.NewTextHandler(w, nil)), nil
-	case "json":
-		return slog.New(slog.NewJSONHandler(w, nil)), nil
+func newLogger(format string, w io.Writer) *slog.Logger {
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, nil))
 	}
-	return nil, usagef("log format %q: use text or json", format)
+	return slog.New(slog.NewTextHandler(w, nil))
 }
