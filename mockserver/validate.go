@@ -21,6 +21,9 @@ import (
 // when its value is invalid, where the vendor documents one ("solutionCode is wrong.").
 const messageExtension = "x-idvmock-invalid-message"
 
+// maxBodyBytes bounds request bodies: the token API's is under 300 bytes.
+const maxBodyBytes = 64 << 10
+
 // validateRequests checks every request against openapi.yaml before a handler sees it: the
 // route (on the path alone, since the mock answers for every host), the token, the query and
 // the body. Every failure is answered with the vendor's envelope.
@@ -35,6 +38,10 @@ func (s *Server) validateRequests(next echo.HandlerFunc) echo.HandlerFunc {
 		case err != nil:
 			return sendClientError(c, http.StatusNotFound, "")
 		}
+		if req.ContentLength > maxBodyBytes {
+			return sendClientError(c, http.StatusRequestEntityTooLarge, fmt.Sprintf("the body is over %d bytes", maxBodyBytes))
+		}
+		req.Body = http.MaxBytesReader(c.Response(), req.Body, maxBodyBytes)
 		queryProblem := checkQuery(req.URL.RawQuery, route.Operation)
 		input := &openapi3filter.RequestValidationInput{
 			Request:    req,
@@ -126,6 +133,11 @@ func queryNames(op *openapi3.Operation) string {
 // describeRequestError turns a kin-openapi validation error into the HTTP status, code and
 // message the vendor would send.
 func describeRequestError(err error) (status int, code, message string) {
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return http.StatusRequestEntityTooLarge, scenarios.CodeClientError,
+			fmt.Sprintf("HTTP 413 - Request Entity Too Large: the body is over %d bytes", tooLarge.Limit)
+	}
 	var re *openapi3filter.RequestError
 	if !errors.As(err, &re) {
 		return http.StatusBadRequest, scenarios.CodeClientError, "HTTP 400 - Bad Request: " + err.Error()

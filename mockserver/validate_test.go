@@ -3,6 +3,7 @@ package mockserver
 import (
 	"math/rand/v2"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -113,5 +114,39 @@ func TestRandomQueriesAlwaysGetADocumentedEnvelope(t *testing.T) {
 		if rec.Code != http.StatusOK || !documented[env.Code] {
 			t.Fatalf("?%s: HTTP %d %s %q", q.String(), rec.Code, env.Code, env.Message)
 		}
+	}
+}
+
+// Bodies are bounded: a body over the limit gets 413 whether or not it announces its length.
+func TestOversizedBodiesAreRefused(t *testing.T) {
+	s := newTestServer(t, Config{})
+	sc := newSpecChecker(t)
+	big := `{"accessKey":"` + strings.Repeat("k", maxBodyBytes) + `"}`
+	for name, c := range map[string]call{
+		"token API":       tokenCall(big),
+		"GET with a body": {target: pathLatest + "?userId=user_active", header: map[string]string{tokenHeader: "t"}, body: big},
+		"unknown length":  tokenCall(big),
+	} {
+		req := c.request()
+		if name == "unknown length" {
+			req.ContentLength = -1
+		}
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, req)
+		env := decode(t, rec)
+		if rec.Code != http.StatusRequestEntityTooLarge || env.Code != "CLIENT_ERROR" {
+			t.Errorf("%s: HTTP %d %s %q, want 413 CLIENT_ERROR", name, rec.Code, env.Code, env.Message)
+		}
+		sc.check(t, c, rec)
+	}
+}
+
+// The vendor's curl example sends Content-Type: application/json on the GET; it is accepted.
+func TestContentTypeOnTheGetIsAccepted(t *testing.T) {
+	s := newTestServer(t, Config{})
+	c := latestCall("userId=user_active", "")
+	c.header["Content-Type"] = "application/json"
+	if env := decode(t, serve(t, s, c)); env.Code != "SUCCESS" {
+		t.Fatalf("%s %q", env.Code, env.Message)
 	}
 }
