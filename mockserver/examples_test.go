@@ -56,3 +56,15 @@ func TestSpecExamplesAreWhatTheMockAnswers(t *testing.T) {
 		t.Errorf("only %d examples name the request they show", checked)
 	}
 }
+
+// openapi.yaml shows every named scenario's answer as an example of the same name.
+func TestSpecHasAnExampleForEveryScenario(t *testing.T) {
+	s := newTestServer(t, Config{})
+	sc := newSpecChecker(t)
+	examples := sc.doc.Paths.Value(pathLatest).Get.Responses.Status(200).Value.Content.Get("application/json").Examples
+	for _, name := range s.cfg.Scenarios.ScenarioNames() {
+		if examples[name] == nil {
+			t.Errorf("openapi.yaml has no example %q for the scenario of that name", name)
+		}
+	}
+}
