@@ -39,7 +39,7 @@ func (s *Server) validateRequests(next echo.HandlerFunc) echo.HandlerFunc {
 			return sendClientError(c, http.StatusNotFound, "")
 		}
 		if req.ContentLength > maxBodyBytes {
-			return sendClientError(c, http.StatusRequestEntityTooLarge, fmt.Sprintf("the body is over %d bytes", maxBodyBytes))
+			return sendClientError(c, http.StatusRequestEntityTooLarge, fmt.Sprintf("the body is over %d bytes", int64(maxBodyBytes)))
 		}
 		req.Body = http.MaxBytesReader(c.Response(), req.Body, maxBodyBytes)
 		queryProblem := checkQuery(req.URL.RawQuery, route.Operation)
@@ -51,7 +51,10 @@ func (s *Server) validateRequests(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		err = openapi3filter.ValidateRequest(req.Context(), input)
 		var security *openapi3filter.SecurityRequirementsError
+		var tooLarge *http.MaxBytesError
 		switch {
+		case errors.As(err, &tooLarge):
+			return sendClientError(c, http.StatusRequestEntityTooLarge, fmt.Sprintf("the body is over %d bytes", tooLarge.Limit))
 		case errors.As(err, &security):
 			return sendError(c, http.StatusOK, scenarios.CodeIAMFailed, messageTokenNotFound)
 		case queryProblem != "":
@@ -133,11 +136,6 @@ func queryNames(op *openapi3.Operation) string {
 // describeRequestError turns a kin-openapi validation error into the HTTP status, code and
 // message the vendor would send.
 func describeRequestError(err error) (status int, code, message string) {
-	var tooLarge *http.MaxBytesError
-	if errors.As(err, &tooLarge) {
-		return http.StatusRequestEntityTooLarge, scenarios.CodeClientError,
-			fmt.Sprintf("HTTP 413 - Request Entity Too Large: the body is over %d bytes", tooLarge.Limit)
-	}
 	var re *openapi3filter.RequestError
 	if !errors.As(err, &re) {
 		return http.StatusBadRequest, scenarios.CodeClientError, "HTTP 400 - Bad Request: " + err.Error()
