@@ -2,6 +2,7 @@ package mockserver
 
 import (
 	"encoding/json"
+	"net/http"
 	"reflect"
 	"testing"
 )
@@ -65,6 +66,21 @@ func TestSpecHasAnExampleForEveryScenario(t *testing.T) {
 	for _, name := range s.cfg.Scenarios.ScenarioNames() {
 		if examples[name] == nil {
 			t.Errorf("openapi.yaml has no example %q for the scenario of that name", name)
+		}
+	}
+}
+
+// Every operation of openapi.yaml has a handler: a request to it is never answered 404 or
+// 405 by the router.
+func TestEveryOperationIsServed(t *testing.T) {
+	s := newTestServer(t, Config{})
+	sc := newSpecChecker(t)
+	for path, item := range sc.doc.Paths.Map() {
+		for method := range item.Operations() {
+			rec := serve(t, s, call{method: method, target: path, header: map[string]string{tokenHeader: "t"}})
+			if rec.Code == http.StatusNotFound || rec.Code == http.StatusMethodNotAllowed {
+				t.Errorf("%s %s: HTTP %d: no handler for this operation", method, path, rec.Code)
+			}
 		}
 	}
 }
