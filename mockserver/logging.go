@@ -31,7 +31,7 @@ func exchangeOf(c echo.Context) *exchange {
 }
 
 // track starts the exchange of each request (region, transactionId) and logs one line when
-// it is answered. Tokens and keys never reach the log: only the fields below are written.
+// it is answered. Only the fields below are written: the token masked, keys and bodies never.
 func (s *Server) track(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		start := time.Now()
