@@ -7,12 +7,14 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/idvmock/idvmock"
 )
 
 // exchange is what the mock learns about one request while answering it; the request log
 // line is written from it.
 type exchange struct {
-	Region        Region
+	Region        idvmock.Region
 	TransactionID string
 	UserID        string
 	Scenario      string
@@ -36,7 +38,7 @@ func (s *Server) track(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		start := time.Now()
 		x := exchangeOf(c)
-		x.Region = s.regions.forHost(c.Request().Host)
+		x.Region = s.regions.ForHost(c.Request().Host)
 		x.UserID = c.QueryParam("userId")
 		err := next(c)
 		if err != nil {

@@ -36,7 +36,7 @@ func TestRegionFromTheHostsFirstLabel(t *testing.T) {
 		"xx-api.advance.ai":         "global",
 		"sg-api.advance.ai.evil.io": "sg",
 	} {
-		if got := s.regions.forHost(host).Name; got != want {
+		if got := s.regions.ForHost(host).Name; got != want {
 			t.Errorf("Host %q: region %s, want %s", host, got, want)
 		}
 	}

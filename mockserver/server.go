@@ -55,7 +55,7 @@ type Server struct {
 	cfg           Config
 	echo          *echo.Echo
 	router        routers.Router
-	regions       regions
+	regions       *idvmock.Regions
 	filterOptions *openapi3filter.Options
 	tokens        *tokenStore
 	log           *slog.Logger
@@ -71,7 +71,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, tokens: newTokenStore()}
-	if s.regions, err = regionsFromSpec(doc); err != nil {
+	if s.regions, err = idvmock.RegionsFromSpec(doc); err != nil {
 		return nil, err
 	}
 	if s.router, err = pathRouter(doc); err != nil {

@@ -1,4 +1,4 @@
-package mockserver
+package idvmock
 
 import (
 	"fmt"
@@ -16,15 +16,18 @@ type Region struct {
 	Country string // ISO 3166 alpha-3 given to sessions that declare no region
 }
 
-// regions maps Host headers to regions. It is built from the servers of openapi.yaml, whose
+// Regions maps Host headers to regions. It is built from the servers of openapi.yaml, whose
 // x-idvmock-region and x-idvmock-country extensions name each region and its country.
-type regions struct {
+type Regions struct {
 	byLabel map[string]Region
+	byName  map[string]Region
 	global  Region
+	names   []string
 }
 
-func regionsFromSpec(doc *openapi3.T) (regions, error) {
-	rs := regions{byLabel: map[string]Region{}}
+// RegionsFromSpec reads the regions from the servers of doc.
+func RegionsFromSpec(doc *openapi3.T) (*Regions, error) {
+	rs := &Regions{byLabel: map[string]Region{}, byName: map[string]Region{}}
 	for _, srv := range doc.Servers {
 		u, err := url.Parse(srv.URL)
 		if err != nil {
@@ -37,6 +40,8 @@ func regionsFromSpec(doc *openapi3.T) (regions, error) {
 		}
 		r := Region{Name: name, Label: firstLabel(u.Host), Country: country}
 		rs.byLabel[r.Label] = r
+		rs.byName[r.Name] = r
+		rs.names = append(rs.names, r.Name)
 		if name == "global" {
 			rs.global = r
 		}
@@ -47,15 +52,24 @@ func regionsFromSpec(doc *openapi3.T) (regions, error) {
 	return rs, nil
 }
 
-// forHost picks the region from the first DNS label of host, whatever the rest of the name
+// ForHost picks the region from the first DNS label of host, whatever the rest of the name
 // and the port: sg-api.advance.ai, sg-api.localhost:8080 and sg-api.mock.internal are all
 // Singapore. Any other host is global.
-func (rs regions) forHost(host string) Region {
+func (rs *Regions) ForHost(host string) Region {
 	if r, ok := rs.byLabel[firstLabel(host)]; ok {
 		return r
 	}
 	return rs.global
 }
+
+// ByName returns the region called name (global, sg, ...).
+func (rs *Regions) ByName(name string) (Region, bool) {
+	r, ok := rs.byName[name]
+	return r, ok
+}
+
+// Names lists the region names in the order of openapi.yaml's servers.
+func (rs *Regions) Names() []string { return append([]string(nil), rs.names...) }
 
 func firstLabel(host string) string {
 	if h, _, err := net.SplitHostPort(host); err == nil {
