@@ -6,9 +6,21 @@ import (
 	"context"
 	_ "embed"
 	"fmt"
+	"slices"
 
 	"github.com/getkin/kin-openapi/openapi3"
 )
+
+// Tags of idvmock's own endpoints in openapi.yaml; the other operations are the vendor's.
+const (
+	AdminTag = "idvmock-admin" // the admin API under /__admin/
+	H5Tag    = "idvmock-h5"    // the H5 pages that stand in for the vendor's
+)
+
+// IsVendorOperation reports whether op is one of the vendor's operations, not idvmock's own.
+func IsVendorOperation(op *openapi3.Operation) bool {
+	return !slices.Contains(op.Tags, AdminTag) && !slices.Contains(op.Tags, H5Tag)
+}
 
 // OpenAPI is openapi.yaml as shipped in the binary.
 //

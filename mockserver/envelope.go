@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
@@ -25,14 +26,20 @@ type successBody struct {
 	Data          any    `json:"data"`
 }
 
-// tokenBody is the envelope of a SUCCESS answer of the token API.
-type tokenBody struct {
-	Code            string    `json:"code"`
-	Message         string    `json:"message"`
-	TransactionID   string    `json:"transactionId"`
-	PricingStrategy string    `json:"pricingStrategy"`
-	Data            tokenData `json:"data"`
-	Extra           any       `json:"extra"`
+// fullBody is the envelope of a SUCCESS answer of the token and Generate URL APIs: every
+// field of the documented envelope.
+type fullBody struct {
+	Code            string `json:"code"`
+	Message         string `json:"message"`
+	TransactionID   string `json:"transactionId"`
+	PricingStrategy string `json:"pricingStrategy"`
+	Data            any    `json:"data"`
+	Extra           any    `json:"extra"`
+}
+
+func newFullBody(c echo.Context, data any) fullBody {
+	return fullBody{Code: scenarios.CodeSuccess, Message: scenarios.MessageOK, TransactionID: exchangeOf(c).TransactionID,
+		PricingStrategy: pricingFree, Data: data}
 }
 
 type tokenData struct {
@@ -81,13 +88,18 @@ func marshal(v any) ([]byte, error) {
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
-// send writes body as the JSON answer and records the code for the request log.
+// send writes body as the JSON answer and records the code for the request log. A truncated
+// or malformed fault spoils the body here.
 func send(c echo.Context, status int, code string, body any) error {
 	data, err := marshal(body)
 	if err != nil {
 		return err
 	}
-	exchangeOf(c).Code = code
+	x := exchangeOf(c)
+	x.Code = code
+	if x.Spoil != "" {
+		data = spoil(x.Spoil, data)
+	}
 	return c.Blob(status, echo.MIMEApplicationJSON, data)
 }
 
@@ -104,4 +116,17 @@ func sendClientError(c echo.Context, status int, detail string) error {
 		msg += ": " + detail
 	}
 	return sendError(c, status, scenarios.CodeClientError, msg)
+}
+
+// jsonStrict decodes data into v, refusing unknown fields and trailing data.
+func jsonStrict(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if dec.More() {
+		return errors.New("trailing data after the JSON value")
+	}
+	return nil
 }

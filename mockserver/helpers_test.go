@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 
 	"github.com/idvmock/idvmock"
+	"github.com/idvmock/idvmock/scenarios"
 )
 
 const (
@@ -185,4 +187,30 @@ func TestSpecCheckerCatchesNonConformingBodies(t *testing.T) {
 			t.Errorf("%s: the checker accepted %s", name, body)
 		}
 	}
+}
+
+// newEngine returns an engine of the built-in scenarios and the files of testdata/scenarios
+// named, seeded with seed.
+func newEngine(t *testing.T, seed int64, files ...string) *scenarios.Engine {
+	t.Helper()
+	all, err := scenarios.BuiltinFiles()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) > 0 {
+		var paths []string
+		for _, f := range files {
+			paths = append(paths, filepath.Join("testdata", "scenarios", f))
+		}
+		more, err := scenarios.ReadPaths(paths)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, more...)
+	}
+	e, err := scenarios.NewEngine(seed, all, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
 }

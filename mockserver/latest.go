@@ -14,17 +14,25 @@ import (
 // scenarioHeader forces a named scenario's outcome for any userId (idvmock only).
 const scenarioHeader = "X-Mock-Scenario"
 
-// getLatest answers Get Latest Session Result By UserId from the scenarios. The request has
-// been validated: userId is present and well-formed, and track has read it.
+// operationIds of the vendor's operations in openapi.yaml.
+const (
+	opLatest      = "getLatestSessionResult"
+	opToken       = "generateToken"
+	opGenerateURL = "generateVerificationUrl"
+	opGetResult   = "getResult"
+)
+
+// getLatest answers Get Latest Session Result By UserId: rules first (faults, latency), then
+// the scenarios. The request has been validated: userId is present and well-formed, and track
+// has read it.
 func (s *Server) getLatest(c echo.Context) error {
-	req := c.Request()
 	x := exchangeOf(c)
-	answer, err := s.cfg.Scenarios.Answer(scenarios.Query{
-		UserID:       x.UserID,
-		SolutionCode: c.QueryParam("solutionCode"),
-		Country:      x.Region.Country,
-		Scenario:     req.Header.Get(scenarioHeader),
-	})
+	req := s.request(c, opLatest, x.UserID, c.QueryParam("solutionCode"))
+	d, answered, err := s.applyRules(c, req)
+	if answered {
+		return err
+	}
+	out, err := s.cfg.Engine.Answer(req, d)
 	var unknown *scenarios.UnknownScenarioError
 	if errors.As(err, &unknown) {
 		return sendClientError(c, http.StatusBadRequest, fmt.Sprintf("%s %q is not a loaded scenario; use one of %s",
@@ -33,14 +41,14 @@ func (s *Server) getLatest(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	x.Scenario = answer.Scenario
-	if answer.Code != scenarios.CodeSuccess {
-		return sendError(c, http.StatusOK, answer.Code, answer.Message)
+	x.Source, x.Scenario, x.State, x.NearMisses = out.Source, out.Scenario, out.State, out.NearMisses
+	if out.Code != scenarios.CodeSuccess {
+		return sendError(c, http.StatusOK, out.Code, out.Message)
 	}
-	return send(c, http.StatusOK, answer.Code, successBody{
-		Code:          answer.Code,
-		Message:       answer.Message,
+	return send(c, http.StatusOK, out.Code, successBody{
+		Code:          out.Code,
+		Message:       out.Message,
 		TransactionID: x.TransactionID,
-		Data:          answer.Data,
+		Data:          out.Data,
 	})
 }

@@ -214,7 +214,7 @@ func TestDemoUsersAnswerAsDocumentedOnEveryHost(t *testing.T) {
 func TestEveryUserRegionAndScenarioConformsToTheSpec(t *testing.T) {
 	s := newTestServer(t, Config{})
 	sc := newSpecChecker(t)
-	names := append([]string{""}, s.cfg.Scenarios.ScenarioNames()...)
+	names := append([]string{""}, s.cfg.Engine.Set().ScenarioNames()...)
 	for _, h := range hosts {
 		for _, user := range demoUsers {
 			for _, name := range names {
@@ -360,11 +360,7 @@ func TestBodiesAreDeterministicPerSeed(t *testing.T) {
 			t.Fatalf("same seed, different bodies:\n%s\n%s", first, again)
 		}
 	}
-	other, err := scenarios.Builtin(42)
-	if err != nil {
-		t.Fatal(err)
-	}
-	reseeded := newTestServer(t, Config{Scenarios: other})
+	reseeded := newTestServer(t, Config{Engine: newEngine(t, 42)})
 	if body := withTransactionID(serve(t, reseeded, c).Body.Bytes(), "x"); string(body) == string(first) {
 		t.Error("seed 42 gives the same body as seed 0")
 	}

@@ -9,16 +9,25 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/idvmock/idvmock"
+	"github.com/idvmock/idvmock/scenarios"
 )
 
 // exchange is what the mock learns about one request while answering it; the request log
-// line is written from it.
+// line and the journal entry are written from it.
 type exchange struct {
 	Region        idvmock.Region
 	TransactionID string
+	Operation     string // operationId in openapi.yaml
+	Admin         bool   // an idvmock admin call: logged, not journaled
 	UserID        string
+	Source        string // what answered: a user, a scenario, a rule
+	Rule          string
 	Scenario      string
+	State         string
 	Code          string
+	Faults        []string
+	Spoil         scenarios.FaultKind // truncated or malformed: the body is spoiled when sent
+	NearMisses    []scenarios.NearMiss
 }
 
 const exchangeKey = "idvmock.exchange"
@@ -32,42 +41,48 @@ func exchangeOf(c echo.Context) *exchange {
 	return x
 }
 
-// track starts the exchange of each request (region, transactionId) and logs one line when
-// it is answered. Only the fields below are written: the token masked, keys and bodies never.
+// track starts the exchange of each request (region, transactionId), and when it is answered
+// logs one line and adds it to the journal. Only the fields below are written: the token
+// masked, keys and bodies never.
 func (s *Server) track(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		start := time.Now()
+		req := c.Request()
 		x := exchangeOf(c)
-		x.Region = s.regions.ForHost(c.Request().Host)
+		x.Region = s.regions.ForHost(req.Host)
 		x.UserID = c.QueryParam("userId")
-		err := next(c)
-		if err != nil {
+		x.Admin = strings.HasPrefix(req.URL.Path, adminPrefix+"/")
+		if err := next(c); err != nil {
 			c.Error(err) // renders the envelope now, so the line below has its status and code
 		}
-		req := c.Request()
+		latency := time.Since(start)
+		token := mask(req.Header.Get(tokenHeader))
 		s.log.LogAttrs(req.Context(), slog.LevelInfo, "request",
 			slog.String("method", req.Method),
 			slog.String("path", req.URL.Path),
 			slog.String("region", x.Region.Name),
-			slog.String("userId", clip(x.UserID)),
-			slog.String("token", mask(req.Header.Get(tokenHeader))),
+			slog.String("userId", clipTo(x.UserID, 64)),
+			slog.String("token", token),
 			slog.String("scenario", x.Scenario),
+			slog.String("rule", x.Rule),
+			slog.String("fault", strings.Join(x.Faults, ",")),
 			slog.Int("status", c.Response().Status),
 			slog.String("code", x.Code),
 			slog.String("transactionId", x.TransactionID),
-			slog.Duration("latency", time.Since(start)),
+			slog.Duration("latency", latency),
 		)
+		if x.Admin {
+			return nil
+		}
+		s.journal.add(Entry{
+			Time: start.UTC(), Kind: "request", Host: req.Host, Region: x.Region.Name,
+			Method: req.Method, Path: req.URL.Path, Query: req.URL.RawQuery, Token: token,
+			Operation: x.Operation, UserID: x.UserID, Source: x.Source, Rule: x.Rule, Scenario: x.Scenario, State: x.State,
+			Status: c.Response().Status, Code: x.Code, Fault: strings.Join(x.Faults, ","),
+			LatencyMillis: float64(latency.Microseconds()) / 1000, TransactionID: x.TransactionID, NearMisses: x.NearMisses,
+		})
 		return nil
 	}
-}
-
-// clip shortens a value for the log: a userId may be anything a client sent.
-func clip(s string) string {
-	const max = 64
-	if len(s) <= max {
-		return s
-	}
-	return strings.ToValidUTF8(s[:max], "") + "…"
 }
 
 // mask hides a secret, keeping only enough to tell two apart: its first four characters and

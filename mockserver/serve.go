@@ -37,10 +37,14 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	case <-ctx.Done():
 	}
 	s.log.Info("idvmock shutting down", slog.Duration("grace", ShutdownGrace))
+	s.stopOnce.Do(func() { close(s.stop) }) // hanging faults let go; callbacks stop retrying
 	sctx, cancel := context.WithTimeout(context.Background(), ShutdownGrace)
 	defer cancel()
-	if err := hs.Shutdown(sctx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+	err := hs.Shutdown(sctx)
+	s.Close()
+	if err != nil {
+		hs.Close()
+		return fmt.Errorf("shutdown: requests still running after %v: %w", ShutdownGrace, err)
 	}
 	if err := <-done; !errors.Is(err, http.ErrServerClosed) {
 		return err

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -41,14 +42,22 @@ func ParseAuthMode(s string) (AuthMode, error) {
 
 // Config configures a Server. Zero values take the defaults noted.
 type Config struct {
-	Auth      AuthMode         // default AuthPresent
-	AccessKey string           // the accessKey the token API accepts
-	SecretKey string           // the secretKey it signs with
-	Scenarios *scenarios.Set   // default: the built-in set with seed 0
-	Logger    *slog.Logger     // default: discard
-	Now       func() time.Time // default: time.Now
-	Version   string           // reported by the health endpoint; default "dev"
+	Auth        AuthMode                      // default AuthPresent
+	AccessKey   string                        // the accessKey the token API accepts
+	SecretKey   string                        // the secretKey it signs with
+	Engine      *scenarios.Engine             // default: the built-in scenarios with seed 0
+	AdminToken  string                        // when set, /__admin/ needs Authorization: Bearer <token>
+	JournalSize int                           // requests the journal keeps; default 1000
+	PublicURL   string                        // base of the H5 URLs; default http://<Host of the request>
+	Callbacks   CallbackPolicy                // how completed sessions are reported to callbackUrl
+	Logger      *slog.Logger                  // default: discard
+	Now         func() time.Time              // default: time.Now
+	Version     string                        // reported by the health endpoint; default "dev"
+	Reload      func() scenarios.ReloadStatus // how the last reload of the scenario files went; nil: no reloading
 }
+
+// DefaultJournalSize is how many requests the journal keeps unless told otherwise.
+const DefaultJournalSize = 1000
 
 // Server is the mock. It is an http.Handler.
 type Server struct {
@@ -57,8 +66,13 @@ type Server struct {
 	router        routers.Router
 	regions       *idvmock.Regions
 	filterOptions *openapi3filter.Options
+	adminOptions  *openapi3filter.Options
 	tokens        *tokenStore
+	journal       *journal
+	callbacks     *callbacks
 	log           *slog.Logger
+	stop          chan struct{} // closed when the server shuts down: hanging faults let go
+	stopOnce      sync.Once
 }
 
 // New builds a Server from openapi.yaml and cfg.
@@ -70,7 +84,7 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, tokens: newTokenStore()}
+	s := &Server{cfg: cfg, log: cfg.Logger, tokens: newTokenStore(), journal: newJournal(cfg.JournalSize), stop: make(chan struct{})}
 	if s.regions, err = idvmock.RegionsFromSpec(doc); err != nil {
 		return nil, err
 	}
@@ -78,6 +92,10 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.filterOptions = &openapi3filter.Options{AuthenticationFunc: s.authenticate}
+	// Admin bodies are scenario declarations: the scenario linter checks them and says where
+	// a problem is, better than a schema error would.
+	s.adminOptions = &openapi3filter.Options{AuthenticationFunc: s.authenticate, ExcludeRequestBody: true}
+	s.callbacks = newCallbacks(cfg.Callbacks, s.journal, s.log, s.stop)
 	s.echo = s.newEcho()
 	return s, nil
 }
@@ -92,12 +110,20 @@ func (c *Config) setDefaults() error {
 	if c.AccessKey == "" || c.SecretKey == "" {
 		return errors.New("the access key and the secret key must not be empty")
 	}
-	if c.Scenarios == nil {
-		set, err := scenarios.Builtin(0)
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Engine == nil {
+		files, err := scenarios.BuiltinFiles()
 		if err != nil {
 			return err
 		}
-		c.Scenarios = set
+		if c.Engine, err = scenarios.NewEngine(0, files, c.Now); err != nil {
+			return err
+		}
+	}
+	if c.JournalSize <= 0 {
+		c.JournalSize = DefaultJournalSize
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -105,9 +131,7 @@ func (c *Config) setDefaults() error {
 	if c.Version == "" {
 		c.Version = "dev"
 	}
-	if c.Now == nil {
-		c.Now = time.Now
-	}
+	c.Callbacks.setDefaults()
 	return nil
 }
 
@@ -131,16 +155,31 @@ func (s *Server) newEcho() *echo.Echo {
 	e.Use(s.track, s.recoverPanics, s.validateRequests)
 	e.GET(pathLatest, s.getLatest)
 	e.POST(pathToken, s.generateToken)
-	e.GET(pathHealth, s.health)
+	e.POST(pathGenerateURL, s.generateURL)
+	e.POST(pathGetResult, s.getResult)
+	e.GET(pathH5, s.h5Page)
+	e.POST(pathH5, s.h5Finish)
+	s.adminRoutes(e)
 	return e
 }
 
 // Paths of the operations in openapi.yaml.
 const (
-	pathLatest = "/intl/openapi/identity-risk/idvs-h5/ekyc/v1/customer-profile/get-latest-session-result"
-	pathToken  = "/openapi/auth/ticket/v1/generate-token"
-	pathHealth = "/__admin/health"
+	pathLatest      = "/intl/openapi/identity-risk/idvs-h5/ekyc/v1/customer-profile/get-latest-session-result"
+	pathToken       = "/openapi/auth/ticket/v1/generate-token"
+	pathGenerateURL = "/intl/openapi/identity-risk/idvs-h5/ekyc/v1/generate-ekyc-verification-url"
+	pathGetResult   = "/intl/openapi/identity-risk/idvs-h5/ekyc/v1/get-result"
+	pathH5          = "/h5/:signatureId"
+	adminPrefix     = "/__admin"
+	pathHealth      = adminPrefix + "/health"
 )
+
+// Close stops what the server runs in the background: callbacks waiting to be retried and
+// hanging faults. Serve calls it when it shuts down.
+func (s *Server) Close() {
+	s.stopOnce.Do(func() { close(s.stop) })
+	s.callbacks.wait()
+}
 
 // ServeHTTP answers one request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.ServeHTTP(w, r) }
@@ -175,24 +214,4 @@ func (s *Server) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
 		}()
 		return next(c)
 	}
-}
-
-// health reports that the mock serves.
-func (s *Server) health(c echo.Context) error {
-	exchangeOf(c).Code = "ok"
-	return c.JSON(http.StatusOK, healthBody{
-		Status:    "ok",
-		Version:   s.cfg.Version,
-		Auth:      string(s.cfg.Auth),
-		Users:     len(s.cfg.Scenarios.UserIDs()),
-		Scenarios: len(s.cfg.Scenarios.ScenarioNames()),
-	})
-}
-
-type healthBody struct {
-	Status    string `json:"status"`
-	Version   string `json:"version"`
-	Auth      string `json:"auth"`
-	Users     int    `json:"users"`
-	Scenarios int    `json:"scenarios"`
 }

@@ -79,6 +79,9 @@ func (s *Server) generateToken(c echo.Context) error {
 	if err := json.NewDecoder(c.Request().Body).Decode(&body); err != nil {
 		return sendClientError(c, http.StatusBadRequest, "the body is not valid JSON")
 	}
+	if _, answered, err := s.applyRules(c, s.request(c, opToken, "", "")); answered {
+		return err
+	}
 	now := s.cfg.Now()
 	switch {
 	case !s.timestampFresh(body.timestamp(), now):
@@ -90,13 +93,7 @@ func (s *Server) generateToken(c echo.Context) error {
 	}
 	expires := now.Add(time.Duration(body.PeriodSecond) * time.Second)
 	token := s.tokens.issue(expires, now)
-	return send(c, http.StatusOK, scenarios.CodeSuccess, tokenBody{
-		Code:            scenarios.CodeSuccess,
-		Message:         scenarios.MessageOK,
-		TransactionID:   exchangeOf(c).TransactionID,
-		PricingStrategy: pricingFree,
-		Data:            tokenData{Token: token, ExpiredTime: expires.UnixMilli()},
-	})
+	return send(c, http.StatusOK, scenarios.CodeSuccess, newFullBody(c, tokenData{Token: token, ExpiredTime: expires.UnixMilli()}))
 }
 
 // timestampFresh reports whether ts is 13 digits of epoch milliseconds within the window.
@@ -121,12 +118,28 @@ func (s *Server) signatureValid(body tokenRequest) bool {
 	return keyOK && sigOK
 }
 
-var errTokenRejected = errors.New(messageTokenNotFound)
+var (
+	errTokenRejected      = errors.New(messageTokenNotFound)
+	errAdminTokenRejected = errors.New("admin token missing or wrong")
+)
 
-// authenticate is kin-openapi's AuthenticationFunc for the X-ACCESS-TOKEN scheme: a blank
-// token never passes; in strict mode only an unexpired token this process issued does.
+// authenticate is kin-openapi's AuthenticationFunc. For the vendor's X-ACCESS-TOKEN scheme a
+// blank token never passes, and in strict mode only an unexpired token this process issued
+// does. For the admin API's bearer scheme the token given to --admin-token must be sent,
+// compared in constant time, when one was given.
 func (s *Server) authenticate(_ context.Context, in *openapi3filter.AuthenticationInput) error {
-	token := strings.TrimSpace(in.RequestValidationInput.Request.Header.Get(tokenHeader))
+	req := in.RequestValidationInput.Request
+	if in.SecuritySchemeName == "adminToken" {
+		if s.cfg.AdminToken == "" {
+			return nil
+		}
+		got, ok := strings.CutPrefix(req.Header.Get("Authorization"), "Bearer ")
+		if ok && subtle.ConstantTimeCompare([]byte(got), []byte(s.cfg.AdminToken)) == 1 {
+			return nil
+		}
+		return errAdminTokenRejected
+	}
+	token := strings.TrimSpace(req.Header.Get(tokenHeader))
 	if token == "" {
 		return errTokenRejected
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -14,6 +15,7 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/labstack/echo/v4"
 
+	"github.com/idvmock/idvmock"
 	"github.com/idvmock/idvmock/scenarios"
 )
 
@@ -38,8 +40,14 @@ func (s *Server) validateRequests(next echo.HandlerFunc) echo.HandlerFunc {
 		case err != nil:
 			return sendClientError(c, http.StatusNotFound, "")
 		}
+		exchangeOf(c).Operation = route.Operation.OperationID
+		admin := slices.Contains(route.Operation.Tags, idvmock.AdminTag)
+		options := s.filterOptions
+		if admin {
+			options = s.adminOptions
+		}
 		if req.ContentLength > maxBodyBytes {
-			return sendClientError(c, http.StatusRequestEntityTooLarge, fmt.Sprintf("the body is over %d bytes", int64(maxBodyBytes)))
+			return s.refuse(c, admin, "", &http.MaxBytesError{Limit: maxBodyBytes})
 		}
 		req.Body = http.MaxBytesReader(c.Response(), req.Body, maxBodyBytes)
 		queryProblem := checkQuery(req.URL.RawQuery, route.Operation)
@@ -47,24 +55,43 @@ func (s *Server) validateRequests(next echo.HandlerFunc) echo.HandlerFunc {
 			Request:    req,
 			PathParams: pathParams,
 			Route:      route,
-			Options:    s.filterOptions,
+			Options:    options,
 		}
 		err = openapi3filter.ValidateRequest(req.Context(), input)
-		var security *openapi3filter.SecurityRequirementsError
-		var tooLarge *http.MaxBytesError
-		switch {
-		case errors.As(err, &tooLarge):
-			return sendClientError(c, http.StatusRequestEntityTooLarge, fmt.Sprintf("the body is over %d bytes", tooLarge.Limit))
-		case errors.As(err, &security):
-			return sendError(c, http.StatusOK, scenarios.CodeIAMFailed, messageTokenNotFound)
-		case queryProblem != "":
-			return sendError(c, http.StatusOK, scenarios.CodeParameterError, queryProblem)
-		case err != nil:
-			status, code, message := describeRequestError(err)
-			return sendError(c, status, code, message)
+		if err == nil && queryProblem == "" {
+			return next(c)
 		}
-		return next(c)
+		return s.refuse(c, admin, queryProblem, err)
 	}
+}
+
+// refuse answers a request that failed validation: a vendor operation with the vendor's
+// envelope, an admin call with the admin API's error.
+func (s *Server) refuse(c echo.Context, admin bool, queryProblem string, err error) error {
+	var security *openapi3filter.SecurityRequirementsError
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge) && admin:
+		return sendAdminError(c, http.StatusRequestEntityTooLarge, fmt.Sprintf("the body is over %d bytes", tooLarge.Limit), "")
+	case errors.As(err, &tooLarge):
+		return sendClientError(c, http.StatusRequestEntityTooLarge, fmt.Sprintf("the body is over %d bytes", tooLarge.Limit))
+	case errors.As(err, &security) && admin:
+		c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="idvmock admin"`)
+		return sendAdminError(c, http.StatusUnauthorized, "the admin API needs Authorization: Bearer <admin token>",
+			"send the token given to idvmock serve --admin-token")
+	case errors.As(err, &security):
+		return sendError(c, http.StatusOK, scenarios.CodeIAMFailed, messageTokenNotFound)
+	case admin:
+		msg := queryProblem
+		if msg == "" {
+			_, _, msg = describeRequestError(err)
+		}
+		return sendAdminError(c, http.StatusBadRequest, msg, "see the admin API in openapi.yaml")
+	case queryProblem != "":
+		return sendError(c, http.StatusOK, scenarios.CodeParameterError, queryProblem)
+	}
+	status, code, message := describeRequestError(err)
+	return sendError(c, status, code, message)
 }
 
 // allowedMethods lists the methods openapi.yaml declares for the request's path.

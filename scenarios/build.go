@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"hash/fnv"
 	"strings"
@@ -57,9 +58,40 @@ func resolveSessions(seed int64, userID string, in []Session) []Session {
 	return out
 }
 
-// buildResult builds the wire result of session number index of userID. country is the
-// session's region when it declares none.
-func buildResult(seed int64, userID string, index int, s Session, country string) *Result {
+// buildResult builds the wire result of session number index of a user, for the request
+// data describes (its country is the default of sessions that declare none). Template strings
+// are evaluated, and the session's result overrides are set over the generated fields.
+func buildResult(seed int64, index int, s Session, data templateData) (json.RawMessage, error) {
+	key := fmt.Sprintf("session[%d]", index)
+	var err error
+	for _, field := range []struct {
+		name  string
+		value *string
+	}{{"signatureId", &s.SignatureID}, {"bizId", &s.BizID}, {"errorCode", &s.ErrorCode}, {"region", &s.Region}} {
+		if *field.value, err = render(*field.value, data, seed, key+"."+field.name); err != nil {
+			return nil, fmt.Errorf("%s: %w", field.name, err)
+		}
+	}
+	r := generateResult(seed, data.UserID, index, s, data.Country)
+	raw, err := json.Marshal(r)
+	if err != nil || len(s.Result) == 0 {
+		return raw, err
+	}
+	override, err := renderValues(s.Result, data, seed, key+".result")
+	if err != nil {
+		return nil, fmt.Errorf("result: %w", err)
+	}
+	obj, err := decodeObject(raw)
+	if err != nil {
+		return nil, err
+	}
+	obj.merge(override.(map[string]any))
+	return obj.MarshalJSON()
+}
+
+// generateResult builds the result of session number index of userID from the model alone.
+// country is the session's region when it declares none.
+func generateResult(seed int64, userID string, index int, s Session, country string) *Result {
 	if s.Region != "" {
 		country = s.Region
 	}

@@ -9,6 +9,7 @@ const (
 	CodeIAMFailed       = "IAM_FAILED"
 	CodeClientError     = "CLIENT_ERROR"
 	CodeAccountDisabled = "ACCOUNT_DISABLED"
+	CodeServiceBusy     = "SERVICE_BUSY"
 )
 
 // Documented messages.

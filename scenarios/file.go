@@ -1,84 +1,198 @@
 package scenarios
 
 import (
-	"bytes"
-	"errors"
+	"encoding/json"
 	"fmt"
-	"io"
+	"strconv"
+	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
 )
 
 // File is one scenario file: extra solution codes, named scenarios (the outcomes the
-// X-Mock-Scenario header can force) and users.
+// X-Mock-Scenario header and rules can pick), users, and rules. docs/scenarios.md describes
+// it and docs/scenarios.schema.json is its JSON Schema.
 type File struct {
-	SolutionCodes []string               `yaml:"solutionCodes"`
-	Scenarios     map[string]ProfileSpec `yaml:"scenarios"`
-	Users         map[string]UserSpec    `yaml:"users"`
+	SolutionCodes []string               `yaml:"solutionCodes,omitempty" json:"solutionCodes,omitempty"`
+	Scenarios     map[string]ProfileSpec `yaml:"scenarios,omitempty" json:"scenarios,omitempty"`
+	Users         map[string]UserSpec    `yaml:"users,omitempty" json:"users,omitempty"`
+	Rules         []RuleSpec             `yaml:"rules,omitempty" json:"rules,omitempty"`
+
+	name      string    // file name, for messages
+	positions positions // where each path of the file is
 }
 
-// UserSpec declares one user: either a named scenario to follow, or a profile of its own.
+// UserSpec declares one user: a named scenario to follow, or a profile of its own, and the
+// regions it is visible on.
 type UserSpec struct {
-	Scenario    string `yaml:"scenario"`
+	Scenario    string   `yaml:"scenario,omitempty" json:"scenario,omitempty"`
+	Regions     []string `yaml:"regions,omitempty" json:"regions,omitempty"`
 	ProfileSpec `yaml:",inline"`
 }
 
-// ProfileSpec declares a profile status and the sessions behind it, or a forced answer.
+// ProfileSpec declares what a user looks like: a profile status and its sessions (or a forced
+// answer), or a sequence of such states the user moves through.
 type ProfileSpec struct {
-	ProfileStatus ProfileStatus `yaml:"profileStatus"`
-	Answer        string        `yaml:"answer"`
-	Sessions      []SessionSpec `yaml:"sessions"`
+	ProfileBody `yaml:",inline"`
+	States      []StateSpec `yaml:"states,omitempty" json:"states,omitempty"`
+	Loop        bool        `yaml:"loop,omitempty" json:"loop,omitempty"`
+}
+
+// ProfileBody is a profile status and the sessions behind it, or a forced answer.
+type ProfileBody struct {
+	ProfileStatus ProfileStatus `yaml:"profileStatus,omitempty" json:"profileStatus,omitempty"`
+	Answer        string        `yaml:"answer,omitempty" json:"answer,omitempty"`
+	Sessions      []SessionSpec `yaml:"sessions,omitempty" json:"sessions,omitempty"`
+}
+
+// StateSpec is one state of a sequence; After says when the user moves on to the next state.
+type StateSpec struct {
+	Name        string `yaml:"name,omitempty" json:"name,omitempty"`
+	ProfileBody `yaml:",inline"`
+	After       *After `yaml:"after,omitempty" json:"after,omitempty"`
 }
 
 // SessionSpec declares one session. Only what matters to the scenario needs to be given; the
-// rest is generated consistently with it.
+// rest is generated consistently with it. Result sets any field of the Get Result object,
+// over the generated one.
 type SessionSpec struct {
-	SignatureID         string       `yaml:"signatureId"`
-	SolutionCode        string       `yaml:"solutionCode"`
-	CreatedAt           *Timestamp   `yaml:"createdAt"`
-	State               SessionState `yaml:"state"`
-	OverallResult       Verdict      `yaml:"overallResult"`
-	ErrorCode           string       `yaml:"errorCode"`
-	BizID               string       `yaml:"bizId"`
-	Region              string       `yaml:"region"`
-	FaceLivenessScore   *float64     `yaml:"faceLivenessScore"`
-	FaceSimilarityScore *float64     `yaml:"faceSimilarityScore"`
-	LivenessAttackType  *int         `yaml:"livenessAttackType"`
+	SignatureID         string         `yaml:"signatureId,omitempty" json:"signatureId,omitempty"`
+	SolutionCode        string         `yaml:"solutionCode,omitempty" json:"solutionCode,omitempty"`
+	CreatedAt           *Timestamp     `yaml:"createdAt,omitempty" json:"createdAt,omitempty"`
+	State               SessionState   `yaml:"state,omitempty" json:"state,omitempty"`
+	OverallResult       Verdict        `yaml:"overallResult,omitempty" json:"overallResult,omitempty"`
+	ErrorCode           string         `yaml:"errorCode,omitempty" json:"errorCode,omitempty"`
+	BizID               string         `yaml:"bizId,omitempty" json:"bizId,omitempty"`
+	Region              string         `yaml:"region,omitempty" json:"region,omitempty"`
+	FaceLivenessScore   *float64       `yaml:"faceLivenessScore,omitempty" json:"faceLivenessScore,omitempty"`
+	FaceSimilarityScore *float64       `yaml:"faceSimilarityScore,omitempty" json:"faceSimilarityScore,omitempty"`
+	LivenessAttackType  *int           `yaml:"livenessAttackType,omitempty" json:"livenessAttackType,omitempty"`
+	Result              map[string]any `yaml:"result,omitempty" json:"result,omitempty"`
+}
+
+// RuleSpec matches requests by their content and answers them with a scenario, an inline
+// profile or faults. The first rule that matches a request is the one that applies.
+type RuleSpec struct {
+	Name        string    `yaml:"name" json:"name"`
+	Match       MatchSpec `yaml:"match" json:"match"`
+	Scenario    string    `yaml:"scenario,omitempty" json:"scenario,omitempty"`
+	ProfileSpec `yaml:",inline"`
+	Faults      []FaultSpec `yaml:"faults,omitempty" json:"faults,omitempty"`
+}
+
+// MatchSpec is what a request must have for a rule to apply. Empty fields match anything.
+type MatchSpec struct {
+	Operation    string            `yaml:"operation,omitempty" json:"operation,omitempty"`
+	UserID       string            `yaml:"userId,omitempty" json:"userId,omitempty"`
+	UserIDGlob   string            `yaml:"userIdGlob,omitempty" json:"userIdGlob,omitempty"`
+	UserIDRegex  string            `yaml:"userIdRegex,omitempty" json:"userIdRegex,omitempty"`
+	SolutionCode string            `yaml:"solutionCode,omitempty" json:"solutionCode,omitempty"`
+	Regions      []string          `yaml:"regions,omitempty" json:"regions,omitempty"`
+	Headers      map[string]string `yaml:"headers,omitempty" json:"headers,omitempty"`
+}
+
+// FaultSpec is one fault of a rule. Probability (default 1) is drawn from the seeded source,
+// so a run is reproducible.
+type FaultSpec struct {
+	Type        FaultKind `yaml:"type" json:"type"`
+	Probability *float64  `yaml:"probability,omitempty" json:"probability,omitempty"`
+	Duration    *Duration `yaml:"duration,omitempty" json:"duration,omitempty"`
+	Min         *Duration `yaml:"min,omitempty" json:"min,omitempty"`
+	Max         *Duration `yaml:"max,omitempty" json:"max,omitempty"`
+	Status      int       `yaml:"status,omitempty" json:"status,omitempty"`
+	RetryAfter  *Duration `yaml:"retryAfter,omitempty" json:"retryAfter,omitempty"`
 }
 
 // DefaultSolutionCode is the solution code shown in the vendor's public documentation; it is
 // always valid, and sessions that name no code use it.
 const DefaultSolutionCode = "101"
 
-// ParseFile decodes a scenario file, rejecting unknown keys, and checks it. name is used in
-// error messages.
-func ParseFile(name string, r io.Reader) (*File, error) {
-	data, err := io.ReadAll(r)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+// Timestamp is a point in time written in RFC 3339, as in 2026-03-01T10:00:00Z.
+type Timestamp struct{ time.Time }
+
+// UnmarshalYAML reads an RFC 3339 time.
+func (t *Timestamp) UnmarshalYAML(node *yaml.Node) error {
+	parsed, err := time.Parse(time.RFC3339, node.Value)
+	if node.Kind != yaml.ScalarNode || err != nil {
+		return nodeError(node, fmt.Sprintf("%q is not a time", node.Value), "write RFC 3339, e.g. 2026-03-01T10:00:00Z")
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	var f File
-	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	if err := f.Validate(); err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	return &f, nil
+	t.Time = parsed
+	return nil
 }
 
-// profile turns a declaration into the model, without generated fields.
-func (p ProfileSpec) profile(name string) Profile {
-	out := Profile{Name: name, Status: p.ProfileStatus, Answer: p.Answer}
-	for _, s := range p.Sessions {
-		out.Sessions = append(out.Sessions, s.session())
+// MarshalJSON writes the time in RFC 3339.
+func (t Timestamp) MarshalJSON() ([]byte, error) { return json.Marshal(t.Format(time.RFC3339)) }
+
+// Duration is a Go duration written as text: 250ms, 30s, 2m.
+type Duration struct{ time.Duration }
+
+// UnmarshalYAML reads a duration such as 250ms or 30s.
+func (d *Duration) UnmarshalYAML(node *yaml.Node) error {
+	parsed, err := time.ParseDuration(node.Value)
+	if node.Kind != yaml.ScalarNode || err != nil || parsed < 0 {
+		return nodeError(node, fmt.Sprintf("%q is not a duration", node.Value), "write e.g. 250ms, 30s or 2m")
 	}
-	return out
+	d.Duration = parsed
+	return nil
 }
 
+// MarshalJSON writes the duration as text.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(d.String()) }
+
+// After says when a user leaves a state: after a number of calls answered in it ("3 calls"),
+// or a time after the first call answered in it ("30s").
+type After struct {
+	Calls    int
+	Duration time.Duration
+}
+
+// UnmarshalYAML reads "N calls", "1 call" or a duration.
+func (a *After) UnmarshalYAML(node *yaml.Node) error {
+	v := strings.TrimSpace(node.Value)
+	if n, unit, ok := strings.Cut(v, " "); ok && (unit == "calls" || unit == "call") {
+		calls, err := strconv.Atoi(n)
+		if err != nil || calls < 1 {
+			return nodeError(node, fmt.Sprintf("after %q: the number of calls is not a whole number from 1", v), "write e.g. 3 calls")
+		}
+		a.Calls = calls
+		return nil
+	}
+	d, err := time.ParseDuration(v)
+	if node.Kind != yaml.ScalarNode || err != nil || d <= 0 {
+		return nodeError(node, fmt.Sprintf("after %q is neither a number of calls nor a duration", v), "write e.g. 3 calls or 30s")
+	}
+	a.Duration = d
+	return nil
+}
+
+// String writes the value the way it is read.
+func (a After) String() string {
+	switch {
+	case a.Calls == 1:
+		return "1 call"
+	case a.Calls > 1:
+		return fmt.Sprintf("%d calls", a.Calls)
+	}
+	return a.Duration.String()
+}
+
+// MarshalJSON writes the value the way it is read.
+func (a After) MarshalJSON() ([]byte, error) { return json.Marshal(a.String()) }
+
+// nodeError reports a problem with the value at node, with its line and column.
+func nodeError(node *yaml.Node, what, hint string) error {
+	return &positionedError{Line: node.Line, Column: node.Column, Msg: what, Hint: hint}
+}
+
+type positionedError struct {
+	Line, Column int
+	Msg, Hint    string
+}
+
+func (e *positionedError) Error() string { return fmt.Sprintf("%d:%d: %s", e.Line, e.Column, e.Msg) }
+
+// session turns a declaration into the model, without generated fields.
 func (s SessionSpec) session() Session {
 	out := Session{
 		SignatureID:  s.SignatureID,
@@ -93,6 +207,7 @@ func (s SessionSpec) session() Session {
 			SimilarityScore:    s.FaceSimilarityScore,
 			LivenessAttackType: s.LivenessAttackType,
 		},
+		Result: s.Result,
 	}
 	if out.SolutionCode == "" {
 		out.SolutionCode = DefaultSolutionCode
@@ -113,17 +228,4 @@ func (s SessionSpec) state() SessionState {
 	default:
 		return StateInProgress
 	}
-}
-
-// Timestamp is a point in time written in RFC 3339, as in 2026-03-01T10:00:00Z.
-type Timestamp struct{ time.Time }
-
-// UnmarshalYAML reads an RFC 3339 time and names the line of a bad one.
-func (t *Timestamp) UnmarshalYAML(node *yaml.Node) error {
-	parsed, err := time.Parse(time.RFC3339, node.Value)
-	if node.Kind != yaml.ScalarNode || err != nil {
-		return fmt.Errorf("line %d: %q is not a time: write RFC 3339, e.g. 2026-03-01T10:00:00Z", node.Line, node.Value)
-	}
-	t.Time = parsed
-	return nil
 }

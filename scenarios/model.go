@@ -65,6 +65,7 @@ type Session struct {
 	BizID        string
 	Region       string // ISO 3166 alpha-3; empty: the region of the host that was asked
 	Face         FaceOverrides
+	Result       map[string]any // fields of the Get Result object set over the generated ones
 }
 
 // FaceOverrides pins face-step values that are otherwise generated consistently with the
@@ -83,11 +84,22 @@ const (
 	AnswerServerError     = "server_error"      // the vendor's ERROR body
 )
 
-// Profile is what a user looks like to the vendor: a profile status and the sessions behind
-// it, or a forced answer. Named profiles are the scenarios the X-Mock-Scenario header picks.
+// Profile is what a user looks like to the vendor, as a sequence of states (one, for a user
+// that does not change). Named profiles are the scenarios the X-Mock-Scenario header and
+// rules pick.
 type Profile struct {
-	Name     string // scenario name, when the profile is a named scenario
+	Name   string // scenario name, when the profile is a named scenario
+	States []State
+	Loop   bool // after the last state, start over from the first
+	hash   string
+}
+
+// State is one state of a profile: a profile status and the sessions behind it, or a forced
+// answer, and when the user moves on.
+type State struct {
+	Name     string
 	Status   ProfileStatus
 	Answer   string // one of the Answer* kinds
 	Sessions []Session
+	After    After // zero: the user stays in this state
 }

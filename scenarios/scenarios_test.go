@@ -2,8 +2,9 @@ package scenarios
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
-	"math"
+	"net/http"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -24,24 +25,42 @@ func parseTestFile(t *testing.T, path string) (*File, error) {
 	return ParseFile(filepath.Base(path), fh)
 }
 
-// Each file under testdata/invalid is refused with the message its first line names.
-func TestInvalidFilesAreRefusedWithAClearProblem(t *testing.T) {
+// Each file under testdata/invalid is refused, alone or with the built-in files, with the
+// file:line:column, path and message its first line names.
+func TestInvalidFilesAreRefusedWithFileLineAndMessage(t *testing.T) {
 	paths, _ := filepath.Glob(filepath.Join("testdata", "invalid", "*.yaml"))
-	if len(paths) < 20 {
+	if len(paths) < 50 {
 		t.Fatalf("only %d invalid fixtures", len(paths))
+	}
+	builtin, err := BuiltinFiles()
+	if err != nil {
+		t.Fatal(err)
 	}
 	for _, path := range paths {
 		t.Run(filepath.Base(path), func(t *testing.T) {
-			want := wantLine(t, path)
-			_, err := parseTestFile(t, path)
+			want := filepath.Base(path) + ":" + wantLine(t, path)
+			f, err := parseTestFile(t, path)
+			if err == nil {
+				_, err = New(0, append(builtin, f)...)
+			}
 			if err == nil {
 				t.Fatal("accepted")
 			}
-			if !strings.Contains(err.Error(), want) || !strings.HasPrefix(err.Error(), filepath.Base(path)+":") {
-				t.Errorf("error %q\nwant it to name the file and contain %q", err, want)
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("error:\n%v\nwant it to contain:\n%s", err, want)
+			}
+			var problems Problems
+			if !asProblems(err, &problems) || problems[0].Hint == "" {
+				t.Errorf("the problem carries no hint: %#v", err)
 			}
 		})
 	}
+}
+
+func asProblems(err error, out *Problems) bool {
+	p, ok := err.(Problems)
+	*out = p
+	return ok && len(p) > 0
 }
 
 func wantLine(t *testing.T, path string) string {
@@ -53,7 +72,7 @@ func wantLine(t *testing.T, path string) string {
 	line, _ := bufio.NewReader(fh).ReadString('\n')
 	want, ok := strings.CutPrefix(strings.TrimSpace(line), "# want: ")
 	if !ok {
-		t.Fatalf("%s: first line must be '# want: <part of the error>'", path)
+		t.Fatalf("%s: first line must be '# want: line:column: path: message'", path)
 	}
 	return want
 }
@@ -76,76 +95,93 @@ func TestBuiltinSetLoads(t *testing.T) {
 	}
 }
 
-func loadWithTeamFile(t *testing.T) *Set {
+// testClock is a settable clock.
+type testClock struct{ now time.Time }
+
+func (c *testClock) Now() time.Time { return c.now }
+
+func newTestEngine(t *testing.T, extra ...string) (*Engine, *testClock) {
 	t.Helper()
-	builtin, err := BuiltinFiles()
+	files, err := BuiltinFiles()
 	if err != nil {
 		t.Fatal(err)
 	}
-	team, err := parseTestFile(t, filepath.Join("testdata", "valid", "team.yaml"))
+	for _, name := range extra {
+		f, err := parseTestFile(t, filepath.Join("testdata", "valid", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, f)
+	}
+	clock := &testClock{now: time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)}
+	e, err := NewEngine(0, files, clock.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := New(0, append(builtin, team)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return e, clock
 }
 
-func answer(t *testing.T, s *Set, q Query) Answer {
+func ask(t *testing.T, e *Engine, req Request) Outcome {
 	t.Helper()
-	a, err := s.Answer(q)
+	if req.Region == "" {
+		req.Region, req.Country = "sg", "SGP"
+	}
+	if req.Operation == "" {
+		req.Operation = "getLatestSessionResult"
+	}
+	out, err := e.Answer(req, e.Decide(req))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return a
+	return out
+}
+
+// result decodes an answer's result.
+func result(t *testing.T, out Outcome) *Result {
+	t.Helper()
+	if out.Data == nil {
+		t.Fatalf("%s %s: no data", out.Code, out.Message)
+	}
+	var r Result
+	if err := json.Unmarshal(out.Data.Result, &r); err != nil {
+		t.Fatal(err)
+	}
+	return &r
 }
 
 // The latest session is the most recently created one, whatever the list order, filtered by
 // solutionCode; a later file replaces a user of an earlier one; codes a file mentions are
 // valid.
 func TestLatestSessionAndFileMerging(t *testing.T) {
-	s := loadWithTeamFile(t)
-	bob := answer(t, s, Query{UserID: "bob", Country: "SGP"})
-	if r := bob.Data.Result; *r.OverallResult != VerdictFail || r.FaceDetail.FaceLivenessScore != 12.5 || *r.FaceDetail.LivenessAttackType != 2 {
-		t.Errorf("bob's latest is the FAIL created on March 2: %+v", r)
+	e, _ := newTestEngine(t, "team.yaml")
+	bob := result(t, ask(t, e, Request{UserID: "bob"}))
+	if *bob.OverallResult != VerdictFail || bob.FaceDetail.FaceLivenessScore != 12.5 || *bob.FaceDetail.LivenessAttackType != 2 {
+		t.Errorf("bob's latest is the FAIL created on March 2: %+v", bob)
 	}
-	older := answer(t, s, Query{UserID: "bob", SolutionCode: "101", Country: "SGP"}).Data.Result
+	older := result(t, ask(t, e, Request{UserID: "bob", SolutionCode: "101"}))
 	if *older.OverallResult != VerdictPass || older.SignatureID != "sig-bob-1" || older.CountryCodeIso3 != "THA" || older.InputParameters.BizID != "order-77" {
 		t.Errorf("bob under 101: %+v", older)
 	}
-	if a := answer(t, s, Query{UserID: "user_active"}); *a.Data.Result.OverallResult != VerdictFail {
-		t.Errorf("user_active was not replaced by the team file: %v", *a.Data.Result.OverallResult)
+	if r := result(t, ask(t, e, Request{UserID: "user_active"})); *r.OverallResult != VerdictFail {
+		t.Errorf("user_active was not replaced by the team file: %v", *r.OverallResult)
 	}
-	alice := answer(t, s, Query{UserID: "alice", Country: "VNM"}).Data.Result
+	alice := result(t, ask(t, e, Request{UserID: "alice"}))
 	if alice.SubmissionCompleted == nil || !*alice.SubmissionCompleted || alice.OverallResult != nil {
 		t.Errorf("alice is submitted with no verdict yet: %+v", alice)
 	}
-	if a := answer(t, s, Query{UserID: "user_init", SolutionCode: "205"}); a.Message != MessageUserNotFound {
+	if a := ask(t, e, Request{UserID: "user_init", SolutionCode: "205"}); a.Message != MessageUserNotFound {
 		t.Errorf("205 is valid but user_init has no session under it: %s", a.Message)
 	}
-	if a := answer(t, s, Query{UserID: "user_init", SolutionCode: "206"}); a.Message != MessageBadSolutionCode {
+	if a := ask(t, e, Request{UserID: "user_init", SolutionCode: "206"}); a.Message != MessageBadSolutionCode {
 		t.Errorf("206 is declared nowhere: %s", a.Message)
 	}
 }
 
-func TestUserFollowingAnUndeclaredScenarioIsRefused(t *testing.T) {
-	f, err := ParseFile("x.yaml", strings.NewReader("users:\n  alice: {scenario: nope}\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = New(0, f)
-	if err == nil || !strings.Contains(err.Error(), `users.alice.scenario: names scenario "nope"`) {
-		t.Fatalf("err = %v", err)
-	}
-}
-
 func TestUnknownForcedScenarioListsTheKnownOnes(t *testing.T) {
-	s, _ := Builtin(0)
-	_, err := s.Answer(Query{UserID: "a", Scenario: "nope"})
+	e, _ := newTestEngine(t)
+	_, err := e.Answer(Request{UserID: "a", Scenario: "nope"}, Decision{})
 	use, ok := err.(*UnknownScenarioError)
-	if !ok || use.Name != "nope" || !reflect.DeepEqual(use.Known, s.ScenarioNames()) {
+	if !ok || use.Name != "nope" || !reflect.DeepEqual(use.Known, e.Set().ScenarioNames()) {
 		t.Fatalf("err = %v", err)
 	}
 }
@@ -165,60 +201,29 @@ func TestLatestBreaksTiesByListOrder(t *testing.T) {
 // Generated results are consistent with their verdict for any userId: the invariants the
 // contract suite checks on the vendor.
 func TestGeneratedResultsAreConsistentForAnyUser(t *testing.T) {
-	s, _ := Builtin(0)
-	for i := 0; i < 300; i++ {
+	e, _ := newTestEngine(t)
+	for i := 0; i < 200; i++ {
 		user := fmt.Sprintf("user-%d", i)
 		for _, name := range []string{"active", "inactive", "failed", "incomplete", "init", "reverify"} {
-			r := answer(t, s, Query{UserID: user, Scenario: name, Country: "MYS"}).Data.Result
-			checkConsistent(t, name+"/"+user, r)
+			out := ask(t, e, Request{UserID: user, Scenario: name, Region: "my", Country: "MYS"})
+			if err := checkResult(out.Data.Result, user); err != nil {
+				t.Fatalf("%s/%s: %v", name, user, err)
+			}
 		}
-	}
-}
-
-func checkConsistent(t *testing.T, label string, r *Result) {
-	t.Helper()
-	if !reflect.DeepEqual(r.OverallResult, r.IDVResult) {
-		t.Fatalf("%s: idvResult differs from overallResult", label)
-	}
-	if r.OverallResult == nil {
-		if r.ErrorCode != nil || r.FaceDetail.FaceResult != nil || r.DocDetail != nil {
-			t.Fatalf("%s: a session in progress has outcome fields", label)
-		}
-		return
-	}
-	switch *r.OverallResult {
-	case VerdictPass:
-		f := r.FaceDetail
-		if *r.ErrorCode != ErrorCodeSuccess || *f.FaceResult != VerdictPass || f.FaceLivenessScore < LivenessThreshold ||
-			f.FaceSimilarityScore < SimilarityThreshold || f.LivenessAttackType != nil {
-			t.Fatalf("%s: inconsistent PASS: %+v %+v", label, r, f.FaceCapture)
-		}
-	case VerdictFail:
-		f := r.FaceDetail
-		if *r.ErrorCode == ErrorCodeSuccess || *f.FaceResult != VerdictFail || f.FaceLivenessScore >= LivenessThreshold || f.LivenessAttackType == nil {
-			t.Fatalf("%s: inconsistent liveness FAIL: %+v", label, f.FaceCapture)
-		}
-	case VerdictIncomplete:
-		if *r.ErrorCode == ErrorCodeSuccess {
-			t.Fatalf("%s: INCOMPLETE with SUCCESS", label)
-		}
-	}
-	if f := r.FaceDetail.FaceCapture; f != nil && (math.IsNaN(f.FaceLivenessScore) || f.FaceLivenessScore > 100 || f.FaceSimilarityScore > 100) {
-		t.Fatalf("%s: score out of range", label)
 	}
 }
 
 // gofakeit's package-level functions read a global source; the bodies must not depend on it.
 func TestResultsIgnoreGofakeitsGlobalSource(t *testing.T) {
-	s, _ := Builtin(7)
-	q := Query{UserID: "user_active", Country: "PHL"}
-	gofakeit.Seed(1)
-	first := answer(t, s, q).Data.Result
-	gofakeit.Seed(2)
-	_ = gofakeit.Name()
-	again := answer(t, s, q).Data.Result
-	if !reflect.DeepEqual(first, again) {
-		t.Fatal("the result changed with gofakeit's global seed")
+	e, _ := newTestEngine(t, "team.yaml")
+	for _, user := range []string{"user_inactive", "templated"} {
+		gofakeit.Seed(1)
+		first := ask(t, e, Request{UserID: user}).Data.Result
+		gofakeit.Seed(2)
+		_ = gofakeit.Name()
+		if again := ask(t, e, Request{UserID: user}).Data.Result; string(again) != string(first) {
+			t.Fatalf("%s: the result changed with gofakeit's global seed", user)
+		}
 	}
 }
 
@@ -236,5 +241,145 @@ func TestFakerSeedsDifferByUserSeedAndPurpose(t *testing.T) {
 	}
 	if faker(0, "alice", "result", 0).Uint64() != base {
 		t.Error("the same inputs give different fake data")
+	}
+}
+
+// Templates read the request and draw repeatable fake data; result overrides keep the
+// vendor's field order and add new fields after it.
+func TestTemplatesAndResultOverrides(t *testing.T) {
+	e, _ := newTestEngine(t, "team.yaml")
+	raw := ask(t, e, Request{UserID: "templated", Region: "vn", Country: "VNM"}).Data.Result
+	var r map[string]any
+	if err := json.Unmarshal(raw, &r); err != nil {
+		t.Fatal(err)
+	}
+	if r["signatureId"] != "sig-templated" || r["inputParameters"].(map[string]any)["bizId"] != "order-templated-vn" {
+		t.Errorf("templates of the request: %s", raw)
+	}
+	doc := r["docDetail"].(map[string]any)
+	name, _ := doc["fullName"].(string)
+	if doc["issuer"] != "VNM" || name == "" || name != strings.ToUpper(name) || strings.Contains(name, "{{") || doc["docType"] != "VN-ID-N" {
+		t.Errorf("docDetail merges the override over the generated OCR: %v", doc)
+	}
+	if r["vendorNewField"] != "x" || r["feeDetail"] == nil {
+		t.Errorf("extra fields: %s", raw)
+	}
+	keys := topLevelKeys(t, raw)
+	if keys[0] != "signatureId" || keys[len(keys)-1] != "vendorNewField" || indexOf(keys, "countryCodeIso3") > indexOf(keys, "feeDetail") {
+		t.Errorf("field order: %v", keys)
+	}
+	again := ask(t, e, Request{UserID: "templated", Region: "vn", Country: "VNM"}).Data.Result
+	if string(again) != string(raw) {
+		t.Error("the same request gave another templated body")
+	}
+	other := ask(t, e, Request{UserID: "templated", Region: "ph", Country: "PHL"}).Data.Result
+	if string(other) == string(raw) || !strings.Contains(string(other), `"order-templated-ph"`) {
+		t.Errorf("another region: %s", other)
+	}
+}
+
+func topLevelKeys(t *testing.T, raw []byte) []string {
+	o, err := decodeObject(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o.keys
+}
+
+func indexOf(list []string, s string) int {
+	for i, x := range list {
+		if x == s {
+			return i
+		}
+	}
+	return -1
+}
+
+// A user declared with regions answers only there; elsewhere it does not exist, and the near
+// miss says why.
+func TestUserVisibleOnOneRegion(t *testing.T) {
+	e, _ := newTestEngine(t, "team.yaml")
+	if out := ask(t, e, Request{UserID: "sg_only", Region: "sg", Country: "SGP"}); out.Code != CodeSuccess {
+		t.Fatalf("on sg: %s %s", out.Code, out.Message)
+	}
+	out := ask(t, e, Request{UserID: "sg_only", Region: "ph", Country: "PHL"})
+	if out.Message != MessageUserNotFound {
+		t.Fatalf("on ph: %s %s", out.Code, out.Message)
+	}
+	if len(out.NearMisses) == 0 || out.NearMisses[0].Name != "sg_only" || !strings.Contains(out.NearMisses[0].Differences[0], "visible on sg only") {
+		t.Errorf("near misses: %+v", out.NearMisses)
+	}
+}
+
+func TestNearMissesNameTheClosestUsersAndRules(t *testing.T) {
+	e, _ := newTestEngine(t, "team.yaml")
+	out := ask(t, e, Request{UserID: "user_actve"})
+	if out.Message != MessageUserNotFound || len(out.NearMisses) == 0 || out.NearMisses[0].Name != "user_active" ||
+		!strings.Contains(out.NearMisses[0].Differences[0], "1 edits away") {
+		t.Errorf("user_actve: %+v", out.NearMisses)
+	}
+	out = ask(t, e, Request{UserID: "qa-17", Region: "sg", Country: "SGP"})
+	found := false
+	for _, nm := range out.NearMisses {
+		found = found || (nm.Kind == "rule" && nm.Name == "qa-regex" && strings.Contains(strings.Join(nm.Differences, ";"), "region is sg, the rule wants ph"))
+	}
+	if !found {
+		t.Errorf("qa-17 on sg: %+v", out.NearMisses)
+	}
+}
+
+// Rules are tried in order; the first that matches answers; the header wins over rules.
+func TestRulesMatchByContent(t *testing.T) {
+	e, _ := newTestEngine(t, "team.yaml")
+	out := ask(t, e, Request{UserID: "qa-pass-7"})
+	if out.Source != "rule qa-pass" || *result(t, out).OverallResult != VerdictPass {
+		t.Errorf("qa-pass-7: %s %+v", out.Source, out)
+	}
+	if out := ask(t, e, Request{UserID: "qa-17", Region: "ph", Country: "PHL"}); out.Source != "rule qa-regex" {
+		t.Errorf("qa-17 on ph: %s", out.Source)
+	}
+	if out := ask(t, e, Request{UserID: "qa-17x", Region: "ph", Country: "PHL"}); out.Code != CodeParameterError {
+		t.Errorf("qa-17x does not match the regex: %s", out.Source)
+	}
+	if out := ask(t, e, Request{UserID: "qa-pass-7", Scenario: "failed"}); *result(t, out).OverallResult != VerdictFail {
+		t.Error("the header must win over the rule")
+	}
+	token := Request{Operation: "generateToken", Region: "th", Header: http.Header{"X-Test": {"flaky"}}}
+	if d := e.Decide(token); d.Rule == nil || d.Rule.Name != "flaky-th" {
+		t.Errorf("flaky-th applies to the token API too: %+v", d)
+	}
+	if d := e.Decide(Request{Operation: "generateToken", Region: "th", Header: http.Header{"X-Test": {"calm"}}}); d.Rule != nil {
+		t.Errorf("a header mismatch matched %s", d.Rule.Name)
+	}
+}
+
+// A fault with probability p fires on about p of the matches, the same ones on every run, and
+// latency stays within its range.
+func TestFaultDrawsAreSeededAndProportional(t *testing.T) {
+	run := func() []bool {
+		e, _ := newTestEngine(t, "team.yaml")
+		req := Request{Operation: "getLatestSessionResult", UserID: "x", Region: "th", Header: http.Header{"X-Test": {"flaky"}}}
+		var fired []bool
+		for i := 0; i < 4000; i++ {
+			d := e.Decide(req)
+			if d.Delay < 10*time.Millisecond || d.Delay > 20*time.Millisecond {
+				t.Fatalf("delay %v outside 10ms..20ms", d.Delay)
+			}
+			fired = append(fired, d.Fault != nil && d.Fault.Kind == FaultGateway && d.Fault.Status == 503)
+		}
+		return fired
+	}
+	first, second := run(), run()
+	if !reflect.DeepEqual(first, second) {
+		t.Fatal("two runs drew different faults")
+	}
+	n := 0
+	for _, f := range first {
+		if f {
+			n++
+		}
+	}
+	if n < 900 || n > 1100 { // 25% of 4000 is 1000; 1100 is over 6 standard deviations away
+		t.Errorf("the 25%% fault fired %d times in 4000", n)
 	}
 }

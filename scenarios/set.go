@@ -1,54 +1,54 @@
 package scenarios
 
 import (
+	"crypto/sha256"
 	"embed"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"path"
+	"regexp"
 	"strings"
 )
 
-// Set is a loaded collection of scenarios and users that answers queries. It is read-only
-// after construction and safe for concurrent use.
+// Set is a compiled collection of scenario files: named scenarios, users, rules and valid
+// solution codes. It is immutable; the Engine holds the state that changes.
 type Set struct {
-	seed     int64
-	profiles map[string]*Profile // named scenarios
-	users    map[string]*user
-	codes    map[string]bool // valid solution codes
+	seed       int64
+	profiles   map[string]*Profile
+	users      map[string]*User
+	rules      []*Rule
+	codes      map[string]bool
+	files      []string
+	signatures map[string]sessionRef // literal signatureId → where it is declared
 }
 
-// user is a known userId bound to its profile, with its sessions' generated identity fields
-// (signatureId, bizId, creation time) resolved once.
-type user struct {
-	id       string
-	profile  *Profile
-	sessions []Session
+// User is a known userId bound to its profile.
+type User struct {
+	ID      string
+	Profile *Profile
+	Regions []string // region names it is visible on; empty: every region
+	Source  string   // the file that declares it
+	Spec    UserSpec // as declared
+	hash    string   // of the declaration, to keep progress across reloads that leave it alone
+	states  [][]Session
 }
 
-// Query is one "Get Latest Session Result" request, as the model sees it.
-type Query struct {
-	UserID       string
-	SolutionCode string // empty: the latest session under any code
-	Country      string // ISO 3166 alpha-3 of the asked host's region: default for sessions that declare none
-	Scenario     string // forces a named scenario for this userId; empty: look the user up
+// Rule is a compiled rule.
+type Rule struct {
+	Name    string
+	Source  string
+	Spec    RuleSpec
+	Profile *Profile // nil: the user answers
+	Faults  []Fault
+	match   matcher
+	states  [][]Session
 }
 
-// Answer is the vendor's business answer: its code, message and, on SUCCESS, data.
-type Answer struct {
-	Code     string
-	Message  string
-	Data     *LatestData
-	Scenario string // the named scenario that answered, when there is one
-}
-
-// UnknownScenarioError reports a forced scenario name that no loaded file declares.
-type UnknownScenarioError struct {
-	Name  string
-	Known []string
-}
-
-func (e *UnknownScenarioError) Error() string {
-	return fmt.Sprintf("unknown scenario %q: use one of %s", e.Name, strings.Join(e.Known, ", "))
+type sessionRef struct {
+	userID       string
+	state, index int
 }
 
 //go:embed builtin/*.yaml
@@ -62,12 +62,11 @@ func BuiltinFiles() ([]*File, error) {
 	}
 	files := make([]*File, 0, len(names))
 	for _, name := range names {
-		fh, err := builtinFiles.Open(name)
+		data, err := builtinFiles.ReadFile(name)
 		if err != nil {
 			return nil, err
 		}
-		f, err := ParseFile(path.Base(name), fh)
-		fh.Close()
+		f, err := ParseFile("builtin/"+path.Base(name), strings.NewReader(string(data)))
 		if err != nil {
 			return nil, err
 		}
@@ -85,96 +84,158 @@ func Builtin(seed int64) (*Set, error) {
 	return New(seed, files...)
 }
 
-// New builds a set from files in order: a scenario or user declared again by a later file
-// replaces the earlier one. Every code a session mentions becomes a valid solution code,
-// besides DefaultSolutionCode and those listed under solutionCodes.
+// New compiles files in order: a scenario or user declared again by a later file replaces the
+// earlier one; rules keep file order. Every code a session mentions becomes a valid solution
+// code, besides DefaultSolutionCode and those listed under solutionCodes. New checks what no
+// single file can: references to scenarios, and every result that can be answered against
+// openapi.yaml and the consistency rules.
 func New(seed int64, files ...*File) (*Set, error) {
 	s := &Set{
-		seed:     seed,
-		profiles: map[string]*Profile{},
-		users:    map[string]*user{},
-		codes:    map[string]bool{DefaultSolutionCode: true},
+		seed:       seed,
+		profiles:   map[string]*Profile{},
+		users:      map[string]*User{},
+		codes:      map[string]bool{DefaultSolutionCode: true},
+		signatures: map[string]sessionRef{},
 	}
-	specs := map[string]UserSpec{}
+	var problems Problems
+	add := func(f *File, path, what, hint string) {
+		pos := f.positions.at(path)
+		problems = append(problems, Problem{File: f.name, Line: pos.Line, Column: pos.Column, Path: path, What: what, Hint: hint})
+	}
 	for _, f := range files {
+		s.files = append(s.files, f.name)
 		for _, code := range f.SolutionCodes {
 			s.codes[code] = true
 		}
-		for name, p := range f.Scenarios {
-			s.profiles[name] = s.addProfile(name, p)
-		}
-		for id, u := range f.Users {
-			specs[id] = u
+		for _, name := range sortedKeys(f.Scenarios) {
+			s.profiles[name] = s.compileProfile(name, f.Scenarios[name])
 		}
 	}
-	for _, id := range sortedKeys(specs) {
-		u := specs[id]
-		p := s.profiles[u.Scenario]
-		if u.Scenario == "" {
-			p = s.addProfile("", u.ProfileSpec)
-		} else if p == nil {
-			return nil, Problem{Path: "users." + id + ".scenario", What: fmt.Sprintf("names scenario %q, which no loaded file declares", u.Scenario),
-				Hint: "declare it under scenarios: or use one of " + strings.Join(s.ScenarioNames(), ", ")}
+	declared := map[string]*File{}
+	for _, f := range files {
+		for _, id := range sortedKeys(f.Users) {
+			declared[id] = f
 		}
-		s.users[id] = &user{id: id, profile: p, sessions: resolveSessions(seed, id, p.Sessions)}
+	}
+	for _, id := range sortedKeys(declared) {
+		f := declared[id]
+		u, err := s.compileUser(f, id, f.Users[id])
+		if err != nil {
+			add(f, "users."+id+".scenario", err.Error(), "declare it under scenarios: or use one of "+strings.Join(s.ScenarioNames(), ", "))
+			continue
+		}
+		s.users[id] = u
+	}
+	for _, f := range files {
+		for i, spec := range f.Rules {
+			r, err := s.compileRule(f, spec)
+			if err != nil {
+				add(f, fmt.Sprintf("rules[%d].scenario", i), err.Error(), "declare it under scenarios: or use one of "+strings.Join(s.ScenarioNames(), ", "))
+				continue
+			}
+			s.rules = append(s.rules, r)
+		}
+	}
+	if len(problems) == 0 {
+		problems = s.checkResults(files)
+	}
+	if len(problems) > 0 {
+		return nil, problems.sorted()
 	}
 	return s, nil
 }
 
-func (s *Set) addProfile(name string, spec ProfileSpec) *Profile {
-	p := spec.profile(name)
-	for _, sess := range p.Sessions {
-		s.codes[sess.SolutionCode] = true
+func (s *Set) compileProfile(name string, spec ProfileSpec) *Profile {
+	p := &Profile{Name: name, Loop: spec.Loop, hash: hashOf(spec)}
+	states := spec.States
+	if len(states) == 0 {
+		states = []StateSpec{{ProfileBody: spec.ProfileBody}}
 	}
-	return &p
+	for _, st := range states {
+		state := State{Name: st.Name, Status: st.ProfileStatus, Answer: st.Answer}
+		if st.After != nil {
+			state.After = *st.After
+		}
+		for _, ss := range st.Sessions {
+			sess := ss.session()
+			s.codes[sess.SolutionCode] = true
+			state.Sessions = append(state.Sessions, sess)
+		}
+		p.States = append(p.States, state)
+	}
+	return p
 }
 
-// Answer answers a query the way the vendor would.
-func (s *Set) Answer(q Query) (Answer, error) {
-	u := s.users[q.UserID]
-	if q.Scenario != "" {
-		p, ok := s.profiles[q.Scenario]
+func (s *Set) compileUser(f *File, id string, spec UserSpec) (*User, error) {
+	u := &User{ID: id, Regions: spec.Regions, Source: f.name, Spec: spec}
+	if spec.Scenario != "" {
+		p, ok := s.profiles[spec.Scenario]
 		if !ok {
-			return Answer{}, &UnknownScenarioError{Name: q.Scenario, Known: s.ScenarioNames()}
+			return nil, fmt.Errorf("names scenario %q, which no loaded file declares", spec.Scenario)
 		}
-		u = &user{id: q.UserID, profile: p, sessions: resolveSessions(s.seed, q.UserID, p.Sessions)}
+		u.Profile = p
+	} else {
+		u.Profile = s.compileProfile("", spec.ProfileSpec)
 	}
-	scenario := ""
-	if u != nil {
-		scenario = u.profile.Name
+	u.hash = hashOf(spec) + u.Profile.hash
+	u.states = resolveStates(s.seed, id, u.Profile)
+	for si, sessions := range u.states {
+		for i, sess := range sessions {
+			if _, taken := s.signatures[sess.SignatureID]; !taken && !hasTemplate(sess.SignatureID) {
+				s.signatures[sess.SignatureID] = sessionRef{userID: id, state: si, index: i}
+			}
+		}
 	}
-	switch {
-	case u != nil && u.profile.Answer == AnswerServerError:
-		return Answer{Code: CodeError, Message: MessageServerError, Scenario: scenario}, nil
-	case q.SolutionCode != "" && !s.codes[q.SolutionCode], u != nil && u.profile.Answer == AnswerBadSolutionCode:
-		return Answer{Code: CodeParameterError, Message: MessageBadSolutionCode, Scenario: scenario}, nil
-	case u == nil || u.profile.Answer == AnswerUserNotFound:
-		return Answer{Code: CodeParameterError, Message: MessageUserNotFound, Scenario: scenario}, nil
-	}
-	i := latest(u.sessions, q.SolutionCode)
-	if i < 0 {
-		return Answer{Code: CodeParameterError, Message: MessageUserNotFound, Scenario: scenario}, nil
-	}
-	data := &LatestData{
-		ProfileStatus: u.profile.Status,
-		Result:        buildResult(s.seed, u.id, i, u.sessions[i], q.Country),
-	}
-	return Answer{Code: CodeSuccess, Message: MessageOK, Data: data, Scenario: scenario}, nil
+	return u, nil
 }
 
-// latest returns the index of the most recently created session under code (any code when
-// empty), or -1. Of sessions created at the same instant the later-listed one wins.
-func latest(sessions []Session, code string) int {
-	best := -1
-	for i, s := range sessions {
-		if code != "" && s.SolutionCode != code {
-			continue
+func (s *Set) compileRule(f *File, spec RuleSpec) (*Rule, error) {
+	r := &Rule{Name: spec.Name, Source: f.name, Spec: spec, match: compileMatch(spec.Match)}
+	switch {
+	case spec.Scenario != "":
+		p, ok := s.profiles[spec.Scenario]
+		if !ok {
+			return nil, fmt.Errorf("names scenario %q, which no loaded file declares", spec.Scenario)
 		}
-		if best < 0 || !s.CreatedAt.Before(sessions[best].CreatedAt) {
-			best = i
-		}
+		r.Profile = p
+	case !spec.ProfileSpec.empty():
+		r.Profile = s.compileProfile("rule "+spec.Name, spec.ProfileSpec)
 	}
-	return best
+	for _, fs := range spec.Faults {
+		r.Faults = append(r.Faults, fs.compile())
+	}
+	return r, nil
+}
+
+// resolveStates fills the generated identity of every session of every state. Session i has
+// the same generated signatureId, bizId and creation time in every state, so a session that
+// progresses from state to state stays the same session.
+func resolveStates(seed int64, userID string, p *Profile) [][]Session {
+	out := make([][]Session, len(p.States))
+	for i, st := range p.States {
+		out[i] = resolveSessions(seed, userID, st.Sessions)
+	}
+	return out
+}
+
+func hashOf(v any) string {
+	b, _ := json.Marshal(v)
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:8])
+}
+
+// matcher is a compiled MatchSpec.
+type matcher struct {
+	spec  MatchSpec
+	regex *regexp.Regexp
+}
+
+func compileMatch(m MatchSpec) matcher {
+	c := matcher{spec: m}
+	if m.UserIDRegex != "" {
+		c.regex = regexp.MustCompile(m.UserIDRegex) // validated by the file's checks
+	}
+	return c
 }
 
 // ScenarioNames lists the named scenarios, sorted.
@@ -183,5 +244,14 @@ func (s *Set) ScenarioNames() []string { return sortedKeys(s.profiles) }
 // UserIDs lists the known userIds, sorted.
 func (s *Set) UserIDs() []string { return sortedKeys(s.users) }
 
+// User returns the user called id, or nil.
+func (s *Set) User(id string) *User { return s.users[id] }
+
+// Rules lists the rules in the order they are tried.
+func (s *Set) Rules() []*Rule { return append([]*Rule(nil), s.rules...) }
+
 // SolutionCodes lists the valid solution codes, sorted.
 func (s *Set) SolutionCodes() []string { return sortedKeys(s.codes) }
+
+// Files lists the files the set was compiled from, in order.
+func (s *Set) Files() []string { return append([]string(nil), s.files...) }

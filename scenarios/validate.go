@@ -1,34 +1,85 @@
 package scenarios
 
 import (
-	"errors"
 	"fmt"
+	"path"
 	"regexp"
 	"sort"
+	"strings"
 )
 
-// Problem is one thing wrong in a scenario file: where (a path into the file), what, and
-// what to do about it.
+// Problem is one thing wrong in a scenario file: where (file, line, column and the path of
+// the value), what, and what to do about it.
 type Problem struct {
-	Path string
-	What string
-	Hint string
+	File         string
+	Line, Column int
+	Path         string
+	What         string
+	Hint         string
 }
 
 func (p Problem) Error() string {
-	msg := p.Path + ": " + p.What
-	if p.Hint != "" {
-		msg += " (" + p.Hint + ")"
+	var b strings.Builder
+	if p.File != "" {
+		fmt.Fprintf(&b, "%s:", p.File)
 	}
-	return msg
+	if p.Line > 0 {
+		fmt.Fprintf(&b, "%d:%d:", p.Line, p.Column)
+	}
+	if b.Len() > 0 {
+		b.WriteString(" ")
+	}
+	if p.Path != "" {
+		b.WriteString(p.Path + ": ")
+	}
+	b.WriteString(p.What)
+	if p.Hint != "" {
+		b.WriteString(" (" + p.Hint + ")")
+	}
+	return b.String()
+}
+
+// Problems is every problem found in one check, in file order. It is an error.
+type Problems []Problem
+
+func (ps Problems) Error() string {
+	lines := make([]string, len(ps))
+	for i, p := range ps {
+		lines[i] = p.Error()
+	}
+	return strings.Join(lines, "\n")
+}
+
+func (ps Problems) sorted() Problems {
+	sort.SliceStable(ps, func(i, j int) bool {
+		if ps[i].File != ps[j].File {
+			return ps[i].File < ps[j].File
+		}
+		if ps[i].Line != ps[j].Line {
+			return ps[i].Line < ps[j].Line
+		}
+		return ps[i].Column < ps[j].Column
+	})
+	return ps
 }
 
 var countryCode = regexp.MustCompile(`^[A-Z]{3}$`)
 
-// Validate checks that every declaration is complete and internally consistent, and returns
-// all problems found, joined.
-func (f *File) Validate() error {
-	var v validator
+// validator collects the problems of one file, placing each at its path's position.
+type validator struct {
+	file     *File
+	problems Problems
+}
+
+func (v *validator) add(path, what, hint string) {
+	pos := v.file.positions.at(path)
+	v.problems = append(v.problems, Problem{File: v.file.name, Line: pos.Line, Column: pos.Column, Path: path, What: what, Hint: hint})
+}
+
+// validate checks that every declaration of the file is complete and internally consistent.
+// References to scenarios of other files are checked when files are combined (New).
+func (f *File) validate() Problems {
+	v := &validator{file: f}
 	for i, code := range f.SolutionCodes {
 		if code == "" {
 			v.add(fmt.Sprintf("solutionCodes[%d]", i), "is empty", "remove it or give the code, e.g. \"102\"")
@@ -38,53 +89,87 @@ func (f *File) Validate() error {
 		v.profile("scenarios."+name, f.Scenarios[name])
 	}
 	for _, id := range sortedKeys(f.Users) {
-		u := f.Users[id]
-		path := "users." + id
-		if id == "" {
-			v.add(path, "userId is empty", "give every user a non-empty userId")
-		}
-		if u.Scenario == "" {
-			v.profile(path, u.ProfileSpec)
-			continue
-		}
-		if u.ProfileStatus != "" || u.Answer != "" || len(u.Sessions) > 0 {
-			v.add(path, "gives both scenario and a profile of its own",
-				"either follow a named scenario or declare profileStatus/sessions, not both")
-		}
+		v.user("users."+id, id, f.Users[id])
 	}
-	return v.err()
+	names := map[string]int{}
+	for i, r := range f.Rules {
+		p := fmt.Sprintf("rules[%d]", i)
+		if prev, dup := names[r.Name]; dup && r.Name != "" {
+			v.add(p+".name", fmt.Sprintf("%q is also the name of rules[%d]", r.Name, prev), "give every rule its own name: the journal and the admin API show it")
+		}
+		names[r.Name] = i
+		v.rule(p, r)
+	}
+	return v.problems.sorted()
 }
 
-type validator struct{ problems []error }
-
-func (v *validator) add(path, what, hint string) {
-	v.problems = append(v.problems, Problem{Path: path, What: what, Hint: hint})
+func (v *validator) user(path, id string, u UserSpec) {
+	if id == "" {
+		v.add(path, "userId is empty", "give every user a non-empty userId")
+	}
+	v.regions(path+".regions", u.Regions)
+	if u.Scenario == "" {
+		v.profile(path, u.ProfileSpec)
+		return
+	}
+	if !u.ProfileSpec.empty() {
+		v.add(path, "gives both scenario and a profile of its own",
+			"either follow a named scenario or declare profileStatus/sessions/states, not both")
+	}
 }
 
-func (v *validator) err() error { return errors.Join(v.problems...) }
+func (p ProfileSpec) empty() bool {
+	return p.ProfileStatus == "" && p.Answer == "" && len(p.Sessions) == 0 && len(p.States) == 0 && !p.Loop
+}
 
 func (v *validator) profile(path string, p ProfileSpec) {
-	switch p.Answer {
+	if len(p.States) == 0 {
+		if p.Loop {
+			v.add(path+".loop", "is set without states", "loop repeats a sequence of states: declare states: or remove loop")
+		}
+		v.state(path, p.ProfileBody)
+		return
+	}
+	if p.ProfileStatus != "" || p.Answer != "" || len(p.Sessions) > 0 {
+		v.add(path, "gives both states and a profile outside them", "move profileStatus, answer and sessions into the first state")
+	}
+	last := len(p.States) - 1
+	for i, st := range p.States {
+		sp := fmt.Sprintf("%s.states[%d]", path, i)
+		v.state(sp, st.ProfileBody)
+		switch {
+		case i < last && st.After == nil:
+			v.add(sp, "has no after, so the states after it are never reached", "say when the user moves on, e.g. after: 3 calls or after: 30s")
+		case i == last && st.After != nil && !p.Loop:
+			v.add(sp+".after", "is set on the last state without loop: true", "remove it, or set loop: true to start over from the first state")
+		case i == last && st.After == nil && p.Loop:
+			v.add(path+".loop", "is true but the last state has no after", "say when the last state moves back to the first, e.g. after: 2 calls")
+		}
+	}
+}
+
+func (v *validator) state(path string, st ProfileBody) {
+	switch st.Answer {
 	case AnswerSession:
 	case AnswerUserNotFound, AnswerBadSolutionCode, AnswerServerError:
-		if p.ProfileStatus != "" || len(p.Sessions) > 0 {
-			v.add(path, fmt.Sprintf("answer %q takes no profileStatus or sessions", p.Answer), "remove them")
+		if st.ProfileStatus != "" || len(st.Sessions) > 0 {
+			v.add(path, fmt.Sprintf("answer %q takes no profileStatus or sessions", st.Answer), "remove them")
 		}
 		return
 	default:
-		v.add(path+".answer", fmt.Sprintf("unknown answer %q", p.Answer),
+		v.add(path+".answer", fmt.Sprintf("unknown answer %q", st.Answer),
 			"use user_not_found, bad_solution_code or server_error, or leave answer out to answer with the latest session")
 		return
 	}
-	if !p.ProfileStatus.valid() {
-		v.add(path+".profileStatus", fmt.Sprintf("is %q", p.ProfileStatus), "use INIT, ACTIVE or INACTIVE")
+	if !st.ProfileStatus.valid() {
+		v.add(path+".profileStatus", fmt.Sprintf("is %q", st.ProfileStatus), "use INIT, ACTIVE or INACTIVE")
 	}
-	if len(p.Sessions) == 0 {
+	if len(st.Sessions) == 0 {
 		v.add(path+".sessions", "is empty", "a profile needs at least one session; the latest one is answered")
 		return
 	}
 	timed, passed := 0, 0
-	for i, s := range p.Sessions {
+	for i, s := range st.Sessions {
 		v.session(fmt.Sprintf("%s.sessions[%d]", path, i), s)
 		if s.CreatedAt != nil {
 			timed++
@@ -93,16 +178,16 @@ func (v *validator) profile(path string, p ProfileSpec) {
 			passed++
 		}
 	}
-	if timed != 0 && timed != len(p.Sessions) {
-		v.add(path+".sessions", fmt.Sprintf("%d of %d sessions give createdAt", timed, len(p.Sessions)),
+	if timed != 0 && timed != len(st.Sessions) {
+		v.add(path+".sessions", fmt.Sprintf("%d of %d sessions give createdAt", timed, len(st.Sessions)),
 			"give createdAt on every session or on none (then list order is creation order)")
 	}
 	switch {
-	case p.ProfileStatus == ProfileInit && passed > 0:
+	case st.ProfileStatus == ProfileInit && passed > 0:
 		v.add(path+".profileStatus", "is INIT but a session passed",
 			"a PASS establishes the profile: use ACTIVE (or INACTIVE if it was deactivated)")
-	case (p.ProfileStatus == ProfileActive || p.ProfileStatus == ProfileInactive) && passed == 0:
-		v.add(path+".profileStatus", fmt.Sprintf("is %s but no session passed", p.ProfileStatus),
+	case (st.ProfileStatus == ProfileActive || st.ProfileStatus == ProfileInactive) && passed == 0:
+		v.add(path+".profileStatus", fmt.Sprintf("is %s but no session passed", st.ProfileStatus),
 			"a profile exists only after a PASS: add a PASS session or use INIT")
 	}
 }
@@ -124,7 +209,7 @@ func (v *validator) session(path string, s SessionSpec) {
 	default:
 		v.add(path+".state", fmt.Sprintf("is %q", s.State), "use in_progress, submitted or finished")
 	}
-	if s.Region != "" && !countryCode.MatchString(s.Region) {
+	if s.Region != "" && !countryCode.MatchString(s.Region) && !hasTemplate(s.Region) {
 		v.add(path+".region", fmt.Sprintf("is %q", s.Region), "use an ISO 3166 alpha-3 code such as SGP")
 	}
 	v.score(path+".faceLivenessScore", s.FaceLivenessScore)
@@ -136,6 +221,10 @@ func (v *validator) session(path string, s SessionSpec) {
 		v.add(path+".livenessAttackType", "is set but the liveness score is not below 50",
 			"give faceLivenessScore below 50 with it, or remove it")
 	}
+	for _, field := range []struct{ name, value string }{{"signatureId", s.SignatureID}, {"bizId", s.BizID}, {"errorCode", s.ErrorCode}, {"region", s.Region}} {
+		v.template(path+"."+field.name, field.value)
+	}
+	v.templates(path+".result", s.Result)
 }
 
 func (v *validator) verdict(path string, s SessionSpec) {
@@ -170,6 +259,82 @@ func (v *validator) verdict(path string, s SessionSpec) {
 func (v *validator) score(path string, x *float64) {
 	if x != nil && (*x < 0 || *x > 100) {
 		v.add(path, fmt.Sprintf("is %g", *x), "scores run from 0 to 100")
+	}
+}
+
+func (v *validator) regions(path string, names []string) {
+	known := specInfo().regions
+	for i, name := range names {
+		if _, ok := known.ByName(name); !ok {
+			v.add(fmt.Sprintf("%s[%d]", path, i), fmt.Sprintf("unknown region %q", name), "use one of "+strings.Join(known.Names(), ", "))
+		}
+	}
+}
+
+func (v *validator) rule(at string, r RuleSpec) {
+	if r.Name == "" {
+		v.add(at+".name", "is missing", "name the rule: the journal and the admin API show which rule answered")
+	}
+	m := r.Match
+	set := 0
+	for _, s := range []string{m.UserID, m.UserIDGlob, m.UserIDRegex} {
+		if s != "" {
+			set++
+		}
+	}
+	if set > 1 {
+		v.add(at+".match", "gives more than one of userId, userIdGlob and userIdRegex", "keep one")
+	}
+	if m.UserIDGlob != "" {
+		if _, err := path.Match(m.UserIDGlob, ""); err != nil {
+			v.add(at+".match.userIdGlob", fmt.Sprintf("%q is not a glob: %v", m.UserIDGlob, err), "use * for any characters and ? for one")
+		}
+	}
+	if m.UserIDRegex != "" {
+		if _, err := regexp.Compile(m.UserIDRegex); err != nil {
+			v.add(at+".match.userIdRegex", fmt.Sprintf("%q is not a regular expression: %v", m.UserIDRegex, err), "use Go (RE2) syntax, e.g. ^qa-[0-9]+$")
+		}
+	}
+	if m.Operation != "" && !specInfo().operations[m.Operation] {
+		v.add(at+".match.operation", fmt.Sprintf("unknown operation %q", m.Operation), "use one of "+strings.Join(specInfo().operationNames(), ", "))
+	}
+	v.regions(at+".match.regions", m.Regions)
+	if r.Scenario != "" && !r.ProfileSpec.empty() {
+		v.add(at, "gives both scenario and a profile of its own", "either answer with a named scenario or declare profileStatus/sessions/states")
+	}
+	if !r.ProfileSpec.empty() {
+		v.profile(at, r.ProfileSpec)
+	}
+	if r.Scenario == "" && r.ProfileSpec.empty() && len(r.Faults) == 0 {
+		v.add(at, "neither answers nor injects a fault", "give scenario:, a profile, or faults:")
+	}
+	for i, f := range r.Faults {
+		v.fault(fmt.Sprintf("%s.faults[%d]", at, i), f)
+	}
+}
+
+// templates checks every string of a free-form result override.
+func (v *validator) templates(path string, value any) {
+	switch x := value.(type) {
+	case string:
+		v.template(path, x)
+	case map[string]any:
+		for _, k := range sortedKeys(x) {
+			v.templates(path+"."+k, x[k])
+		}
+	case []any:
+		for i, item := range x {
+			v.templates(fmt.Sprintf("%s[%d]", path, i), item)
+		}
+	}
+}
+
+func (v *validator) template(path, text string) {
+	if !hasTemplate(text) {
+		return
+	}
+	if err := checkTemplate(text); err != nil {
+		v.add(path, err.Error(), "see the template functions in docs/scenarios.md")
 	}
 }
 

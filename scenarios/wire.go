@@ -1,13 +1,15 @@
 package scenarios
 
+import "encoding/json"
+
 // The wire form of "Get Latest Session Result By UserId" data, in the vendor's field order.
 // Nullable fields are pointers without omitempty so that null is sent, as the vendor does;
 // fields the vendor's in-progress example leaves out carry omitempty.
 
 // LatestData is the envelope's data on SUCCESS.
 type LatestData struct {
-	ProfileStatus ProfileStatus `json:"profileStatus"`
-	Result        *Result       `json:"result"`
+	ProfileStatus ProfileStatus   `json:"profileStatus"`
+	Result        json.RawMessage `json:"result"`
 }
 
 // Result is the Get Result object: the outcome of one session.

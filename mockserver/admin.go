@@ -1,0 +1,269 @@
+package mockserver
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/idvmock/idvmock/scenarios"
+)
+
+// The admin API, under /__admin/ on the serving port. Every call answers JSON; an error is
+// {"error": "...", "hint": "...", "problems": [...]}.
+
+type adminError struct {
+	Error    string         `json:"error"`
+	Hint     string         `json:"hint,omitempty"`
+	Problems []adminProblem `json:"problems,omitempty"`
+}
+
+type adminProblem struct {
+	Line    int    `json:"line,omitempty"`
+	Column  int    `json:"column,omitempty"`
+	Path    string `json:"path,omitempty"`
+	Message string `json:"message"`
+	Hint    string `json:"hint,omitempty"`
+}
+
+func sendAdminError(c echo.Context, status int, msg, hint string) error {
+	exchangeOf(c).Code = strconv.Itoa(status)
+	return c.JSON(status, adminError{Error: msg, Hint: hint})
+}
+
+func (s *Server) adminRoutes(e *echo.Echo) {
+	e.GET(pathHealth, s.health)
+	e.GET(adminPrefix+"/scenarios", s.adminScenarios)
+	e.GET(adminPrefix+"/users", s.adminUsers)
+	e.GET(adminPrefix+"/users/:userId", s.adminUser)
+	e.PUT(adminPrefix+"/users/:userId", s.adminPutUser)
+	e.DELETE(adminPrefix+"/users/:userId", s.adminDeleteUser)
+	e.POST(adminPrefix+"/users/:userId/advance", s.adminAdvance)
+	e.PUT(adminPrefix+"/users/:userId/state", s.adminSetState)
+	e.POST(adminPrefix+"/reset", s.adminReset)
+	e.GET(adminPrefix+"/requests", s.adminRequests)
+	e.GET(adminPrefix+"/requests/count", s.adminRequestCount)
+	e.GET(adminPrefix+"/requests/unmatched", s.adminUnmatched)
+	e.DELETE(adminPrefix+"/requests", s.adminClearRequests)
+	e.POST(adminPrefix+"/sessions/:signatureId/complete", s.adminComplete)
+}
+
+type healthBody struct {
+	Status    string `json:"status"`
+	Version   string `json:"version"`
+	Auth      string `json:"auth"`
+	Users     int    `json:"users"`
+	Scenarios int    `json:"scenarios"`
+}
+
+// health reports that the mock serves.
+func (s *Server) health(c echo.Context) error {
+	set := s.cfg.Engine.Set()
+	exchangeOf(c).Code = "ok"
+	return c.JSON(http.StatusOK, healthBody{Status: "ok", Version: s.cfg.Version, Auth: string(s.cfg.Auth),
+		Users: len(set.UserIDs()), Scenarios: len(set.ScenarioNames())})
+}
+
+type ruleView struct {
+	Name     string              `json:"name"`
+	Source   string              `json:"source"`
+	Match    scenarios.MatchSpec `json:"match"`
+	Scenario string              `json:"scenario,omitempty"`
+	Faults   []string            `json:"faults,omitempty"`
+}
+
+// adminScenarios shows what is loaded, and how the last reload of the files went.
+func (s *Server) adminScenarios(c echo.Context) error {
+	set := s.cfg.Engine.Set()
+	rules := []ruleView{}
+	for _, r := range set.Rules() {
+		v := ruleView{Name: r.Name, Source: r.Source, Match: r.Spec.Match, Scenario: r.Spec.Scenario}
+		for _, f := range r.Faults {
+			v.Faults = append(v.Faults, string(f.Kind))
+		}
+		rules = append(rules, v)
+	}
+	var reload *scenarios.ReloadStatus
+	if s.cfg.Reload != nil {
+		st := s.cfg.Reload()
+		reload = &st
+	}
+	return c.JSON(http.StatusOK, map[string]any{
+		"files": set.Files(), "scenarios": set.ScenarioNames(), "users": set.UserIDs(),
+		"rules": rules, "solutionCodes": set.SolutionCodes(), "reload": reload,
+	})
+}
+
+func (s *Server) adminUsers(c echo.Context) error {
+	return c.JSON(http.StatusOK, map[string]any{"users": s.cfg.Engine.Users()})
+}
+
+// adminUser shows a user's declaration (in the scenario files' format) and progress.
+func (s *Server) adminUser(c echo.Context) error {
+	id := c.Param("userId")
+	p, err := s.cfg.Engine.Progress(id)
+	if err != nil {
+		return s.userError(c, err)
+	}
+	return c.JSON(http.StatusOK, map[string]any{"user": p, "definition": s.cfg.Engine.Set().User(id).Spec})
+}
+
+// adminPutUser declares or replaces a user, in the scenario files' format (JSON or YAML).
+func (s *Server) adminPutUser(c echo.Context) error {
+	id := c.Param("userId")
+	data, err := io.ReadAll(c.Request().Body)
+	if err != nil {
+		return err
+	}
+	if err := s.cfg.Engine.PutUser(id, data); err != nil {
+		return sendProblems(c, err)
+	}
+	return s.adminUser(c)
+}
+
+// sendProblems answers 400 with every problem of a refused declaration.
+func sendProblems(c echo.Context, err error) error {
+	body := adminError{Error: "the declaration was refused; nothing changed", Hint: "see docs/scenarios.md for the format"}
+	var problems scenarios.Problems
+	if errors.As(err, &problems) {
+		for _, p := range problems {
+			body.Problems = append(body.Problems, adminProblem{Line: p.Line, Column: p.Column, Path: p.Path, Message: p.What, Hint: p.Hint})
+		}
+	} else {
+		body.Problems = []adminProblem{{Message: err.Error()}}
+	}
+	exchangeOf(c).Code = "400"
+	return c.JSON(http.StatusBadRequest, body)
+}
+
+func (s *Server) adminDeleteUser(c echo.Context) error {
+	id := c.Param("userId")
+	if err := s.cfg.Engine.DeleteUser(id); err != nil {
+		return s.userError(c, err)
+	}
+	return c.JSON(http.StatusOK, map[string]string{"deleted": id})
+}
+
+func (s *Server) adminAdvance(c echo.Context) error {
+	p, err := s.cfg.Engine.Advance(c.Param("userId"))
+	if err != nil {
+		return s.userError(c, err)
+	}
+	return c.JSON(http.StatusOK, map[string]any{"user": p})
+}
+
+func (s *Server) adminSetState(c echo.Context) error {
+	var body struct {
+		State string `json:"state"`
+	}
+	if err := decodeJSON(c, &body); err != nil || body.State == "" {
+		return sendAdminError(c, http.StatusBadRequest, `the body must be {"state": "<state name or number>"}`, "")
+	}
+	p, err := s.cfg.Engine.SetState(c.Param("userId"), body.State)
+	if err != nil {
+		return s.userError(c, err)
+	}
+	return c.JSON(http.StatusOK, map[string]any{"user": p})
+}
+
+// userError answers 404 for an unknown user and 409 for a move the user's states forbid.
+func (s *Server) userError(c echo.Context, err error) error {
+	if errors.Is(err, scenarios.ErrUnknownUser) {
+		return sendAdminError(c, http.StatusNotFound, err.Error(), "GET /__admin/users lists the users; PUT /__admin/users/{userId} declares one")
+	}
+	return sendAdminError(c, http.StatusConflict, err.Error(), "")
+}
+
+func (s *Server) adminReset(c echo.Context) error {
+	return c.JSON(http.StatusOK, map[string]int{"reset": s.cfg.Engine.Reset(c.QueryParam("userId"))})
+}
+
+// journalFilter reads the filters of the journal endpoints.
+func journalFilter(c echo.Context) (filter, error) {
+	f := filter{UserID: c.QueryParam("userId"), Region: c.QueryParam("region"), Code: c.QueryParam("code"), Kind: c.QueryParam("kind")}
+	if since := c.QueryParam("since"); since != "" {
+		if t, err := time.Parse(time.RFC3339, since); err == nil {
+			f.Since = t
+		} else if d, err := time.ParseDuration(since); err == nil {
+			f.Since = time.Now().Add(-d)
+		} else {
+			return f, errors.New("since must be an RFC 3339 time (2026-11-25T10:00:00Z) or a duration back from now (5m)")
+		}
+	}
+	return f, nil
+}
+
+func (s *Server) adminRequests(c echo.Context) error {
+	f, err := journalFilter(c)
+	if err != nil {
+		return sendAdminError(c, http.StatusBadRequest, err.Error(), "")
+	}
+	limit, _ := strconv.Atoi(c.QueryParam("limit"))
+	entries := s.journal.find(f, limit)
+	if entries == nil {
+		entries = []Entry{}
+	}
+	return c.JSON(http.StatusOK, map[string]any{"requests": entries})
+}
+
+func (s *Server) adminRequestCount(c echo.Context) error {
+	f, err := journalFilter(c)
+	if err != nil {
+		return sendAdminError(c, http.StatusBadRequest, err.Error(), "")
+	}
+	return c.JSON(http.StatusOK, map[string]int{"count": s.journal.count(f)})
+}
+
+// adminUnmatched lists the requests whose userId no user or rule knew, with what came
+// closest.
+func (s *Server) adminUnmatched(c echo.Context) error {
+	entries := s.journal.find(filter{Unmatched: true}, 0)
+	if entries == nil {
+		entries = []Entry{}
+	}
+	return c.JSON(http.StatusOK, map[string]any{"requests": entries})
+}
+
+func (s *Server) adminClearRequests(c echo.Context) error {
+	return c.JSON(http.StatusOK, map[string]int{"deleted": s.journal.clear()})
+}
+
+// adminComplete finishes a session started through Generate URL with an outcome, and calls
+// back.
+func (s *Server) adminComplete(c echo.Context) error {
+	var body scenarios.Completion
+	if err := decodeJSON(c, &body); err != nil {
+		return sendAdminError(c, http.StatusBadRequest, "the body is not a JSON completion: "+err.Error(),
+			`e.g. {"overallResult": "FAIL", "errorCode": "LIVENESS_ATTACK"} or {"state": "submitted"}`)
+	}
+	started, err := s.complete(c.Param("signatureId"), body)
+	switch {
+	case errors.Is(err, scenarios.ErrUnknownSignature):
+		return sendAdminError(c, http.StatusNotFound, err.Error(), "only sessions started through Generate URL can be completed")
+	case err != nil:
+		return sendProblems(c, err)
+	}
+	return c.JSON(http.StatusOK, map[string]any{"session": sessionView(started)})
+}
+
+func sessionView(s scenarios.Started) map[string]any {
+	v := map[string]any{"signatureId": s.SignatureID, "userId": s.UserID, "state": s.State}
+	if s.Verdict != "" {
+		v["overallResult"] = s.Verdict
+	}
+	if s.Start.CallbackURL != "" {
+		v["callbackUrl"] = s.Start.CallbackURL
+	}
+	return v
+}
+
+func decodeJSON(c echo.Context, v any) error {
+	data, err := io.ReadAll(c.Request().Body)
+	if err != nil {
+		return err
+	}
+	return jsonStrict(data, v)
+}

@@ -1,0 +1,186 @@
+package mockserver
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/idvmock/idvmock/scenarios"
+)
+
+// The rest of an app's verification journey: Generate URL starts a session, the user goes
+// through the H5 page the mock serves, the session completes (there, or through the admin
+// API), the mock calls back, and the app polls Get Latest Session Result or Get Result.
+
+// messageSignatureUnknown answers Get Result for a signatureId no session has (idvmock's
+// decision; the vendor documents none).
+const messageSignatureUnknown = "signatureId does not exist."
+
+type generateURLRequest struct {
+	UserID        string `json:"userId"`
+	BizID         string `json:"bizId"`
+	Region        string `json:"region"`
+	SolutionCode  string `json:"solutionCode"`
+	CallbackURL   string `json:"callbackUrl"`
+	ReturnURL     string `json:"returnUrl"`
+	FailReturnURL string `json:"failReturnUrl"`
+}
+
+type generateURLData struct {
+	SignatureID string `json:"signatureId"`
+	URL         string `json:"url"`
+}
+
+// generateURL starts an in-progress session for the userId and answers its signatureId and
+// the URL of its H5 page, served by the mock.
+func (s *Server) generateURL(c echo.Context) error {
+	raw, err := readBody(c)
+	if err != nil {
+		return err
+	}
+	var body generateURLRequest
+	var input map[string]any
+	if json.Unmarshal(raw, &body) != nil || json.Unmarshal(raw, &input) != nil {
+		return sendClientError(c, http.StatusBadRequest, "the body is not valid JSON")
+	}
+	x := exchangeOf(c)
+	x.UserID = body.UserID
+	if _, answered, err := s.applyRules(c, s.request(c, opGenerateURL, body.UserID, body.SolutionCode)); answered {
+		return err
+	}
+	started := s.cfg.Engine.StartSession(scenarios.StartRequest{
+		UserID: body.UserID, BizID: body.BizID, Region: body.Region, SolutionCode: body.SolutionCode,
+		CallbackURL: body.CallbackURL, ReturnURL: body.ReturnURL, FailReturnURL: body.FailReturnURL, Input: input,
+	})
+	x.Source = "started session " + started.SignatureID
+	return send(c, http.StatusOK, scenarios.CodeSuccess, newFullBody(c, generateURLData{
+		SignatureID: started.SignatureID,
+		URL:         s.publicURL(c) + "/h5/" + started.SignatureID,
+	}))
+}
+
+// publicURL is the base of the URLs the mock hands out: --public-url, or this request's host.
+func (s *Server) publicURL(c echo.Context) string {
+	if s.cfg.PublicURL != "" {
+		return strings.TrimSuffix(s.cfg.PublicURL, "/")
+	}
+	return "http://" + c.Request().Host
+}
+
+// getResult answers Get Result by signatureId.
+func (s *Server) getResult(c echo.Context) error {
+	raw, err := readBody(c)
+	if err != nil {
+		return err
+	}
+	var body struct {
+		SignatureID string `json:"signatureId"`
+	}
+	if json.Unmarshal(raw, &body) != nil {
+		return sendClientError(c, http.StatusBadRequest, "the body is not valid JSON")
+	}
+	req := s.request(c, opGetResult, "", "")
+	if _, answered, err := s.applyRules(c, req); answered {
+		return err
+	}
+	result, err := s.cfg.Engine.Result(body.SignatureID, req)
+	if errors.Is(err, scenarios.ErrUnknownSignature) {
+		return sendError(c, http.StatusOK, scenarios.CodeParameterError, messageSignatureUnknown)
+	}
+	if err != nil {
+		return err
+	}
+	x := exchangeOf(c)
+	x.Source = "session " + body.SignatureID
+	return send(c, http.StatusOK, scenarios.CodeSuccess, successBody{
+		Code: scenarios.CodeSuccess, Message: scenarios.MessageOK, TransactionID: x.TransactionID, Data: result,
+	})
+}
+
+// readBody returns the request body, already bounded by validation.
+func readBody(c echo.Context) ([]byte, error) { return io.ReadAll(c.Request().Body) }
+
+// Outcomes a user can pick on the H5 page, and what each does to the session.
+var h5Outcomes = map[string]scenarios.Completion{
+	"PASS":       {OverallResult: scenarios.VerdictPass},
+	"FAIL":       {OverallResult: scenarios.VerdictFail, ErrorCode: scenarios.ErrorCodeLivenessAttack},
+	"INCOMPLETE": {OverallResult: scenarios.VerdictIncomplete, ErrorCode: scenarios.ErrorCodeTimeout},
+	"SUBMIT":     {State: scenarios.StateSubmitted},
+}
+
+var h5Template = template.Must(template.New("h5").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>idvmock verification {{.SignatureID}}</title>
+<style>body{font-family:sans-serif;max-width:32rem;margin:2rem auto;padding:0 1rem}button{display:block;width:100%;margin:.5rem 0;padding:.8rem;font-size:1rem}</style>
+</head><body>
+<h1>Identity verification (idvmock)</h1>
+<p>This page stands in for ADVANCE.AI's H5 flow. Pick how the verification ends.</p>
+<dl><dt>signatureId</dt><dd>{{.SignatureID}}</dd><dt>userId</dt><dd>{{.UserID}}</dd><dt>bizId</dt><dd>{{.Start.BizID}}</dd><dt>state</dt><dd>{{.State}}{{if .Verdict}} ({{.Verdict}}){{end}}</dd></dl>
+<form method="post">
+<button name="outcome" value="PASS">Pass</button>
+<button name="outcome" value="FAIL">Fail (liveness attack)</button>
+<button name="outcome" value="INCOMPLETE">Give up</button>
+<button name="outcome" value="SUBMIT">Submit, verdict pending</button>
+</form>
+</body></html>
+`))
+
+// h5Page is the verification page a Generate URL answer points to.
+func (s *Server) h5Page(c echo.Context) error {
+	started, ok := s.cfg.Engine.Session(c.Param("signatureId"))
+	if !ok {
+		return c.HTML(http.StatusNotFound, "<!doctype html><title>Not found</title><p>No session has this signatureId.</p>\n")
+	}
+	var b strings.Builder
+	if err := h5Template.Execute(&b, started); err != nil {
+		return err
+	}
+	exchangeOf(c).UserID = started.UserID
+	return c.HTML(http.StatusOK, b.String())
+}
+
+// h5Finish ends the session the way the user picked, calls back, and sends the browser to
+// returnUrl (PASS, SUBMIT) or failReturnUrl (FAIL, INCOMPLETE) when the session has them.
+func (s *Server) h5Finish(c echo.Context) error {
+	sig := c.Param("signatureId")
+	outcome := c.FormValue("outcome")
+	started, err := s.complete(sig, h5Outcomes[outcome])
+	if errors.Is(err, scenarios.ErrUnknownSignature) {
+		return c.HTML(http.StatusNotFound, "<!doctype html><title>Not found</title><p>No session has this signatureId.</p>\n")
+	}
+	if err != nil {
+		return err
+	}
+	exchangeOf(c).UserID = started.UserID
+	target := started.Start.ReturnURL
+	if outcome == "FAIL" || outcome == "INCOMPLETE" {
+		target = started.Start.FailReturnURL
+	}
+	if target != "" {
+		return c.Redirect(http.StatusSeeOther, target)
+	}
+	return c.HTML(http.StatusOK, fmt.Sprintf("<!doctype html><title>Done</title><p>Session %s is now %s.</p>\n",
+		template.HTMLEscapeString(sig), template.HTMLEscapeString(outcome)))
+}
+
+// complete finishes a started session and reports it to its callbackUrl.
+func (s *Server) complete(sig string, c scenarios.Completion) (scenarios.Started, error) {
+	started, err := s.cfg.Engine.Complete(sig, c)
+	if err != nil {
+		return started, err
+	}
+	if started.Start.CallbackURL != "" {
+		kind := "COMPLETED"
+		if started.State == scenarios.StateSubmitted {
+			kind = "SUBMIT_COMPLETED"
+		}
+		s.callbacks.deliver(started.Start.CallbackURL, started.SignatureID, kind, started.UserID)
+	}
+	return started, nil
+}

@@ -1,0 +1,138 @@
+package mockserver
+
+import (
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/idvmock/idvmock/scenarios"
+)
+
+// Entry is one request the mock answered, or one callback it delivered, as the journal keeps
+// it. Values a client sent are clipped, so an entry's size is bounded.
+type Entry struct {
+	ID            uint64               `json:"id"`
+	Time          time.Time            `json:"time"`
+	Kind          string               `json:"kind"` // request or callback
+	Host          string               `json:"host,omitempty"`
+	Region        string               `json:"region,omitempty"`
+	Method        string               `json:"method"`
+	Path          string               `json:"path"`
+	Query         string               `json:"query,omitempty"`
+	Token         string               `json:"token,omitempty"` // masked
+	Operation     string               `json:"operation,omitempty"`
+	UserID        string               `json:"userId,omitempty"`
+	Source        string               `json:"source,omitempty"` // user, scenario or rule that answered
+	Rule          string               `json:"rule,omitempty"`
+	Scenario      string               `json:"scenario,omitempty"`
+	State         string               `json:"state,omitempty"`
+	Status        int                  `json:"status"`
+	Code          string               `json:"code,omitempty"`
+	Fault         string               `json:"fault,omitempty"` // the faults that fired, comma-separated
+	LatencyMillis float64              `json:"latencyMillis"`
+	TransactionID string               `json:"transactionId,omitempty"`
+	NearMisses    []scenarios.NearMiss `json:"nearMisses,omitempty"`
+	Attempt       int                  `json:"attempt,omitempty"` // callbacks: 1 for the first try
+	Error         string               `json:"error,omitempty"`   // callbacks: why the attempt failed
+}
+
+// Limits on what one entry keeps of a client's values.
+const (
+	maxEntryField = 256
+	maxEntryQuery = 1024
+)
+
+// journal is a ring of the latest entries: memory stays bounded whatever the traffic.
+type journal struct {
+	mu      sync.Mutex
+	entries []Entry // ring; next is where the next entry goes
+	next    int
+	full    bool
+	lastID  uint64
+}
+
+func newJournal(size int) *journal { return &journal{entries: make([]Entry, size)} }
+
+func (j *journal) add(e Entry) {
+	e.Host = clipTo(e.Host, maxEntryField)
+	e.Path = clipTo(e.Path, maxEntryField)
+	e.Query = clipTo(e.Query, maxEntryQuery)
+	e.UserID = clipTo(e.UserID, maxEntryField)
+	e.Error = clipTo(e.Error, maxEntryField)
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.lastID++
+	e.ID = j.lastID
+	j.entries[j.next] = e
+	j.next = (j.next + 1) % len(j.entries)
+	j.full = j.full || j.next == 0
+}
+
+// filter selects journal entries; zero fields select everything.
+type filter struct {
+	UserID, Region, Code, Kind string
+	Since                      time.Time
+	Unmatched                  bool // only requests whose userId nothing knew
+}
+
+func (f filter) keeps(e *Entry) bool {
+	return (f.UserID == "" || e.UserID == f.UserID) &&
+		(f.Region == "" || e.Region == f.Region) &&
+		(f.Code == "" || e.Code == f.Code) &&
+		(f.Kind == "" || e.Kind == f.Kind) &&
+		(f.Since.IsZero() || !e.Time.Before(f.Since)) &&
+		(!f.Unmatched || (e.Kind == "request" && e.Operation == opLatest && e.Source == ""))
+}
+
+// find returns the matching entries, newest first, at most limit (0: all).
+func (j *journal) find(f filter, limit int) []Entry {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	var out []Entry
+	for i := 1; i <= j.len(); i++ {
+		e := &j.entries[(j.next-i+len(j.entries))%len(j.entries)]
+		if f.keeps(e) {
+			out = append(out, *e)
+			if limit > 0 && len(out) == limit {
+				break
+			}
+		}
+	}
+	return out
+}
+
+func (j *journal) count(f filter) int {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	n := 0
+	for i := 0; i < j.len(); i++ {
+		if f.keeps(&j.entries[i]) {
+			n++
+		}
+	}
+	return n
+}
+
+// clear empties the journal and returns how many entries it held.
+func (j *journal) clear() int {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	n := j.len()
+	clear(j.entries)
+	j.next, j.full = 0, false
+	return n
+}
+
+func (j *journal) len() int {
+	if j.full {
+		return len(j.entries)
+	}
+	return j.next
+}
+
+func clipTo(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "") + "…"
+}

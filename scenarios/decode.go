@@ -1,0 +1,303 @@
+package scenarios
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"reflect"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// position is where a value stands in a scenario file, 1-based.
+type position struct{ Line, Column int }
+
+// positions maps each path of a file ("users.alice.sessions[0].errorCode") to where its value
+// stands.
+type positions map[string]position
+
+// at returns the position of path, or of its nearest enclosing path that has one.
+func (p positions) at(path string) position {
+	for {
+		if pos, ok := p[path]; ok {
+			return pos
+		}
+		i := strings.LastIndexAny(path, ".[")
+		if i < 0 {
+			return p[""]
+		}
+		path = path[:i]
+	}
+}
+
+// ParseFile decodes a scenario file, rejecting unknown keys, and checks that every
+// declaration in it is complete and consistent. name is used in messages. The error lists
+// every problem as file:line:column: path: what (hint).
+func ParseFile(name string, r io.Reader) (*File, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	f, problems := decodeFile(name, data)
+	if len(problems) == 0 {
+		problems = f.validate()
+	}
+	if len(problems) > 0 {
+		return nil, problems
+	}
+	return f, nil
+}
+
+// decodeFile parses data into a File with the positions of its values. Problems are YAML
+// syntax errors, unknown keys and values of the wrong type.
+func decodeFile(name string, data []byte) (*File, Problems) {
+	f := &File{name: name, positions: positions{"": {1, 1}}}
+	var root yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&root); err != nil {
+		if errors.Is(err, io.EOF) {
+			return f, nil // an empty file declares nothing
+		}
+		return nil, Problems{syntaxProblem(name, err)}
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		return nil, Problems{{File: name, Line: extra.Line, Column: extra.Column, What: "holds more than one YAML document",
+			Hint: "put every declaration in one document, without --- separators"}}
+	}
+	doc := &root
+	if doc.Kind == yaml.DocumentNode && len(doc.Content) == 1 {
+		doc = doc.Content[0]
+	}
+	if doc.Kind == yaml.ScalarNode && doc.Tag == "!!null" {
+		return f, nil
+	}
+	var problems Problems
+	walkKeys(doc, reflect.TypeOf(File{}), "", f.positions, func(p Problem) {
+		p.File = name
+		problems = append(problems, p)
+	})
+	if len(problems) > 0 {
+		return nil, problems
+	}
+	if err := doc.Decode(f); err != nil {
+		return nil, decodeProblems(name, err, f.positions)
+	}
+	return f, nil
+}
+
+var yamlLine = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
+
+// syntaxProblem turns a YAML syntax error into a Problem with its line.
+func syntaxProblem(name string, err error) Problem {
+	msg := err.Error()
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		return Problem{File: name, Line: line, Column: 1, What: "YAML syntax: " + m[2], Hint: "check indentation, quotes and colons on this line"}
+	}
+	return Problem{File: name, Line: 1, Column: 1, What: strings.TrimPrefix(msg, "yaml: "), Hint: "the file must be YAML (or JSON)"}
+}
+
+// decodeProblems turns decoding errors (wrong types, bad durations or times) into Problems.
+func decodeProblems(name string, err error, pos positions) Problems {
+	var problems Problems
+	var pe *positionedError
+	var te *yaml.TypeError
+	switch {
+	case errors.As(err, &pe):
+		problems = append(problems, Problem{File: name, Line: pe.Line, Column: pe.Column, Path: pos.pathAt(pe.Line, pe.Column), What: pe.Msg, Hint: pe.Hint})
+	case errors.As(err, &te):
+		for _, e := range te.Errors {
+			p := Problem{File: name, Line: 1, Column: 1, What: e}
+			if m := yamlLine.FindStringSubmatch(e); m != nil {
+				p.Line, _ = strconv.Atoi(m[1])
+				p.Column = pos.columnOnLine(p.Line)
+				p.Path = pos.pathAt(p.Line, p.Column)
+				p.What = m[2]
+				p.Hint = "see docs/scenarios.md for the type of each field"
+				if strings.Contains(p.What, "already defined") {
+					p.Hint = "a key may appear once in a mapping: merge the two or rename one"
+				}
+			}
+			problems = append(problems, p)
+		}
+	default:
+		problems = append(problems, Problem{File: name, Line: 1, Column: 1, What: err.Error()})
+	}
+	return problems
+}
+
+// fieldOf returns the path of the field at pointer in the result overrides of the session at
+// session, or the session's own field of that name, or the session itself.
+func (p positions) fieldOf(session string, pointer []string) string {
+	for _, candidate := range []string{session + ".result." + strings.Join(pointer, "."), session + "." + strings.Join(pointer, ".")} {
+		if _, ok := p[candidate]; ok && len(pointer) > 0 {
+			return candidate
+		}
+	}
+	if len(pointer) > 0 {
+		if _, ok := p[session+".result."+pointer[0]]; ok {
+			return session + ".result." + pointer[0]
+		}
+	}
+	return session
+}
+
+// pathAt returns the path of the value at line and column, or "".
+func (p positions) pathAt(line, column int) string {
+	for path, pos := range p {
+		if pos.Line == line && pos.Column == column {
+			return path
+		}
+	}
+	return ""
+}
+
+// columnOnLine returns the column of the first value that stands on line.
+func (p positions) columnOnLine(line int) int {
+	col := 0
+	for _, pos := range p {
+		if pos.Line == line && (col == 0 || pos.Column < col) {
+			col = pos.Column
+		}
+	}
+	return max(col, 1)
+}
+
+// walkKeys checks that every mapping key of node is a field of t (by yaml tag, inline
+// structs included) and records the position of every value under path. Free-form values
+// (map[string]any) and types that decode themselves are not entered.
+func walkKeys(node *yaml.Node, t reflect.Type, path string, pos positions, report func(Problem)) {
+	pos[path] = position{node.Line, node.Column}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if reflect.PointerTo(t).Implements(reflect.TypeOf((*yaml.Unmarshaler)(nil)).Elem()) {
+		return
+	}
+	switch {
+	case t.Kind() == reflect.Interface || (t.Kind() == reflect.Map && t.Elem().Kind() == reflect.Interface):
+		recordPositions(node, path, pos)
+	case t.Kind() == reflect.Struct && node.Kind == yaml.MappingNode:
+		fields := yamlFields(t)
+		for i := 0; i+1 < len(node.Content); i += 2 {
+			key, value := node.Content[i], node.Content[i+1]
+			ft, ok := fields[key.Value]
+			if !ok {
+				report(Problem{Path: join(path, key.Value), Line: key.Line, Column: key.Column,
+					What: fmt.Sprintf("unknown key %q", key.Value), Hint: keyHint(key.Value, fields)})
+				continue
+			}
+			walkKeys(value, ft, join(path, key.Value), pos, report)
+		}
+	case t.Kind() == reflect.Map && t.Elem().Kind() != reflect.Interface && node.Kind == yaml.MappingNode:
+		for i := 0; i+1 < len(node.Content); i += 2 {
+			walkKeys(node.Content[i+1], t.Elem(), join(path, node.Content[i].Value), pos, report)
+		}
+	case t.Kind() == reflect.Slice && node.Kind == yaml.SequenceNode:
+		for i, item := range node.Content {
+			walkKeys(item, t.Elem(), fmt.Sprintf("%s[%d]", path, i), pos, report)
+		}
+	}
+}
+
+// recordPositions records where every value of a free-form node stands.
+func recordPositions(node *yaml.Node, path string, pos positions) {
+	pos[path] = position{node.Line, node.Column}
+	switch node.Kind {
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(node.Content); i += 2 {
+			recordPositions(node.Content[i+1], join(path, node.Content[i].Value), pos)
+		}
+	case yaml.SequenceNode:
+		for i, item := range node.Content {
+			recordPositions(item, fmt.Sprintf("%s[%d]", path, i), pos)
+		}
+	}
+}
+
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+// yamlFields maps the yaml keys of struct t to their types, inline structs flattened.
+func yamlFields(t reflect.Type) map[string]reflect.Type {
+	fields := map[string]reflect.Type{}
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		tag := f.Tag.Get("yaml")
+		if tag == "-" || !f.IsExported() {
+			continue
+		}
+		name, opts, _ := strings.Cut(tag, ",")
+		if strings.Contains(opts, "inline") {
+			for k, v := range yamlFields(f.Type) {
+				fields[k] = v
+			}
+			continue
+		}
+		if name == "" {
+			name = strings.ToLower(f.Name)
+		}
+		fields[name] = f.Type
+	}
+	return fields
+}
+
+// keyHint suggests the known key closest to an unknown one.
+func keyHint(unknown string, fields map[string]reflect.Type) string {
+	names := make([]string, 0, len(fields))
+	for k := range fields {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	if unknown == "after" || unknown == "name" {
+		return unknown + " belongs to an item of states:"
+	}
+	if best, d := closest(unknown, names); d <= max(2, len(unknown)/3) {
+		return fmt.Sprintf("did you mean %q?", best)
+	}
+	return "known keys here: " + strings.Join(names, ", ")
+}
+
+// closest returns the candidate nearest to s by edit distance (case-insensitive), and the
+// distance.
+func closest(s string, candidates []string) (string, int) {
+	best, bestD := "", -1
+	for _, c := range candidates {
+		d := editDistance(strings.ToLower(s), strings.ToLower(c))
+		if bestD < 0 || d < bestD {
+			best, bestD = c, d
+		}
+	}
+	return best, bestD
+}
+
+// editDistance is the Levenshtein distance between a and b, in bytes.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}

@@ -1,0 +1,533 @@
+package scenarios
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Engine answers requests from a Set and holds everything that changes while the mock runs:
+// where each user stands in its sequence of states, sessions started through the Generate
+// URL API, users defined through the admin API, and how often each rule matched. It is safe
+// for concurrent use; every call advances state exactly once.
+type Engine struct {
+	seed int64
+	now  func() time.Time
+
+	mu       sync.Mutex
+	set      *Set
+	files    []*File             // what set was compiled from, admin users aside
+	admin    map[string]UserSpec // users put through the admin API
+	removed  map[string]bool     // users deleted through the admin API
+	progress map[string]*progress
+	runtime  map[string]*runtimeUser
+	bySig    map[string]*runtimeSession
+	hits     map[string]uint64 // matches per rule name
+	started  uint64            // sessions started through Generate URL
+}
+
+// maxProgress bounds the progress kept for userIds answered by pattern rules or the scenario
+// header, which any client can vary without end. Declared users are always kept.
+const maxProgress = 100_000
+
+// NewEngine compiles files (built-in files first, usually) into the set it answers from.
+// now is the clock for time-based progression; nil means time.Now.
+func NewEngine(seed int64, files []*File, now func() time.Time) (*Engine, error) {
+	if now == nil {
+		now = time.Now
+	}
+	e := &Engine{
+		seed: seed, now: now,
+		admin: map[string]UserSpec{}, removed: map[string]bool{},
+		progress: map[string]*progress{}, runtime: map[string]*runtimeUser{},
+		bySig: map[string]*runtimeSession{}, hits: map[string]uint64{},
+	}
+	if err := e.Load(files); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// Load replaces the scenario files. On a problem nothing changes and the previous set keeps
+// answering. Users whose declaration did not change keep their progress.
+func (e *Engine) Load(files []*File) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	set, err := e.compile(files, e.admin, e.removed)
+	if err != nil {
+		return err
+	}
+	e.set, e.files = set, files
+	return nil
+}
+
+// compile builds the set of files plus the admin layer. Called with e.mu held.
+func (e *Engine) compile(files []*File, admin map[string]UserSpec, removed map[string]bool) (*Set, error) {
+	all := append([]*File(nil), files...)
+	if len(admin) > 0 {
+		layer := &File{name: "admin API", positions: positions{}, Users: map[string]UserSpec{}}
+		for id, spec := range admin {
+			layer.Users[id] = spec
+		}
+		all = append(all, layer)
+	}
+	set, err := New(e.seed, all...)
+	if err != nil {
+		return nil, err
+	}
+	for id := range removed {
+		delete(set.users, id)
+	}
+	return set, nil
+}
+
+// Set returns the set the engine answers from now.
+func (e *Engine) Set() *Set {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.set
+}
+
+// Decide finds the first rule that matches req and draws its faults.
+func (e *Engine) Decide(req Request) Decision {
+	e.mu.Lock()
+	var rule *Rule
+	for _, r := range e.set.rules {
+		if r.match.matches(req) {
+			rule = r
+			break
+		}
+	}
+	if rule == nil {
+		e.mu.Unlock()
+		return Decision{}
+	}
+	hit := e.hits[rule.Name]
+	e.hits[rule.Name] = hit + 1
+	e.mu.Unlock()
+	return decide(e.seed, rule, hit)
+}
+
+// Answer is the vendor's business answer: its code, message and, on SUCCESS, data.
+type Answer struct {
+	Code     string
+	Message  string
+	Data     *LatestData
+	Scenario string // the named scenario that answered, when there is one
+}
+
+// Outcome is the answer to a Get Latest Session Result request and where it came from.
+type Outcome struct {
+	Answer
+	Source     string     // what answered: "user alice", "scenario active", "rule flaky"
+	State      string     // the state that answered, for users with several
+	NearMisses []NearMiss // when nothing knew the userId
+}
+
+// Answer answers Get Latest Session Result for req, given the rules' decision d: the scenario
+// header first, then the rule's profile, then the user.
+func (e *Engine) Answer(req Request, d Decision) (Outcome, error) {
+	e.mu.Lock()
+	set := e.set
+	src, err := e.source(req, d)
+	if err != nil {
+		e.mu.Unlock()
+		return Outcome{}, err
+	}
+	out := Outcome{Source: src.label}
+	out.Scenario = src.scenario
+	switch {
+	case src.profile == nil && src.runtime == nil:
+		out.NearMisses = set.nearMisses(req, 3)
+		e.mu.Unlock()
+		out.Code, out.Message = CodeParameterError, MessageUserNotFound
+		return out, nil
+	case len(src.regions) > 0 && !slices.Contains(src.regions, req.Region):
+		out.NearMisses = set.nearMisses(req, 3)
+		e.mu.Unlock()
+		out.Code, out.Message = CodeParameterError, MessageUserNotFound
+		return out, nil
+	case req.SolutionCode != "" && !set.codes[req.SolutionCode] && !src.runtime.hasCode(req.SolutionCode):
+		e.mu.Unlock()
+		out.Code, out.Message = CodeParameterError, MessageBadSolutionCode
+		return out, nil
+	}
+	var state State
+	var sessions []Session
+	status := ProfileInit
+	if src.profile != nil {
+		i := e.step(src.key, src.hash, src.profile)
+		state, sessions, status = src.profile.States[i], src.states[i], src.profile.States[i].Status
+		if len(src.profile.States) > 1 {
+			out.State = stateLabel(src.profile, i)
+		}
+	}
+	nDeclared := len(sessions)
+	if src.runtime != nil {
+		sessions = append(slices.Clip(sessions), src.runtime.snapshot()...)
+		if src.runtime.status != "" {
+			status = src.runtime.status
+		}
+	}
+	e.mu.Unlock()
+
+	switch state.Answer {
+	case AnswerServerError:
+		out.Code, out.Message = CodeError, MessageServerError
+		return out, nil
+	case AnswerBadSolutionCode:
+		out.Code, out.Message = CodeParameterError, MessageBadSolutionCode
+		return out, nil
+	case AnswerUserNotFound:
+		out.Code, out.Message = CodeParameterError, MessageUserNotFound
+		return out, nil
+	}
+	i := latest(sessions, req.SolutionCode)
+	if i < 0 {
+		out.Code, out.Message = CodeParameterError, MessageUserNotFound
+		return out, nil
+	}
+	data := templateData{UserID: req.UserID, Region: req.Region, Country: req.Country, SolutionCode: req.SolutionCode}
+	index := i
+	if i >= nDeclared {
+		index = 1000 + i // sessions started at run time draw fake data apart from declared ones
+	}
+	raw, err := buildResult(e.seed, index, sessions[i], data)
+	if err != nil {
+		return Outcome{}, fmt.Errorf("%s: %w", out.Source, err)
+	}
+	out.Code, out.Message = CodeSuccess, MessageOK
+	out.Data = &LatestData{ProfileStatus: status, Result: raw}
+	return out, nil
+}
+
+// source is what answers a request: a profile and its resolved sessions, and the sessions
+// started at run time for the userId.
+type source struct {
+	label, scenario string
+	key, hash       string
+	profile         *Profile
+	states          [][]Session
+	regions         []string
+	runtime         *runtimeUser
+}
+
+// UnknownScenarioError reports a forced scenario name that no loaded file declares.
+type UnknownScenarioError struct {
+	Name  string
+	Known []string
+}
+
+func (e *UnknownScenarioError) Error() string {
+	return fmt.Sprintf("unknown scenario %q: use one of %s", e.Name, strings.Join(e.Known, ", "))
+}
+
+// source picks what answers req. Called with e.mu held.
+func (e *Engine) source(req Request, d Decision) (source, error) {
+	set := e.set
+	switch {
+	case req.Scenario != "":
+		p, ok := set.profiles[req.Scenario]
+		if !ok {
+			return source{}, &UnknownScenarioError{Name: req.Scenario, Known: set.ScenarioNames()}
+		}
+		return source{label: "scenario " + p.Name, scenario: p.Name, key: "scenario\x00" + p.Name + "\x00" + req.UserID,
+			hash: p.hash, profile: p, states: resolveStates(e.seed, req.UserID, p)}, nil
+	case d.Rule != nil && d.Rule.Profile != nil:
+		r := d.Rule
+		return source{label: "rule " + r.Name, scenario: r.Profile.Name, key: "rule\x00" + r.Name + "\x00" + req.UserID,
+			hash: r.Profile.hash, profile: r.Profile, states: resolveStates(e.seed, req.UserID, r.Profile)}, nil
+	}
+	src := source{runtime: e.runtime[req.UserID]}
+	if u := set.users[req.UserID]; u != nil {
+		src.label, src.scenario = "user "+u.ID, u.Profile.Name
+		src.key, src.hash, src.profile, src.states, src.regions = "user\x00"+u.ID, u.hash, u.Profile, u.states, u.Regions
+	} else if src.runtime != nil {
+		src.label = "user " + req.UserID + " (started through Generate URL)"
+	}
+	return src, nil
+}
+
+func stateLabel(p *Profile, i int) string {
+	if name := p.States[i].Name; name != "" {
+		return name
+	}
+	return strconv.Itoa(i)
+}
+
+// progress is where one user stands in its profile's states.
+type progress struct {
+	hash  string
+	state int
+	calls int       // calls answered in this state
+	since time.Time // first call answered in this state; zero before it
+}
+
+// step moves the user on as its states say and counts this call; it returns the state that
+// answers the call. Called with e.mu held, so each call counts exactly once.
+func (e *Engine) step(key, hash string, p *Profile) int {
+	pr := e.progress[key]
+	if pr == nil || pr.hash != hash || pr.state >= len(p.States) {
+		if pr == nil && len(e.progress) >= maxProgress && !strings.HasPrefix(key, "user\x00") {
+			e.evictProgress()
+		}
+		pr = &progress{hash: hash}
+		e.progress[key] = pr
+	}
+	now := e.now()
+	for {
+		after := p.States[pr.state].After
+		due := (after.Calls > 0 && pr.calls >= after.Calls) ||
+			(after.Duration > 0 && !pr.since.IsZero() && now.Sub(pr.since) >= after.Duration)
+		if !due || (pr.state == len(p.States)-1 && !p.Loop) {
+			break
+		}
+		pr.moveTo((pr.state + 1) % len(p.States))
+	}
+	if pr.since.IsZero() {
+		pr.since = now
+	}
+	pr.calls++
+	return pr.state
+}
+
+func (pr *progress) moveTo(state int) {
+	pr.state, pr.calls, pr.since = state, 0, time.Time{}
+}
+
+// evictProgress drops the progress of one pattern-matched userId to make room.
+func (e *Engine) evictProgress() {
+	for k := range e.progress {
+		if !strings.HasPrefix(k, "user\x00") {
+			delete(e.progress, k)
+			return
+		}
+	}
+}
+
+// ErrUnknownUser is returned for a userId that no loaded file or admin call declares.
+var ErrUnknownUser = errors.New("no such user")
+
+// UserProgress is where a declared user stands.
+type UserProgress struct {
+	UserID          string   `json:"userId"`
+	Source          string   `json:"source"`
+	Scenario        string   `json:"scenario,omitempty"`
+	Regions         []string `json:"regions,omitempty"`
+	States          []string `json:"states"`
+	State           string   `json:"state"`
+	StateIndex      int      `json:"stateIndex"`
+	Calls           int      `json:"calls"`
+	RuntimeSessions int      `json:"runtimeSessions"`
+}
+
+// Progress reports where user id stands.
+func (e *Engine) Progress(id string) (UserProgress, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.progressOf(id)
+}
+
+// Users reports every declared user, sorted by userId.
+func (e *Engine) Users() []UserProgress {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := make([]UserProgress, 0, len(e.set.users))
+	for _, id := range e.set.UserIDs() {
+		p, _ := e.progressOf(id)
+		out = append(out, p)
+	}
+	return out
+}
+
+func (e *Engine) progressOf(id string) (UserProgress, error) {
+	u := e.set.users[id]
+	if u == nil {
+		return UserProgress{}, fmt.Errorf("%w %q", ErrUnknownUser, id)
+	}
+	out := UserProgress{UserID: id, Source: u.Source, Scenario: u.Spec.Scenario, Regions: u.Regions}
+	for i := range u.Profile.States {
+		out.States = append(out.States, stateLabel(u.Profile, i))
+	}
+	if pr := e.progress["user\x00"+id]; pr != nil && pr.hash == u.hash && pr.state < len(u.Profile.States) {
+		out.StateIndex, out.Calls = pr.state, pr.calls
+	}
+	out.State = out.States[out.StateIndex]
+	if rt := e.runtime[id]; rt != nil {
+		out.RuntimeSessions = len(rt.sessions)
+	}
+	return out, nil
+}
+
+// Advance moves user id to its next state (the first after the last, when it loops).
+func (e *Engine) Advance(id string) (UserProgress, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	u, pr, err := e.userProgress(id)
+	if err != nil {
+		return UserProgress{}, err
+	}
+	next := pr.state + 1
+	if next == len(u.Profile.States) {
+		if !u.Profile.Loop {
+			return UserProgress{}, fmt.Errorf("user %q is in its last state and does not loop", id)
+		}
+		next = 0
+	}
+	pr.moveTo(next)
+	return e.progressOf(id)
+}
+
+// SetState puts user id in the state named (or numbered from 0) state.
+func (e *Engine) SetState(id, state string) (UserProgress, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	u, pr, err := e.userProgress(id)
+	if err != nil {
+		return UserProgress{}, err
+	}
+	names := make([]string, len(u.Profile.States))
+	for i := range u.Profile.States {
+		names[i] = stateLabel(u.Profile, i)
+		if names[i] == state || strconv.Itoa(i) == state {
+			pr.moveTo(i)
+			return e.progressOf(id)
+		}
+	}
+	return UserProgress{}, fmt.Errorf("user %q has no state %q: use one of %s", id, state, strings.Join(names, ", "))
+}
+
+func (e *Engine) userProgress(id string) (*User, *progress, error) {
+	u := e.set.users[id]
+	if u == nil {
+		return nil, nil, fmt.Errorf("%w %q", ErrUnknownUser, id)
+	}
+	key := "user\x00" + id
+	pr := e.progress[key]
+	if pr == nil || pr.hash != u.hash || pr.state >= len(u.Profile.States) {
+		pr = &progress{hash: u.hash}
+		e.progress[key] = pr
+	}
+	return u, pr, nil
+}
+
+// Reset forgets the progress and the run-time sessions of user id, or of every user when id
+// is empty. It returns how many userIds it reset.
+func (e *Engine) Reset(id string) int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if id == "" {
+		n := len(e.progress) + len(e.runtime)
+		e.progress, e.runtime = map[string]*progress{}, map[string]*runtimeUser{}
+		e.bySig, e.hits = map[string]*runtimeSession{}, map[string]uint64{}
+		return n
+	}
+	n := 0
+	for k := range e.progress {
+		if k == "user\x00"+id || strings.HasSuffix(k, "\x00"+id) {
+			delete(e.progress, k)
+			n = 1
+		}
+	}
+	if rt := e.runtime[id]; rt != nil {
+		for _, s := range rt.sessions {
+			delete(e.bySig, s.session.SignatureID)
+		}
+		delete(e.runtime, id)
+		n = 1
+	}
+	return n
+}
+
+// PutUser declares (or replaces) user id with a declaration in the scenario files' format,
+// YAML or JSON. A declaration with problems changes nothing.
+func (e *Engine) PutUser(id string, data []byte) error {
+	f, problems := decodeFile("admin API", append([]byte("users:\n  "+strconv.Quote(id)+":\n"), indent(data)...))
+	if len(problems) == 0 {
+		problems = f.validate()
+	}
+	if len(problems) > 0 {
+		return shiftLines(problems, 2)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	admin := copyMap(e.admin)
+	admin[id] = f.Users[id]
+	removed := copyMap(e.removed)
+	delete(removed, id)
+	set, err := e.compile(e.files, admin, removed)
+	if err != nil {
+		return err
+	}
+	e.set, e.admin, e.removed = set, admin, removed
+	return nil
+}
+
+// DeleteUser removes user id until the scenario files are loaded again without it... or
+// for good, if only the admin API declared it.
+func (e *Engine) DeleteUser(id string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.set.users[id] == nil {
+		return fmt.Errorf("%w %q", ErrUnknownUser, id)
+	}
+	admin := copyMap(e.admin)
+	delete(admin, id)
+	removed := copyMap(e.removed)
+	removed[id] = true
+	set, err := e.compile(e.files, admin, removed)
+	if err != nil {
+		return err
+	}
+	e.set, e.admin, e.removed = set, admin, removed
+	delete(e.progress, "user\x00"+id)
+	return nil
+}
+
+// indent makes a user's declaration the value of its key in a wrapping file.
+func indent(data []byte) []byte {
+	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+	for i, l := range lines {
+		lines[i] = "    " + l
+	}
+	return []byte(strings.Join(lines, "\n") + "\n")
+}
+
+// shiftLines places problems of a wrapped declaration on the lines of the original.
+func shiftLines(ps Problems, by int) Problems {
+	for i := range ps {
+		if ps[i].Line > by {
+			ps[i].Line -= by
+			ps[i].Column = max(1, ps[i].Column-4)
+		}
+		ps[i].Path = strings.TrimPrefix(ps[i].Path, "users.")
+	}
+	return ps
+}
+
+func copyMap[V any](m map[string]V) map[string]V {
+	out := make(map[string]V, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// latest returns the index of the most recently created session under code (any code when
+// empty), or -1. Of sessions created at the same instant the later-listed one wins.
+func latest(sessions []Session, code string) int {
+	best := -1
+	for i, s := range sessions {
+		if code != "" && s.SolutionCode != code {
+			continue
+		}
+		if best < 0 || !s.CreatedAt.Before(sessions[best].CreatedAt) {
+			best = i
+		}
+	}
+	return best
+}

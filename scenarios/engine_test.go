@@ -1,0 +1,240 @@
+package scenarios
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// 64 goroutines x 1,000 calls advance a looping user exactly as scripted: in every window of
+// 10 consecutive calls, 3 in progress, 5 submitted, 2 passed, and the total is exact.
+func TestProgressionIsExactUnderConcurrency(t *testing.T) {
+	e, _ := newTestEngine(t, "progression.yaml")
+	const goroutines, calls = 64, 1000
+	var mu sync.Mutex
+	counts := map[string]int{}
+	var wg sync.WaitGroup
+	for g := 0; g < goroutines; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			local := map[string]int{}
+			for i := 0; i < calls; i++ {
+				out, err := e.Answer(Request{UserID: "looper", Region: "sg", Country: "SGP"}, Decision{})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				local[out.State]++
+			}
+			mu.Lock()
+			for k, v := range local {
+				counts[k] += v
+			}
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	total := goroutines * calls // 64,000 = 6,400 cycles of 10
+	want := map[string]int{"in-progress": total / 10 * 3, "submitted": total / 10 * 5, "passed": total / 10 * 2}
+	if fmt.Sprint(counts) != fmt.Sprint(want) {
+		t.Fatalf("states answered %v, want %v", counts, want)
+	}
+	p, _ := e.Progress("looper")
+	if p.State != "passed" || p.Calls != 2 {
+		t.Errorf("after 6,400 full cycles the user has had its 2 calls in the last state: %+v", p)
+	}
+	if out, _ := e.Answer(Request{UserID: "looper", Region: "sg", Country: "SGP"}, Decision{}); out.State != "in-progress" {
+		t.Errorf("the next call loops back to the first state: %s", out.State)
+	}
+}
+
+// The sequence answers state by state: the same session progresses (same signatureId),
+// profile and verdict follow the script.
+func TestProgressionByCallsAndTime(t *testing.T) {
+	e, clock := newTestEngine(t, "team.yaml")
+	var sigs []string
+	var seen []string
+	for i := 0; i < 5; i++ {
+		out := ask(t, e, Request{UserID: "progressing"})
+		seen = append(seen, out.State+"/"+string(out.Data.ProfileStatus))
+		sigs = append(sigs, result(t, out).SignatureID)
+		clock.now = clock.now.Add(10 * time.Second)
+	}
+	// started x3, then submitted from the 4th call; 30 s after the first submitted call the
+	// user passes.
+	want := []string{"started/INIT", "started/INIT", "started/INIT", "submitted/INIT", "submitted/INIT"}
+	if fmt.Sprint(seen) != fmt.Sprint(want) {
+		t.Fatalf("states %v, want %v", seen, want)
+	}
+	clock.now = clock.now.Add(11 * time.Second) // 31 s after the first submitted call
+	out := ask(t, e, Request{UserID: "progressing"})
+	if out.State != "passed" || out.Data.ProfileStatus != ProfileActive || *result(t, out).OverallResult != VerdictPass {
+		t.Fatalf("after 30 s: %s %s", out.State, out.Data.ProfileStatus)
+	}
+	out = ask(t, e, Request{UserID: "progressing"})
+	if out.State != "passed" {
+		t.Errorf("the last state stays: %s", out.State)
+	}
+	for _, s := range append(sigs, result(t, out).SignatureID) {
+		if s != sigs[0] {
+			t.Fatalf("the session changed identity between states: %v", sigs)
+		}
+	}
+}
+
+func TestAdminAdvanceSetStateAndReset(t *testing.T) {
+	e, _ := newTestEngine(t, "team.yaml")
+	if p, err := e.Advance("progressing"); err != nil || p.State != "submitted" {
+		t.Fatalf("advance: %+v %v", p, err)
+	}
+	if out := ask(t, e, Request{UserID: "progressing"}); out.State != "submitted" {
+		t.Errorf("after advance: %s", out.State)
+	}
+	if p, err := e.SetState("progressing", "passed"); err != nil || p.StateIndex != 2 {
+		t.Fatalf("set state: %+v %v", p, err)
+	}
+	if _, err := e.Advance("progressing"); err == nil {
+		t.Error("advancing past the last state of a user that does not loop must fail")
+	}
+	if _, err := e.SetState("progressing", "done"); err == nil {
+		t.Error("an unknown state must fail")
+	}
+	if _, err := e.SetState("progressing", "0"); err != nil {
+		t.Errorf("states can be named by number: %v", err)
+	}
+	e.SetState("progressing", "passed")
+	if n := e.Reset("progressing"); n != 1 {
+		t.Errorf("reset one user: %d", n)
+	}
+	if out := ask(t, e, Request{UserID: "progressing"}); out.State != "started" {
+		t.Errorf("after reset: %s", out.State)
+	}
+	if _, err := e.Advance("nobody"); !errors.Is(err, ErrUnknownUser) {
+		t.Errorf("advance of an unknown user: %v", err)
+	}
+}
+
+// A reload keeps the progress of users whose declaration did not change and restarts the
+// others; a broken reload changes nothing.
+func TestReloadKeepsUnchangedProgress(t *testing.T) {
+	e, _ := newTestEngine(t, "team.yaml", "progression.yaml")
+	e.Advance("progressing")
+	e.Advance("looper")
+	files, _ := BuiltinFiles()
+	team, _ := parseTestFile(t, filepath.Join("testdata", "valid", "team.yaml"))
+	changed, err := ParseFile("progression.yaml", stringsReader(`
+users:
+  looper:
+    loop: true
+    states:
+      - {name: a, profileStatus: INIT, sessions: [{}], after: 1 call}
+      - {name: b, profileStatus: ACTIVE, sessions: [{overallResult: PASS}], after: 1 call}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Load(append(files, team, changed)); err != nil {
+		t.Fatal(err)
+	}
+	if p, _ := e.Progress("progressing"); p.State != "submitted" {
+		t.Errorf("unchanged user lost its progress: %+v", p)
+	}
+	if p, _ := e.Progress("looper"); p.State != "a" {
+		t.Errorf("changed user kept stale progress: %+v", p)
+	}
+	broken, _ := decodeFile("broken.yaml", []byte("users:\n  x: {scenario: nope}\n"))
+	if err := e.Load(append(files, broken)); err == nil {
+		t.Fatal("a broken set was loaded")
+	}
+	if out := ask(t, e, Request{UserID: "progressing"}); out.Code != CodeSuccess {
+		t.Errorf("the previous set stopped answering: %s", out.Message)
+	}
+}
+
+func TestAdminPutAndDeleteUser(t *testing.T) {
+	e, _ := newTestEngine(t)
+	err := e.PutUser("carol", []byte(`{"profileStatus": "ACTIVE", "sessions": [{"overallResult": "PASS", "errorCode": "LIVENESS_ATTACK"}]}`))
+	var problems Problems
+	if !asProblems(err, &problems) || problems[0].Path != "carol.sessions[0].errorCode" || problems[0].Line != 1 {
+		t.Fatalf("a PASS with a failure code must be refused with its place: %v", err)
+	}
+	if err := e.PutUser("carol", []byte("profileStatus: INIT\nsessions:\n  - state: submitted\n")); err != nil {
+		t.Fatal(err)
+	}
+	if out := ask(t, e, Request{UserID: "carol"}); out.Code != CodeSuccess || out.Data.ProfileStatus != ProfileInit {
+		t.Fatalf("carol: %s", out.Message)
+	}
+	if err := e.PutUser("user_active", []byte(`{"scenario": "failed"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if r := result(t, ask(t, e, Request{UserID: "user_active"})); *r.OverallResult != VerdictFail {
+		t.Error("a built-in user replaced through the admin API")
+	}
+	if err := e.DeleteUser("user_init"); err != nil {
+		t.Fatal(err)
+	}
+	if out := ask(t, e, Request{UserID: "user_init"}); out.Message != MessageUserNotFound {
+		t.Errorf("a deleted user still answers: %s", out.Code)
+	}
+	if err := e.DeleteUser("user_init"); !errors.Is(err, ErrUnknownUser) {
+		t.Errorf("deleting twice: %v", err)
+	}
+	if err := e.PutUser("carol", []byte(`{"scenario": "nope"}`)); err == nil {
+		t.Error("an unknown scenario was accepted")
+	}
+	if out := ask(t, e, Request{UserID: "carol"}); out.Code != CodeSuccess {
+		t.Error("a refused put changed carol")
+	}
+}
+
+// A session started through Generate URL is the user's newest, in progress; completing it
+// with PASS makes the profile ACTIVE; Get Result answers it by signatureId.
+func TestStartedSessions(t *testing.T) {
+	e, clock := newTestEngine(t)
+	started := e.StartSession(StartRequest{UserID: "dave", BizID: "order-1", Region: "PHL", CallbackURL: "http://cb", Input: map[string]any{"bizId": "order-1", "userId": "dave", "region": "PHL", "language": "en"}})
+	out := ask(t, e, Request{UserID: "dave"})
+	r := result(t, out)
+	if out.Data.ProfileStatus != ProfileInit || r.SignatureID != started.SignatureID || r.OverallResult != nil || r.CountryCodeIso3 != "PHL" {
+		t.Fatalf("a new user's started session: %s", out.Data.Result)
+	}
+	if string(out.Data.Result) == "" || indexOf(topLevelKeys(t, out.Data.Result), "inputParameters") < 0 {
+		t.Fatal("no inputParameters")
+	}
+	if _, err := e.Complete(started.SignatureID, Completion{OverallResult: VerdictPass, ErrorCode: "LIVENESS_ATTACK"}); err == nil {
+		t.Error("an inconsistent completion was accepted")
+	}
+	clock.now = clock.now.Add(time.Minute)
+	if _, err := e.Complete(started.SignatureID, Completion{OverallResult: VerdictPass}); err != nil {
+		t.Fatal(err)
+	}
+	out = ask(t, e, Request{UserID: "dave"})
+	if out.Data.ProfileStatus != ProfileActive || *result(t, out).OverallResult != VerdictPass {
+		t.Errorf("after a PASS: %s", out.Data.Result)
+	}
+	raw, err := e.Result(started.SignatureID, Request{Region: "ph", Country: "PHL"})
+	if err != nil || string(raw) != string(out.Data.Result) {
+		t.Errorf("Get Result differs from the latest session:\n%s\n%s (%v)", raw, out.Data.Result, err)
+	}
+	// a declared user's session is found by its literal signatureId too
+	if _, err := e.Result("f6e5d4c3b2a1", Request{Region: "sg", Country: "SGP"}); err != nil {
+		t.Errorf("user_002's session: %v", err)
+	}
+	if _, err := e.Result("nope", Request{}); !errors.Is(err, ErrUnknownSignature) {
+		t.Errorf("unknown signature: %v", err)
+	}
+	// a declared user re-verifying: the started session is the newest
+	second := e.StartSession(StartRequest{UserID: "user_active", Region: "SGP"})
+	if r := result(t, ask(t, e, Request{UserID: "user_active"})); r.SignatureID != second.SignatureID || r.OverallResult != nil {
+		t.Errorf("user_active's newest session is the started one: %+v", r)
+	}
+	if out := ask(t, e, Request{UserID: "user_active"}); out.Data.ProfileStatus != ProfileActive {
+		t.Errorf("re-verifying keeps the profile: %s", out.Data.ProfileStatus)
+	}
+}
+
+func stringsReader(s string) *strings.Reader { return strings.NewReader(s) }
