@@ -61,7 +61,7 @@ func (s *Server) applyRules(c echo.Context, req scenarios.Request) (scenarios.De
 		c.Response().Header().Set("Retry-After", strconv.Itoa(int((f.RetryAfter+time.Second-1)/time.Second)))
 		return d, true, sendError(c, http.StatusOK, scenarios.CodeServiceBusy, messageRateLimit)
 	case scenarios.FaultTokenExpired:
-		return d, true, sendError(c, http.StatusOK, scenarios.CodeIAMFailed, messageTokenNotFound)
+		return d, true, sendError(c, http.StatusOK, scenarios.CodeIAMFailed, scenarios.MessageTokenNotFound)
 	case scenarios.FaultServerError:
 		return d, true, sendError(c, http.StatusOK, scenarios.CodeError, scenarios.MessageServerError)
 	case scenarios.FaultGateway:

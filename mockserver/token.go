@@ -27,7 +27,6 @@ const tokenHeader = "X-ACCESS-TOKEN"
 
 // Messages of the token API and of authentication.
 const (
-	messageTokenNotFound   = "Token not found or expired"
 	messageEmptyParameter  = "Parameter should not be empty"
 	messageTimestampError  = "Timestamp error"
 	messageSignatureError  = "Signature error"
@@ -119,7 +118,7 @@ func (s *Server) signatureValid(body tokenRequest) bool {
 }
 
 var (
-	errTokenRejected      = errors.New(messageTokenNotFound)
+	errTokenRejected      = errors.New(scenarios.MessageTokenNotFound)
 	errAdminTokenRejected = errors.New("admin token missing or wrong")
 )
 

@@ -80,7 +80,7 @@ func (s *Server) refuse(c echo.Context, admin bool, queryProblem string, err err
 		return sendAdminError(c, http.StatusUnauthorized, "the admin API needs Authorization: Bearer <admin token>",
 			"send the token given to idvmock serve --admin-token")
 	case errors.As(err, &security):
-		return sendError(c, http.StatusOK, scenarios.CodeIAMFailed, messageTokenNotFound)
+		return sendError(c, http.StatusOK, scenarios.CodeIAMFailed, scenarios.MessageTokenNotFound)
 	case admin:
 		msg := queryProblem
 		if msg == "" {

@@ -18,4 +18,5 @@ const (
 	MessageUserNotFound    = "externalUserId does not exist."
 	MessageBadSolutionCode = "solutionCode is wrong."
 	MessageServerError     = "Server error"
+	MessageTokenNotFound   = "Token not found or expired"
 )

@@ -185,6 +185,9 @@ func (e *Engine) Answer(req Request, d Decision) (Outcome, error) {
 	case AnswerUserNotFound:
 		out.Code, out.Message = CodeParameterError, MessageUserNotFound
 		return out, nil
+	case AnswerTokenExpired:
+		out.Code, out.Message = CodeIAMFailed, MessageTokenNotFound
+		return out, nil
 	}
 	i := latest(sessions, req.SolutionCode)
 	if i < 0 {

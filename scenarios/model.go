@@ -82,6 +82,7 @@ const (
 	AnswerUserNotFound    = "user_not_found"    // PARAMETER_ERROR externalUserId does not exist.
 	AnswerBadSolutionCode = "bad_solution_code" // PARAMETER_ERROR solutionCode is wrong.
 	AnswerServerError     = "server_error"      // the vendor's ERROR body
+	AnswerTokenExpired    = "token_expired"     // IAM_FAILED Token not found or expired
 )
 
 // Profile is what a user looks like to the vendor, as a sequence of states (one, for a user

@@ -151,14 +151,14 @@ func (v *validator) profile(path string, p ProfileSpec) {
 func (v *validator) state(path string, st ProfileBody) {
 	switch st.Answer {
 	case AnswerSession:
-	case AnswerUserNotFound, AnswerBadSolutionCode, AnswerServerError:
+	case AnswerUserNotFound, AnswerBadSolutionCode, AnswerServerError, AnswerTokenExpired:
 		if st.ProfileStatus != "" || len(st.Sessions) > 0 {
 			v.add(path, fmt.Sprintf("answer %q takes no profileStatus or sessions", st.Answer), "remove them")
 		}
 		return
 	default:
 		v.add(path+".answer", fmt.Sprintf("unknown answer %q", st.Answer),
-			"use user_not_found, bad_solution_code or server_error, or leave answer out to answer with the latest session")
+			"use user_not_found, bad_solution_code, server_error or token_expired, or leave answer out to answer with the latest session")
 		return
 	}
 	if !st.ProfileStatus.valid() {

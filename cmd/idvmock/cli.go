@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sort"
 	"strings"
 )
 
@@ -28,13 +29,16 @@ Usage:
   idvmock <command> [flags]
 
 Commands:
-  serve     run the mock server
-  health    probe a running mock (exit 0 when it answers)
-  version   print the version
+  serve      run the mock server
+  scenarios  lint or list scenario files
+  health     probe a running mock (exit 0 when it answers)
+  version    print the version
 
 Examples:
   idvmock serve
+  idvmock serve --scenarios qa/scenarios --watch --admin-token "$TOKEN"
   idvmock serve --addr :9090 --auth strict
+  idvmock scenarios lint qa/scenarios
   IDVMOCK_SEED=42 idvmock serve --log-format json
   idvmock health --addr :9090
 
@@ -57,6 +61,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "serve":
 		cmd = &serveCmd{stdout: stdout, stderr: stderr}
+	case "scenarios":
+		cmd = &scenariosCmd{stdout: stdout, stderr: stderr}
 	case "health":
 		cmd = &healthCmd{stdout: stdout}
 	case "version":
@@ -67,9 +73,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	err := cmd.Run(ctx, args[1:])
 	var usage usageError
+	var found problemsFound
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):
 		return 0
+	case errors.As(err, &found):
+		fmt.Fprintf(stderr, "idvmock %s: %v\n", args[0], err)
+		return 1
 	case errors.As(err, &usage):
 		fmt.Fprintf(stderr, "idvmock %s: %v\nRun 'idvmock %s --help' for usage.\n", args[0], err, args[0])
 		return 2
@@ -159,4 +169,13 @@ func (f *flags) choiceFlag(name, usage string, allowed ...string) *choice {
 	c := &choice{value: allowed[0], allowed: allowed}
 	f.Var(c, name, usage)
 	return c
+}
+
+func sortedHeaderNames(m map[string]string) []string {
+	names := make([]string, 0, len(m))
+	for k := range m {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return names
 }

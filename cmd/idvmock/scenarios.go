@@ -1,0 +1,146 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/idvmock/idvmock/scenarios"
+)
+
+const scenariosUsage = `Usage:
+  idvmock scenarios lint PATH...   check scenario files (or folders) as serve would, without serving
+  idvmock scenarios list [PATH...] print the users, scenarios and rules serve would load
+
+lint prints every problem as file:line:column: path: what (hint) and exits 1 if there is one.
+
+Examples:
+  idvmock scenarios lint examples/scenarios
+  idvmock scenarios list qa/scenarios/*.yaml
+`
+
+type scenariosCmd struct{ stdout, stderr io.Writer }
+
+// problemsFound is a lint that found problems: already printed, exit status 1.
+type problemsFound struct{ n int }
+
+func (e problemsFound) Error() string {
+	if e.n == 1 {
+		return "1 problem"
+	}
+	return fmt.Sprintf("%d problems", e.n)
+}
+
+func (c *scenariosCmd) Run(_ context.Context, args []string) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(c.stdout, scenariosUsage)
+		if len(args) == 0 {
+			return usagef("lint or list?")
+		}
+		return nil
+	}
+	switch args[0] {
+	case "lint":
+		if len(args) < 2 {
+			return usagef("lint needs at least one file or folder")
+		}
+		return c.lint(args[1:])
+	case "list":
+		return c.list(args[1:])
+	}
+	return usagef("unknown scenarios command %q: use lint or list", args[0])
+}
+
+func (c *scenariosCmd) lint(paths []string) error {
+	err := scenarios.Lint(paths)
+	if err == nil {
+		fmt.Fprintf(c.stdout, "ok: %s\n", strings.Join(paths, " "))
+		return nil
+	}
+	problems, ok := err.(scenarios.Problems)
+	if !ok {
+		return err
+	}
+	for _, p := range problems {
+		fmt.Fprintln(c.stdout, p.Error())
+	}
+	return problemsFound{len(problems)}
+}
+
+func (c *scenariosCmd) list(paths []string) error {
+	files, err := scenarios.ReadPaths(paths)
+	if err != nil {
+		return err
+	}
+	builtin, err := scenarios.BuiltinFiles()
+	if err != nil {
+		return err
+	}
+	engine, err := scenarios.NewEngine(0, append(builtin, files...), nil)
+	if err != nil {
+		return err
+	}
+	set := engine.Set()
+	w := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(w, "FILES\t%s\n", strings.Join(set.Files(), ", "))
+	fmt.Fprintf(w, "SCENARIOS\t%s\n", strings.Join(set.ScenarioNames(), ", "))
+	fmt.Fprintf(w, "SOLUTION CODES\t%s\n\n", strings.Join(set.SolutionCodes(), ", "))
+	fmt.Fprintln(w, "USER\tSOURCE\tSCENARIO\tREGIONS\tSTATES")
+	for _, u := range engine.Users() {
+		regions := strings.Join(u.Regions, ",")
+		if regions == "" {
+			regions = "all"
+		}
+		scenario := u.Scenario
+		if scenario == "" {
+			scenario = "-"
+		}
+		states := strings.Join(u.States, " > ")
+		if len(u.States) == 1 {
+			states = "-"
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", u.UserID, u.Source, scenario, regions, states)
+	}
+	if rules := set.Rules(); len(rules) > 0 {
+		fmt.Fprintln(w, "\nRULE\tSOURCE\tMATCH\tANSWER\tFAULTS")
+		for _, r := range rules {
+			answer := r.Spec.Scenario
+			if answer == "" && r.Profile != nil {
+				answer = "inline profile"
+			}
+			if answer == "" {
+				answer = "-"
+			}
+			var faults []string
+			for _, f := range r.Faults {
+				faults = append(faults, fmt.Sprintf("%s@%g", f.Kind, f.Probability))
+			}
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", r.Name, r.Source, describeMatch(r.Spec.Match), answer, strings.Join(faults, " "))
+		}
+	}
+	return w.Flush()
+}
+
+func describeMatch(m scenarios.MatchSpec) string {
+	var parts []string
+	add := func(k, v string) {
+		if v != "" {
+			parts = append(parts, k+"="+v)
+		}
+	}
+	add("operation", m.Operation)
+	add("userId", m.UserID)
+	add("userIdGlob", m.UserIDGlob)
+	add("userIdRegex", m.UserIDRegex)
+	add("solutionCode", m.SolutionCode)
+	add("regions", strings.Join(m.Regions, ","))
+	for _, k := range sortedHeaderNames(m.Headers) {
+		add("header:"+k, m.Headers[k])
+	}
+	if len(parts) == 0 {
+		return "any request"
+	}
+	return strings.Join(parts, " ")
+}
