@@ -183,7 +183,8 @@ func (s *Server) adminReset(c echo.Context) error {
 
 // journalFilter reads the filters of the journal endpoints.
 func journalFilter(c echo.Context) (filter, error) {
-	f := filter{UserID: c.QueryParam("userId"), Region: c.QueryParam("region"), Code: c.QueryParam("code"), Kind: c.QueryParam("kind")}
+	f := filter{UserID: c.QueryParam("userId"), Region: c.QueryParam("region"), Code: c.QueryParam("code"),
+		Kind: c.QueryParam("kind"), Fault: c.QueryParam("fault")}
 	if since := c.QueryParam("since"); since != "" {
 		if t, err := time.Parse(time.RFC3339, since); err == nil {
 			f.Since = t

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -110,6 +111,8 @@ func decode(t *testing.T, rec *httptest.ResponseRecorder) envelope {
 	return env
 }
 
+var htmlDecoder sync.Once
+
 // specChecker validates responses against openapi.yaml the way the contract suite does:
 // kin-openapi's ValidateResponse with undeclared statuses refused. Answers to requests that
 // match no operation (404, 405) are checked against the ErrorEnvelope schema.
@@ -120,6 +123,12 @@ type specChecker struct {
 
 func newSpecChecker(t *testing.T) *specChecker {
 	t.Helper()
+	htmlDecoder.Do(func() { // the H5 pages answer HTML; the checker reads it as text
+		openapi3filter.RegisterBodyDecoder("text/html", func(r io.Reader, _ http.Header, _ *openapi3.SchemaRef, _ openapi3filter.EncodingFn) (any, error) {
+			b, err := io.ReadAll(r)
+			return string(b), err
+		})
+	})
 	doc, err := idvmock.LoadSpec()
 	if err != nil {
 		t.Fatal(err)

@@ -1,6 +1,7 @@
 package mockserver
 
 import (
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -31,6 +32,7 @@ type Entry struct {
 	Fault         string               `json:"fault,omitempty"` // the faults that fired, comma-separated
 	LatencyMillis float64              `json:"latencyMillis"`
 	TransactionID string               `json:"transactionId,omitempty"`
+	Unmatched     bool                 `json:"unmatched,omitempty"` // no user or rule knew the userId
 	NearMisses    []scenarios.NearMiss `json:"nearMisses,omitempty"`
 	Attempt       int                  `json:"attempt,omitempty"` // callbacks: 1 for the first try
 	Error         string               `json:"error,omitempty"`   // callbacks: why the attempt failed
@@ -71,6 +73,7 @@ func (j *journal) add(e Entry) {
 // filter selects journal entries; zero fields select everything.
 type filter struct {
 	UserID, Region, Code, Kind string
+	Fault                      string // a fault kind that fired
 	Since                      time.Time
 	Unmatched                  bool // only requests whose userId nothing knew
 }
@@ -80,8 +83,9 @@ func (f filter) keeps(e *Entry) bool {
 		(f.Region == "" || e.Region == f.Region) &&
 		(f.Code == "" || e.Code == f.Code) &&
 		(f.Kind == "" || e.Kind == f.Kind) &&
+		(f.Fault == "" || slices.Contains(strings.Split(e.Fault, ","), f.Fault)) &&
 		(f.Since.IsZero() || !e.Time.Before(f.Since)) &&
-		(!f.Unmatched || (e.Kind == "request" && e.Operation == opLatest && e.Source == ""))
+		(!f.Unmatched || e.Unmatched)
 }
 
 // find returns the matching entries, newest first, at most limit (0: all).

@@ -41,7 +41,8 @@ func (s *Server) getLatest(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	x.Source, x.Scenario, x.State, x.NearMisses = out.Source, out.Scenario, out.State, out.NearMisses
+	x.Source, x.Scenario, x.State = out.Source, out.Scenario, out.State
+	x.Unmatched, x.NearMisses = out.Unmatched, out.NearMisses
 	if out.Code != scenarios.CodeSuccess {
 		return sendError(c, http.StatusOK, out.Code, out.Message)
 	}

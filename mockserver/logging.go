@@ -27,6 +27,7 @@ type exchange struct {
 	Code          string
 	Faults        []string
 	Spoil         scenarios.FaultKind // truncated or malformed: the body is spoiled when sent
+	Unmatched     bool                // no user or rule knew the userId
 	NearMisses    []scenarios.NearMiss
 }
 
@@ -79,7 +80,7 @@ func (s *Server) track(next echo.HandlerFunc) echo.HandlerFunc {
 			Method: req.Method, Path: req.URL.Path, Query: req.URL.RawQuery, Token: token,
 			Operation: x.Operation, UserID: x.UserID, Source: x.Source, Rule: x.Rule, Scenario: x.Scenario, State: x.State,
 			Status: c.Response().Status, Code: x.Code, Fault: strings.Join(x.Faults, ","),
-			LatencyMillis: float64(latency.Microseconds()) / 1000, TransactionID: x.TransactionID, NearMisses: x.NearMisses,
+			LatencyMillis: float64(latency.Microseconds()) / 1000, TransactionID: x.TransactionID, Unmatched: x.Unmatched, NearMisses: x.NearMisses,
 		})
 		return nil
 	}

@@ -3,6 +3,7 @@ package mockserver
 import (
 	"errors"
 	"fmt"
+	"html"
 	"net/http"
 	"net/url"
 	"slices"
@@ -42,6 +43,14 @@ func (s *Server) validateRequests(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		exchangeOf(c).Operation = route.Operation.OperationID
 		admin := slices.Contains(route.Operation.Tags, idvmock.AdminTag)
+		if slices.Contains(route.Operation.Tags, idvmock.H5Tag) {
+			if err := openapi3filter.ValidateRequest(req.Context(), &openapi3filter.RequestValidationInput{
+				Request: req, PathParams: pathParams, Route: route, Options: s.filterOptions}); err != nil {
+				_, _, msg := describeRequestError(err)
+				return c.HTML(http.StatusBadRequest, "<!doctype html><title>Bad request</title><p>"+html.EscapeString(msg)+"</p>\n")
+			}
+			return next(c)
+		}
 		options := s.filterOptions
 		if admin {
 			options = s.adminOptions
@@ -229,7 +238,10 @@ func describeBodyError(re *openapi3filter.RequestError) (int, string, string) {
 		return badRequest("the body must be a JSON object")
 	}
 	field := pointer[0]
-	prop := re.RequestBody.Content.Get(echo.MIMEApplicationJSON).Schema.Value.Properties[field]
+	var prop *openapi3.SchemaRef
+	if media := re.RequestBody.Content.Get(re.Input.Request.Header.Get(echo.HeaderContentType)); media != nil && media.Schema != nil {
+		prop = media.Schema.Value.Properties[field]
+	}
 	switch {
 	case se.SchemaField == "required", se.SchemaField == "minLength", se.Value == nil:
 		return http.StatusOK, scenarios.CodeParameterError, messageEmptyParameter + ": " + field

@@ -125,7 +125,8 @@ type Outcome struct {
 	Answer
 	Source     string     // what answered: "user alice", "scenario active", "rule flaky"
 	State      string     // the state that answered, for users with several
-	NearMisses []NearMiss // when nothing knew the userId
+	Unmatched  bool       // no user or rule knew the userId (on this region)
+	NearMisses []NearMiss // what came closest, when Unmatched
 }
 
 // Answer answers Get Latest Session Result for req, given the rules' decision d: the scenario
@@ -142,12 +143,12 @@ func (e *Engine) Answer(req Request, d Decision) (Outcome, error) {
 	out.Scenario = src.scenario
 	switch {
 	case src.profile == nil && src.runtime == nil:
-		out.NearMisses = set.nearMisses(req, 3)
+		out.Unmatched, out.NearMisses = true, set.nearMisses(req, 3)
 		e.mu.Unlock()
 		out.Code, out.Message = CodeParameterError, MessageUserNotFound
 		return out, nil
 	case len(src.regions) > 0 && !slices.Contains(src.regions, req.Region):
-		out.NearMisses = set.nearMisses(req, 3)
+		out.Unmatched, out.NearMisses = true, set.nearMisses(req, 3)
 		e.mu.Unlock()
 		out.Code, out.Message = CodeParameterError, MessageUserNotFound
 		return out, nil

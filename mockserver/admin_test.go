@@ -1,0 +1,161 @@
+package mockserver
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// adminCall is a call to the admin API with the admin token.
+func adminCall(method, target, body string) call {
+	h := map[string]string{"Authorization": "Bearer s3cret"}
+	if body != "" {
+		h["Content-Type"] = "application/json"
+	}
+	return call{method: method, target: target, header: h, body: body}
+}
+
+// admin runs c, checks the answer against openapi.yaml and its status, and decodes it.
+func admin(t *testing.T, s *Server, sc *specChecker, c call, status int) map[string]any {
+	t.Helper()
+	rec := serve(t, s, c)
+	sc.check(t, c, rec)
+	if rec.Code != status {
+		t.Fatalf("%s %s: HTTP %d, want %d: %s", c.method, c.target, rec.Code, status, rec.Body)
+	}
+	var out map[string]any
+	if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil {
+		t.Fatalf("%s %s: not JSON: %s", c.method, c.target, rec.Body)
+	}
+	return out
+}
+
+func TestAdminTokenIsRequiredWhenSet(t *testing.T) {
+	s := newTestServer(t, Config{AdminToken: "s3cret"})
+	sc := newSpecChecker(t)
+	for _, auth := range []string{"", "Bearer wrong", "s3cret", "Bearer s3cret2", "Basic czNjcmV0"} {
+		c := call{target: "/__admin/users", header: map[string]string{"Authorization": auth}}
+		out := admin(t, s, sc, c, http.StatusUnauthorized)
+		if !strings.Contains(out["error"].(string), "Bearer") {
+			t.Errorf("401 body: %v", out)
+		}
+	}
+	admin(t, s, sc, adminCall(http.MethodGet, "/__admin/users", ""), http.StatusOK)
+	// health stays open for probes, and vendor endpoints never need the admin token
+	admin(t, s, sc, call{target: pathHealth}, http.StatusOK)
+	if env := decode(t, serve(t, s, latestCall("userId=user_active", ""))); env.Code != "SUCCESS" {
+		t.Error(env.Code)
+	}
+}
+
+func TestAdminUsersLifecycle(t *testing.T) {
+	s := newTestServer(t, Config{AdminToken: "s3cret", Engine: newEngine(t, 0, "qa.yaml")})
+	sc := newSpecChecker(t)
+	users := admin(t, s, sc, adminCall(http.MethodGet, "/__admin/users", ""), 200)["users"].([]any)
+	if len(users) != 11 {
+		t.Errorf("%d users, want 9 built-in and 2 from qa.yaml", len(users))
+	}
+	got := admin(t, s, sc, adminCall(http.MethodGet, "/__admin/users/stepper", ""), 200)
+	if got["user"].(map[string]any)["state"] != "first" || got["definition"].(map[string]any)["states"] == nil {
+		t.Errorf("stepper: %v", got)
+	}
+	admin(t, s, sc, adminCall(http.MethodGet, "/__admin/users/nobody", ""), 404)
+
+	bad := admin(t, s, sc, adminCall(http.MethodPut, "/__admin/users/carol", `{"profileStatus": "INIT",
+ "sessions": [{"overallResult": "PASS"}]}`), 400)
+	problem := bad["problems"].([]any)[0].(map[string]any)
+	if problem["line"] != float64(1) || !strings.Contains(problem["message"].(string), "is INIT but a session passed") || problem["hint"] == "" {
+		t.Errorf("problem: %v", problem)
+	}
+	admin(t, s, sc, adminCall(http.MethodPut, "/__admin/users/carol", `{"scenario": "incomplete"}`), 200)
+	yamlBody := adminCall(http.MethodPut, "/__admin/users/dora", "profileStatus: ACTIVE\nsessions:\n  - overallResult: PASS\n")
+	yamlBody.header["Content-Type"] = "application/yaml"
+	admin(t, s, sc, yamlBody, 200)
+	for user, code := range map[string]string{"carol": "INCOMPLETE", "dora": "PASS"} {
+		env := decode(t, serve(t, s, latestCall("userId="+user, "")))
+		if !strings.Contains(string(env.Data), code) {
+			t.Errorf("%s: %s", user, env.Data)
+		}
+	}
+
+	p := admin(t, s, sc, adminCall(http.MethodPost, "/__admin/users/stepper/advance", ""), 200)["user"].(map[string]any)
+	if p["state"] != "second" {
+		t.Errorf("advance: %v", p)
+	}
+	admin(t, s, sc, adminCall(http.MethodPost, "/__admin/users/stepper/advance", ""), 409)
+	admin(t, s, sc, adminCall(http.MethodPut, "/__admin/users/stepper/state", `{"state": "first"}`), 200)
+	admin(t, s, sc, adminCall(http.MethodPut, "/__admin/users/stepper/state", `{"state": "third"}`), 409)
+	admin(t, s, sc, adminCall(http.MethodPut, "/__admin/users/stepper/state", `{"stage": "first"}`), 400)
+	for i := 0; i < 3; i++ {
+		serve(t, s, latestCall("userId=stepper", ""))
+	}
+	if p := admin(t, s, sc, adminCall(http.MethodGet, "/__admin/users/stepper", ""), 200)["user"].(map[string]any); p["state"] != "second" {
+		t.Errorf("after 3 calls: %v", p)
+	}
+	admin(t, s, sc, adminCall(http.MethodPost, "/__admin/reset?userId=stepper", ""), 200)
+	if p := admin(t, s, sc, adminCall(http.MethodGet, "/__admin/users/stepper", ""), 200)["user"].(map[string]any); p["state"] != "first" || p["calls"] != float64(0) {
+		t.Errorf("after reset: %v", p)
+	}
+	admin(t, s, sc, adminCall(http.MethodDelete, "/__admin/users/carol", ""), 200)
+	admin(t, s, sc, adminCall(http.MethodDelete, "/__admin/users/carol", ""), 404)
+	if env := decode(t, serve(t, s, latestCall("userId=carol", ""))); env.Message != "externalUserId does not exist." {
+		t.Errorf("a deleted user answers %s", env.Code)
+	}
+	info := admin(t, s, sc, adminCall(http.MethodGet, "/__admin/scenarios", ""), 200)
+	if len(info["rules"].([]any)) != 11 || info["files"].([]any)[1] == nil {
+		t.Errorf("scenarios: %v", info)
+	}
+}
+
+func TestAdminJournalAndNearMisses(t *testing.T) {
+	s := newTestServer(t, Config{Engine: newEngine(t, 0, "qa.yaml")})
+	sc := newSpecChecker(t)
+	serve(t, s, latestCall("userId=user_active", "sg-api.advance.ai"))
+	serve(t, s, latestCall("userId=user_actve", "ph-api.advance.ai"))
+	serve(t, s, latestCall("userId=ph_only", "th-api.advance.ai"))
+	gw := latestCall("userId=user_init", "sg-api.advance.ai")
+	gw.header["X-Fault"] = "gateway"
+	serve(t, s, gw)
+	serve(t, s, adminCall(http.MethodGet, "/__admin/users", "")) // admin calls are not journaled
+
+	all := admin(t, s, sc, adminCall(http.MethodGet, "/__admin/requests", ""), 200)["requests"].([]any)
+	if len(all) != 4 {
+		t.Fatalf("%d entries, want the 4 vendor requests", len(all))
+	}
+	newest := all[0].(map[string]any)
+	if newest["fault"] != "gateway" || newest["status"] != float64(503) || newest["rule"] != "fault-gateway" {
+		t.Errorf("newest entry: %v", newest)
+	}
+	for query, want := range map[string]float64{
+		"region=sg": 2, "code=SUCCESS": 1, "code=PARAMETER_ERROR": 2, "userId=user_active": 1,
+		"fault=gateway": 1, "kind=callback": 0, "since=1h": 4, "since=2000-01-01T00:00:00Z": 4, "since=2100-01-01T00:00:00Z": 0,
+	} {
+		n := admin(t, s, sc, adminCall(http.MethodGet, "/__admin/requests/count?"+query, ""), 200)["count"]
+		if n != want {
+			t.Errorf("count?%s = %v, want %v", query, n, want)
+		}
+	}
+	if limited := admin(t, s, sc, adminCall(http.MethodGet, "/__admin/requests?limit=1", ""), 200)["requests"].([]any); len(limited) != 1 {
+		t.Errorf("limit=1: %d", len(limited))
+	}
+	admin(t, s, sc, adminCall(http.MethodGet, "/__admin/requests?since=yesterday", ""), 400)
+	admin(t, s, sc, adminCall(http.MethodGet, "/__admin/requests?region=xx", ""), 400)
+
+	unmatched := admin(t, s, sc, adminCall(http.MethodGet, "/__admin/requests/unmatched", ""), 200)["requests"].([]any)
+	if len(unmatched) != 2 {
+		t.Fatalf("%d unmatched, want user_actve and ph_only on th", len(unmatched))
+	}
+	text, _ := json.Marshal(unmatched)
+	for _, want := range []string{`"name":"user_active"`, `1 edits away`, `visible on ph only; the request came to th`} {
+		if !strings.Contains(string(text), want) {
+			t.Errorf("near misses lack %s: %s", want, text)
+		}
+	}
+	if n := admin(t, s, sc, adminCall(http.MethodDelete, "/__admin/requests", ""), 200)["deleted"]; n != float64(4) {
+		t.Errorf("deleted %v", n)
+	}
+	if n := admin(t, s, sc, adminCall(http.MethodGet, "/__admin/requests/count", ""), 200)["count"]; n != float64(0) {
+		t.Errorf("after delete: %v", n)
+	}
+}
