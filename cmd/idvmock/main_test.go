@@ -108,8 +108,16 @@ func startServe(t *testing.T, args ...string) (addr string, stop func()) {
 
 func getJSON(t *testing.T, url, host string, v any) []byte {
 	t.Helper()
+	return getJSONHeaders(t, url, host, v, nil)
+}
+
+func getJSONHeaders(t *testing.T, url, host string, v any, headers map[string]string) []byte {
+	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, url, nil)
 	req.Header.Set("X-ACCESS-TOKEN", "t")
+	for k, val := range headers {
+		req.Header.Set(k, val)
+	}
 	if host != "" {
 		req.Host = host
 	}
@@ -254,3 +262,5 @@ func startProcess(t *testing.T, args ...string) *process {
 	})
 	return p
 }
+
+func sleepMillis(n int) { time.Sleep(time.Duration(n) * time.Millisecond) }
