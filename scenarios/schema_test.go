@@ -101,4 +101,3 @@ func yamlAsJSON(t *testing.T, path string) any {
 	}
 	return out
 }
-
