@@ -3,7 +3,6 @@ package mockserver
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -77,20 +76,7 @@ func TestRequestLogLine(t *testing.T) {
 // Through a real listener, requests net/http refuses before any handler runs still get the
 // vendor's JSON envelope.
 func TestMalformedHTTPGetsAnEnvelope(t *testing.T) {
-	s := newTestServer(t, Config{})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	})
+	addr := strings.TrimPrefix(liveServer(t, newTestServer(t, Config{})), "http://")
 	for name, tc := range map[string]struct {
 		request string
 		status  int
@@ -103,7 +89,7 @@ func TestMalformedHTTPGetsAnEnvelope(t *testing.T) {
 		"raw non-UTF-8 in query":  {"GET " + pathLatest + "?userId=\xff\xfe HTTP/1.1\r\nHost: x\r\nX-ACCESS-TOKEN: t\r\n\r\n", 200},
 	} {
 		t.Run(name, func(t *testing.T) {
-			resp := rawRequest(t, ln.Addr().String(), tc.request)
+			resp := rawRequest(t, addr, tc.request)
 			defer resp.Body.Close()
 			body, _ := io.ReadAll(resp.Body)
 			var env envelope
