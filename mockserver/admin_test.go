@@ -147,7 +147,7 @@ func TestAdminJournalAndNearMisses(t *testing.T) {
 		t.Fatalf("%d unmatched, want user_actve and ph_only on th", len(unmatched))
 	}
 	text, _ := json.Marshal(unmatched)
-	for _, want := range []string{`"name":"user_active"`, `1 edits away`, `visible on ph only; the request came to th`} {
+	for _, want := range []string{`"name":"user_active"`, `1 edit away`, `visible on ph only; the request came to th`} {
 		if !strings.Contains(string(text), want) {
 			t.Errorf("near misses lack %s: %s", want, text)
 		}

@@ -38,7 +38,7 @@ func (m matcher) misses(req Request) []string {
 	case hasUserMatcher && req.UserID == "":
 		out = append(out, "the request has no userId")
 	case s.UserID != "" && s.UserID != req.UserID:
-		out = append(out, fmt.Sprintf("userId %q is not %q (%d edits away)", req.UserID, s.UserID, editDistance(req.UserID, s.UserID)))
+		out = append(out, userIDDifference(req.UserID, s.UserID))
 	case s.UserIDGlob != "" && !globMatch(s.UserIDGlob, req.UserID):
 		out = append(out, fmt.Sprintf("userId %q does not match the glob %q", req.UserID, s.UserIDGlob))
 	case m.regex != nil && !m.regex.MatchString(req.UserID):
@@ -134,6 +134,19 @@ type NearMiss struct {
 	distance    int
 }
 
+// userIDDifference says how a requested userId differs from a declared one.
+func userIDDifference(got, want string) string {
+	if strings.EqualFold(got, want) {
+		return fmt.Sprintf("userId %q is not %q: userIds are case-sensitive", got, want)
+	}
+	d := editDistance(strings.ToLower(got), strings.ToLower(want))
+	unit := "edits"
+	if d == 1 {
+		unit = "edit"
+	}
+	return fmt.Sprintf("userId %q is not %q (%d %s away)", got, want, d, unit)
+}
+
 // nearMisses lists the users and rules that came closest to an unmatched request, closest
 // first, at most limit.
 func (s *Set) nearMisses(req Request, limit int) []NearMiss {
@@ -141,11 +154,12 @@ func (s *Set) nearMisses(req Request, limit int) []NearMiss {
 	for id, u := range s.users {
 		d := editDistance(strings.ToLower(req.UserID), strings.ToLower(id))
 		var diffs []string
-		if d > 0 {
+		if req.UserID != id {
 			if d > max(3, len(id)/2) {
 				continue
 			}
-			diffs = append(diffs, fmt.Sprintf("userId %q is not %q (%d edits away)", req.UserID, id, d))
+			diffs = append(diffs, userIDDifference(req.UserID, id))
+			d = max(d, 1)
 		}
 		if len(u.Regions) > 0 && !slices.Contains(u.Regions, req.Region) {
 			diffs = append(diffs, fmt.Sprintf("user %s is visible on %s only; the request came to %s", id, strings.Join(u.Regions, ", "), req.Region))

@@ -315,8 +315,13 @@ func TestNearMissesNameTheClosestUsersAndRules(t *testing.T) {
 	e, _ := newTestEngine(t, "team.yaml")
 	out := ask(t, e, Request{UserID: "user_actve"})
 	if out.Message != MessageUserNotFound || len(out.NearMisses) == 0 || out.NearMisses[0].Name != "user_active" ||
-		!strings.Contains(out.NearMisses[0].Differences[0], "1 edits away") {
+		!strings.Contains(out.NearMisses[0].Differences[0], "1 edit away") {
 		t.Errorf("user_actve: %+v", out.NearMisses)
+	}
+	out = ask(t, e, Request{UserID: "USER_ACTIVE"})
+	if len(out.NearMisses) == 0 || out.NearMisses[0].Name != "user_active" ||
+		!strings.Contains(out.NearMisses[0].Differences[0], "case-sensitive") {
+		t.Errorf("USER_ACTIVE: %+v", out.NearMisses)
 	}
 	out = ask(t, e, Request{UserID: "qa-17", Region: "sg", Country: "SGP"})
 	found := false
