@@ -176,18 +176,8 @@ func (e *Engine) Answer(req Request, d Decision) (Outcome, error) {
 	}
 	e.mu.Unlock()
 
-	switch state.Answer {
-	case AnswerServerError:
-		out.Code, out.Message = CodeError, MessageServerError
-		return out, nil
-	case AnswerBadSolutionCode:
-		out.Code, out.Message = CodeParameterError, MessageBadSolutionCode
-		return out, nil
-	case AnswerUserNotFound:
-		out.Code, out.Message = CodeParameterError, MessageUserNotFound
-		return out, nil
-	case AnswerTokenExpired:
-		out.Code, out.Message = CodeIAMFailed, MessageTokenNotFound
+	if forced, ok := forcedAnswers[state.Answer]; ok {
+		out.Code, out.Message = forced.code, forced.message
 		return out, nil
 	}
 	i := latest(sessions, req.SolutionCode)

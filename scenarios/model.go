@@ -85,6 +85,14 @@ const (
 	AnswerTokenExpired    = "token_expired"     // IAM_FAILED Token not found or expired
 )
 
+// forcedAnswers are the code and message of each answer kind other than AnswerSession.
+var forcedAnswers = map[string]struct{ code, message string }{
+	AnswerUserNotFound:    {CodeParameterError, MessageUserNotFound},
+	AnswerBadSolutionCode: {CodeParameterError, MessageBadSolutionCode},
+	AnswerServerError:     {CodeError, MessageServerError},
+	AnswerTokenExpired:    {CodeIAMFailed, MessageTokenNotFound},
+}
+
 // Profile is what a user looks like to the vendor, as a sequence of states (one, for a user
 // that does not change). Named profiles are the scenarios the X-Mock-Scenario header and
 // rules pick.

@@ -149,14 +149,13 @@ func (v *validator) profile(path string, p ProfileSpec) {
 }
 
 func (v *validator) state(path string, st ProfileBody) {
-	switch st.Answer {
-	case AnswerSession:
-	case AnswerUserNotFound, AnswerBadSolutionCode, AnswerServerError, AnswerTokenExpired:
+	if _, forced := forcedAnswers[st.Answer]; forced {
 		if st.ProfileStatus != "" || len(st.Sessions) > 0 {
 			v.add(path, fmt.Sprintf("answer %q takes no profileStatus or sessions", st.Answer), "remove them")
 		}
 		return
-	default:
+	}
+	if st.Answer != AnswerSession {
 		v.add(path+".answer", fmt.Sprintf("unknown answer %q", st.Answer),
 			"use user_not_found, bad_solution_code, server_error or token_expired, or leave answer out to answer with the latest session")
 		return
