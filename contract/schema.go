@@ -1,0 +1,153 @@
+package contract
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strings"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+)
+
+// schemaViolations validates the answer with kin-openapi's ValidateResponse (undeclared
+// statuses refused) and turns each error into a violation at its JSON pointer.
+func (c *Checker) schemaViolations(ex Exchange, route *routers.Route, params map[string]string) []Violation {
+	in := &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: &openapi3filter.RequestValidationInput{Request: ex.Request, PathParams: params, Route: route},
+		Status:                 ex.Status,
+		Header:                 ex.Header,
+		Body:                   io.NopCloser(bytes.NewReader(ex.Body)),
+		Options:                &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true},
+	}
+	err := openapi3filter.ValidateResponse(context.Background(), in)
+	if err == nil {
+		return nil
+	}
+	var out []Violation
+	seen := map[string]bool{}
+	for _, v := range readable(err) {
+		key := v.Rule + v.Pointer + v.Expected
+		if !seen[key] {
+			seen[key] = true
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// readable flattens kin-openapi's nested errors into one violation per failing value.
+func readable(err error) []Violation {
+	var out []Violation
+	var walk func(error)
+	walk = func(err error) {
+		switch e := err.(type) {
+		case nil:
+		case openapi3.MultiError:
+			for _, x := range e {
+				walk(x)
+			}
+		case *openapi3filter.ResponseError:
+			if e.Err == nil {
+				out = append(out, responseViolation(e.Reason))
+				return
+			}
+			if _, isSchema := e.Err.(*openapi3.SchemaError); !isSchema && !isMulti(e.Err) {
+				out = append(out, responseViolation(e.Reason+": "+e.Err.Error()))
+				return
+			}
+			walk(e.Err)
+		case *openapi3.SchemaError:
+			if e.Origin != nil {
+				before := len(out)
+				walk(e.Origin)
+				if len(out) > before {
+					return
+				}
+			}
+			out = append(out, schemaViolation(e))
+		default:
+			if inner := errors.Unwrap(err); inner != nil {
+				walk(inner)
+				return
+			}
+			out = append(out, Violation{Rule: RuleSchema, Where: "body", Expected: "an answer openapi.yaml describes", Got: err.Error(), Hint: ruleHint(RuleSchema)})
+		}
+	}
+	walk(err)
+	return out
+}
+
+func isMulti(err error) bool {
+	var m openapi3.MultiError
+	return errors.As(err, &m)
+}
+
+// responseViolation maps a ResponseError that is not about the body's schema: an undeclared
+// status, a content type openapi.yaml does not describe.
+func responseViolation(reason string) Violation {
+	switch {
+	case strings.Contains(reason, "status"):
+		return Violation{Rule: RuleHTTPStatus, Where: "status", Expected: "a status openapi.yaml declares for the operation", Got: reason, Hint: ruleHint(RuleHTTPStatus)}
+	case strings.Contains(strings.ToLower(reason), "content-type") || strings.Contains(reason, "content type"):
+		return Violation{Rule: RuleContentType, Where: "header Content-Type", Expected: "a content type openapi.yaml declares", Got: reason, Hint: ruleHint(RuleContentType)}
+	}
+	return Violation{Rule: RuleSchema, Where: "answer", Expected: "an answer openapi.yaml describes", Got: reason, Hint: ruleHint(RuleSchema)}
+}
+
+var quotedProperty = regexp.MustCompile(`property "([^"]+)"`)
+
+// schemaViolation says what one schema keyword wanted and what came.
+func schemaViolation(e *openapi3.SchemaError) Violation {
+	tokens := e.JSONPointer()
+	got := jsonText(e.Value)
+	var expected string
+	s := e.Schema
+	switch e.SchemaField {
+	case "required":
+		if m := quotedProperty.FindStringSubmatch(e.Reason); m != nil && (len(tokens) == 0 || tokens[len(tokens)-1] != m[1]) {
+			tokens = append(tokens, m[1])
+		}
+		expected, got = "a value (the property is required)", "nothing (the field is absent)"
+	case "additionalProperties":
+		if m := quotedProperty.FindStringSubmatch(e.Reason); m != nil {
+			tokens = append(tokens, m[1])
+		}
+		expected, got = "no such property (the schema allows no other properties)", "a property"
+	case "enum":
+		expected = "one of " + jsonText(s.Enum)
+	case "type", "nullable":
+		expected = typeText(s)
+	case "pattern":
+		expected = fmt.Sprintf("a string matching %s", s.Pattern)
+	case "maxLength":
+		expected = fmt.Sprintf("at most %d characters", *s.MaxLength)
+	case "minLength":
+		expected = fmt.Sprintf("at least %d characters", s.MinLength)
+	case "minimum":
+		expected = fmt.Sprintf("a number >= %v", *s.Min)
+	case "maximum":
+		expected = fmt.Sprintf("a number <= %v", *s.Max)
+	case "discriminator":
+		tokens = []string{"code"}
+		expected = "a code the schema's discriminator maps"
+	default:
+		expected = fmt.Sprintf("a value that satisfies %q: %s", e.SchemaField, e.Reason)
+	}
+	return Violation{Rule: RuleSchema, Pointer: pointerOf(tokens...), Where: "body", Expected: expected, Got: got, Hint: ruleHint(RuleSchema)}
+}
+
+func typeText(s *openapi3.Schema) string {
+	types := "any type"
+	if s.Type != nil && len(s.Type.Slice()) > 0 {
+		types = strings.Join(s.Type.Slice(), " or ")
+	}
+	if s.Nullable {
+		types += " or null"
+	}
+	return "a value of type " + types
+}
