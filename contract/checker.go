@@ -157,9 +157,10 @@ func (c *Checker) Check(ex Exchange) []Violation {
 		v.Where = "body"
 		return append(out, v)
 	}
-	out = append(out, c.checkStatus(ex.Status, env)...)
+	status := c.checkStatus(ex.Status, env)
+	out = append(out, status...)
 	if mediaType == "application/json" {
-		out = append(out, c.schemaViolations(ex, route, params)...)
+		out = append(out, c.schemaViolations(ex, route, params, len(status) > 0)...)
 	}
 	out = append(out, c.checkEnvelope(op, ex, env)...)
 	return out

@@ -16,7 +16,8 @@ import (
 
 // schemaViolations validates the answer with kin-openapi's ValidateResponse (undeclared
 // statuses refused) and turns each error into a violation at its JSON pointer.
-func (c *Checker) schemaViolations(ex Exchange, route *routers.Route, params map[string]string) []Violation {
+// statusReported: checkStatus already reported the status, more plainly than kin-openapi.
+func (c *Checker) schemaViolations(ex Exchange, route *routers.Route, params map[string]string, statusReported bool) []Violation {
 	in := &openapi3filter.ResponseValidationInput{
 		RequestValidationInput: &openapi3filter.RequestValidationInput{Request: ex.Request, PathParams: params, Route: route},
 		Status:                 ex.Status,
@@ -30,7 +31,11 @@ func (c *Checker) schemaViolations(ex Exchange, route *routers.Route, params map
 	}
 	var out []Violation
 	seen := map[string]bool{}
+	seen[RuleHTTPStatus] = statusReported
 	for _, v := range readable(err) {
+		if v.Rule == RuleHTTPStatus && seen[RuleHTTPStatus] {
+			continue
+		}
 		key := v.Rule + v.Pointer + v.Expected
 		if !seen[key] {
 			seen[key] = true
