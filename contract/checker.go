@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -349,7 +350,9 @@ func quoteOrNothing(s string) string {
 	return fmt.Sprintf("%q", s)
 }
 
+// clip shortens s to n characters for a one-line message, its whitespace collapsed.
 func clip(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
 	r := []rune(s)
 	if len(r) <= n {
 		return s

@@ -16,6 +16,7 @@ const LatestURL = "https://api.advance.ai/intl/openapi/identity-risk/idvs-h5/eky
 // Recorded is an exchange read from a file, with where it came from.
 type Recorded struct {
 	Label string // file, and entry number when the file holds several
+	Bare  bool   // a bare body: its request is assumed, not recorded
 	Exchange
 }
 
@@ -36,7 +37,7 @@ func ReadExchanges(name string, data []byte) ([]Recorded, error) {
 		return readExchangeFile(name, data)
 	}
 	req, _ := http.NewRequest(http.MethodGet, LatestURL, nil)
-	return []Recorded{{Label: name, Exchange: Exchange{
+	return []Recorded{{Label: name, Bare: true, Exchange: Exchange{
 		Request: req, Status: http.StatusOK, Header: http.Header{"Content-Type": {"application/json"}}, Body: data,
 	}}}, nil
 }

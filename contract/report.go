@@ -55,6 +55,8 @@ func (r *Report) writeText(w io.Writer) error {
 		switch {
 		case res.Skipped != "":
 			fmt.Fprintf(&b, "      %s\n", res.Skipped)
+		case res.Error != "" && res.URL == "":
+			fmt.Fprintf(&b, "      %s\n", res.Error)
 		case res.Error != "":
 			fmt.Fprintf(&b, "      %s %s: %s\n", res.Method, res.URL, res.Error)
 		case len(res.Violations) > 0:

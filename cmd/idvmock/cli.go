@@ -31,6 +31,8 @@ Usage:
 Commands:
   serve      run the mock server
   scenarios  lint or list scenario files
+  contract   run the contract suite against a mock or the vendor
+  validate   check recorded answers (JSON bodies, HAR files) against the contract
   health     probe a running mock (exit 0 when it answers)
   version    print the version
 
@@ -41,6 +43,8 @@ Examples:
   idvmock scenarios lint qa/scenarios
   IDVMOCK_SEED=42 idvmock serve --log-format json
   idvmock health --addr :9090
+  idvmock contract --target http://localhost:8080 --report junit --out report.xml
+  idvmock validate recorded.har
 
 Run 'idvmock <command> --help' for a command's flags. Every flag can also be set with an
 IDVMOCK_<FLAG> environment variable (--access-key: IDVMOCK_ACCESS_KEY); a flag on the command
@@ -65,6 +69,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		cmd = &scenariosCmd{stdout: stdout, stderr: stderr}
 	case "health":
 		cmd = &healthCmd{stdout: stdout}
+	case "contract":
+		cmd = &contractCmd{stdout: stdout, stderr: stderr}
+	case "validate":
+		cmd = &validateCmd{stdout: stdout}
 	case "version":
 		cmd = &versionCmd{stdout: stdout}
 	default:
@@ -74,9 +82,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	err := cmd.Run(ctx, args[1:])
 	var usage usageError
 	var found problemsFound
+	var status exitStatus
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):
 		return 0
+	case errors.As(err, &status):
+		if status.msg != "" {
+			fmt.Fprintf(stderr, "idvmock %s: %s\n", args[0], status.msg)
+		}
+		return status.code
 	case errors.As(err, &found):
 		fmt.Fprintf(stderr, "idvmock %s: %v\n", args[0], err)
 		return 1

@@ -1,0 +1,147 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/idvmock/idvmock/contract"
+)
+
+const contractExamples = `  idvmock contract --target http://localhost:8080
+  idvmock contract --target http://localhost:8080 --region all --report junit --out report.xml
+  IDVMOCK_ACCESS_KEY=... IDVMOCK_SECRET_KEY=... idvmock contract --target https://api.advance.ai --users qa/contract-users.yaml
+  idvmock contract --target https://sg-api.advance.ai --region sg --token "$TOKEN" --users qa/contract-users.yaml
+`
+
+const contractSynopsis = `Run the contract suite against a target (a running mock, or the vendor): send each case on
+each region and check every answer against openapi.yaml and the vendor's rules.
+Exit 0 when every case passes, 1 on any violation, 2 on usage or connection errors.
+
+Against one base URL (a mock), regions are reached through the Host header; against
+api.advance.ai or a regional host, through each regional host. Against the vendor, use your
+own test users (--users) and a token from your secrets, never production users.`
+
+// exitStatus ends a command with a status other than 1, its message already printed (when
+// msg is empty) or to print.
+type exitStatus struct {
+	code int
+	msg  string
+}
+
+func (e exitStatus) Error() string { return e.msg }
+
+type contractCmd struct {
+	stdout, stderr io.Writer
+}
+
+func (c *contractCmd) Run(ctx context.Context, args []string) error {
+	fs := newFlags("contract", contractSynopsis, contractExamples, c.stdout)
+	target := fs.String("target", "", "base `URL` of the target: http://localhost:8080, https://api.advance.ai, ... (required)")
+	region := fs.String("region", "all", "`regions` to run on: all, or a comma-separated list of api (or global), sg, ph, th, my, vn")
+	usersFile := fs.String("users", "", "YAML `file` mapping the cases' states to userIds (default: idvmock's demo users)")
+	var caseFiles stringList
+	fs.Var(&caseFiles, "cases", "YAML `file` of more cases, added to the built-in ones (repeatable)")
+	token := fs.String("token", "", "X-ACCESS-TOKEN to send; without it, one is obtained through the token API")
+	accessKey := fs.String("access-key", "", "accessKey for the token API (prefer IDVMOCK_ACCESS_KEY; default against a mock: the vendor's sample key)")
+	secretKey := fs.String("secret-key", "", "secretKey for the token API (prefer IDVMOCK_SECRET_KEY)")
+	report := fs.choiceFlag("report", "report `format`: text, json or junit", contract.FormatText, contract.FormatJSON, contract.FormatJUnit)
+	out := fs.String("out", "", "write the report to this `file` (the text report then goes to stdout)")
+	timeout := fs.Duration("timeout", 15*time.Second, "give up on one request after this long")
+	if err := fs.parse(args); err != nil {
+		return err
+	}
+	if *target == "" {
+		return usagef("--target is required: the base URL of a running mock or of the vendor")
+	}
+	opts := contract.Options{Target: *target, Token: *token, AccessKey: *accessKey, SecretKey: *secretKey,
+		Client: &http.Client{Timeout: *timeout}}
+	if (*accessKey == "") != (*secretKey == "") {
+		return usagef("give both the access key and the secret key (IDVMOCK_ACCESS_KEY and IDVMOCK_SECRET_KEY), or --token")
+	}
+	if *region != "all" {
+		for _, r := range strings.Split(*region, ",") {
+			r = strings.TrimSpace(r)
+			if r == "api" {
+				r = "global"
+			}
+			opts.Regions = append(opts.Regions, r)
+		}
+	}
+	if *usersFile != "" {
+		data, err := os.ReadFile(*usersFile)
+		if err != nil {
+			return usagef("--users: %v", err)
+		}
+		if opts.Users, err = contract.ParseUsers(*usersFile, data); err != nil {
+			return usageError{err.Error()}
+		}
+	}
+	if len(caseFiles) > 0 {
+		opts.Cases = contract.BuiltinCases()
+		for _, f := range caseFiles {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				return usagef("--cases: %v", err)
+			}
+			cases, err := contract.ParseCases(f, data)
+			if err != nil {
+				return usageError{err.Error()}
+			}
+			opts.Cases = append(opts.Cases, cases...)
+		}
+	}
+	if isTerminal(c.stderr) {
+		opts.Progress = func(done, total int, region, name string) {
+			fmt.Fprintf(c.stderr, "\r\033[K[%d/%d] %s: %s", done+1, total, region, name)
+		}
+	}
+	rep, err := contract.Run(ctx, opts)
+	if opts.Progress != nil {
+		fmt.Fprint(c.stderr, "\r\033[K")
+	}
+	var usage contract.UsageError
+	if errors.As(err, &usage) {
+		return usageError{usage.Error()}
+	}
+	if err != nil {
+		return exitStatus{2, err.Error()}
+	}
+	if *out == "" {
+		if err := rep.Write(c.stdout, report.value); err != nil {
+			return err
+		}
+	} else {
+		var buf bytes.Buffer
+		if err := rep.Write(&buf, report.value); err != nil {
+			return err
+		}
+		if err := os.WriteFile(*out, buf.Bytes(), 0o644); err != nil {
+			return exitStatus{2, fmt.Sprintf("--out: %v", err)}
+		}
+		if err := rep.Write(c.stdout, contract.FormatText); err != nil {
+			return err
+		}
+		fmt.Fprintf(c.stdout, "%s report written to %s\n", report.value, *out)
+	}
+	if code := rep.ExitCode(); code != 0 {
+		return exitStatus{code: code}
+	}
+	return nil
+}
+
+// isTerminal reports whether w is a terminal, where a progress line helps; CI logs get none.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}

@@ -1,0 +1,99 @@
+package main
+
+import (
+	"encoding/xml"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// The suite against a mock in a separate process, on every region, writes a JUnit report
+// with every case per region and exits 0.
+func TestContractAgainstAMockProcess(t *testing.T) {
+	p := startProcess(t)
+	out := filepath.Join(t.TempDir(), "report.xml")
+	code, stdout, stderr := runCLI(t, "contract", "--target", "http://"+p.addr, "--region", "all", "--report", "junit", "--out", out)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var junit struct {
+		Tests  int `xml:"tests,attr"`
+		Suites []struct {
+			Name  string `xml:"name,attr"`
+			Cases []struct {
+				Name    string    `xml:"name,attr"`
+				Failure *struct{} `xml:"failure"`
+			} `xml:"testcase"`
+		} `xml:"testsuite"`
+	}
+	if err := xml.Unmarshal(data, &junit); err != nil {
+		t.Fatalf("report.xml: %v", err)
+	}
+	if len(junit.Suites) != 6 {
+		t.Fatalf("%d suites, want one per region", len(junit.Suites))
+	}
+	for _, s := range junit.Suites {
+		if len(s.Cases) < 12 {
+			t.Errorf("%s: %d cases", s.Name, len(s.Cases))
+		}
+	}
+	if !strings.Contains(stdout, "junit report written to "+out) || strings.Contains(stderr, "\r") {
+		t.Errorf("stdout %q, stderr %q (no progress line when stderr is not a terminal)", stdout, stderr)
+	}
+}
+
+// Against a mock serving a deliberately broken scenario the suite exits 1 naming the rules;
+// a target that does not answer, or bad flags, exit 2.
+func TestContractExitCodes(t *testing.T) {
+	addr, stop := startServe(t, "--scenarios", filepath.Join("..", "..", "contract", "testdata", "scenarios", "broken.yaml"))
+	defer stop()
+	code, stdout, _ := runCLI(t, "contract", "--target", "http://"+addr, "--region", "api,sg")
+	if code != 1 || !strings.Contains(stdout, "[case-expectation]") || !strings.Contains(stdout, "[json-body]") {
+		t.Errorf("broken mock: exit %d\n%s", code, stdout)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"contract"}, "--target is required"},
+		{[]string{"contract", "--target", "http://" + addr, "--region", "eu"}, `region "eu"`},
+		{[]string{"contract", "--target", "http://" + addr, "--report", "html"}, `"html" is not one of text, json, junit`},
+		{[]string{"contract", "--target", "https://api.advance.ai"}, "against the vendor, give --token"},
+		{[]string{"contract", "--target", "http://" + addr, "--users", "nowhere.yaml"}, "--users"},
+		{[]string{"contract", "--target", "http://127.0.0.1:1", "--region", "sg"}, "connection refused"},
+		{[]string{"validate", "nowhere.json"}, "nowhere.json"},
+		{[]string{"validate"}, "give at least one file"},
+	} {
+		code, stdout, stderr := runCLI(t, tc.args...)
+		if code != 2 || !strings.Contains(stdout+stderr, tc.want) {
+			t.Errorf("idvmock %v: exit %d, want 2 with %q\n%s%s", tc.args, code, tc.want, stdout, stderr)
+		}
+	}
+}
+
+func TestValidate(t *testing.T) {
+	vendor, _ := filepath.Glob(filepath.Join("..", "..", "testdata", "vendor", "*.json"))
+	code, stdout, _ := runCLI(t, append([]string{"validate"}, vendor...)...)
+	if code != 0 || !strings.Contains(stdout, "4 exchanges checked: 4 passed") {
+		t.Errorf("the vendor's examples: exit %d\n%s", code, stdout)
+	}
+	bad := filepath.Join("..", "..", "contract", "testdata", "bad", "pass-with-failure-code.json")
+	code, stdout, _ = runCLI(t, "validate", bad)
+	if code != 1 || !strings.Contains(stdout, "[pass-error-code-success] body /data/result/errorCode") {
+		t.Errorf("a bad exchange: exit %d\n%s", code, stdout)
+	}
+	har := filepath.Join("testdata", "session.har")
+	code, stdout, _ = runCLI(t, "validate", har)
+	if code != 1 || !strings.Contains(stdout, "1 passed, 1 failed; 1 skipped") || !strings.Contains(stdout, "[content-type]") {
+		t.Errorf("a HAR file: exit %d\n%s", code, stdout)
+	}
+	cmd := &validateCmd{stdout: new(strings.Builder), stdin: strings.NewReader(`{"code":"ERROR","message":"Server error","data":null,"transactionId":"1deae5a13ef2bd5e"}`)}
+	if err := cmd.Run(t.Context(), []string{"-"}); err != nil {
+		t.Errorf("a body on stdin: %v", err)
+	}
+}
