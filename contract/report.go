@@ -49,7 +49,7 @@ func (r *Report) writeText(w io.Writer) error {
 		}
 		fmt.Fprintf(&b, "%-5s %-6s %s", verdict, res.Region, res.Case)
 		if res.Status != 0 {
-			fmt.Fprintf(&b, " (HTTP %d %s, %s)", res.Status, res.Code, res.Duration.Round(time.Millisecond))
+			fmt.Fprintf(&b, " (HTTP %d %s, %.1f ms)", res.Status, res.Code, float64(res.Duration)/float64(time.Millisecond))
 		}
 		b.WriteByte('\n')
 		switch {
