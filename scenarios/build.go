@@ -72,6 +72,13 @@ func buildResult(seed int64, index int, s Session, data templateData) (json.RawM
 			return nil, fmt.Errorf("%s: %w", field.name, err)
 		}
 	}
+	if s.Verbatim {
+		whole, err := renderValues(s.Result, data, seed, key+".result")
+		if err != nil {
+			return nil, fmt.Errorf("result: %w", err)
+		}
+		return json.Marshal(whole)
+	}
 	r := generateResult(seed, data.UserID, index, s, data.Country)
 	raw, err := json.Marshal(r)
 	if err != nil || len(s.Result) == 0 {

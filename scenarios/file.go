@@ -69,6 +69,10 @@ type SessionSpec struct {
 	FaceSimilarityScore *float64       `yaml:"faceSimilarityScore,omitempty" json:"faceSimilarityScore,omitempty"`
 	LivenessAttackType  *int           `yaml:"livenessAttackType,omitempty" json:"livenessAttackType,omitempty"`
 	Result              map[string]any `yaml:"result,omitempty" json:"result,omitempty"`
+	// Verbatim answers Result as the whole Get Result object, with nothing generated or
+	// merged: the form idvmock proxy --record writes, so that a replay answers what was
+	// recorded.
+	Verbatim bool `yaml:"verbatim,omitempty" json:"verbatim,omitempty"`
 }
 
 // RuleSpec matches requests by their content and answers them with a scenario, an inline
@@ -207,7 +211,8 @@ func (s SessionSpec) session() Session {
 			SimilarityScore:    s.FaceSimilarityScore,
 			LivenessAttackType: s.LivenessAttackType,
 		},
-		Result: s.Result,
+		Result:   s.Result,
+		Verbatim: s.Verbatim,
 	}
 	if out.SolutionCode == "" {
 		out.SolutionCode = DefaultSolutionCode

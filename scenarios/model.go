@@ -66,6 +66,7 @@ type Session struct {
 	Region       string // ISO 3166 alpha-3; empty: the region of the host that was asked
 	Face         FaceOverrides
 	Result       map[string]any // fields of the Get Result object set over the generated ones
+	Verbatim     bool           // Result is the whole Get Result object: nothing is generated
 }
 
 // FaceOverrides pins face-step values that are otherwise generated consistently with the

@@ -388,3 +388,23 @@ func TestFaultDrawsAreSeededAndProportional(t *testing.T) {
 		t.Errorf("the 25%% fault fired %d times in 4000", n)
 	}
 }
+
+// A verbatim session answers its result exactly: nothing generated is added or merged.
+func TestVerbatimSessionAnswersItsResultExactly(t *testing.T) {
+	e, _ := newTestEngine(t, "recorded.yaml")
+	out := ask(t, e, Request{UserID: "rec_1"})
+	if out.Code != CodeSuccess || out.Data == nil {
+		t.Fatalf("%s %s", out.Code, out.Message)
+	}
+	want := `{"signatureId":"7f3a9c0d1e2b","overallResult":"PASS","idvResult":"PASS","errorCode":"SUCCESS","errorCodes":[],` +
+		`"faceDetail":{"faceResult":"PASS","faceLivenessScore":88.5,"faceSimilarityScore":91.25,"vendorOnlyField":"kept"},` +
+		`"docDetail":null,"inputParameters":{"bizId":"loan-7","userId":"rec_1","region":"SGP"},"countryCodeIso3":"SGP"}`
+	var got, exp any
+	if err := json.Unmarshal(out.Data.Result, &got); err != nil {
+		t.Fatal(err)
+	}
+	_ = json.Unmarshal([]byte(want), &exp)
+	if !reflect.DeepEqual(got, exp) {
+		t.Errorf("result\n%s\nwant\n%s", out.Data.Result, want)
+	}
+}

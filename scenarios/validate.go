@@ -224,6 +224,30 @@ func (v *validator) session(path string, s SessionSpec) {
 		v.template(path+"."+field.name, field.value)
 	}
 	v.templates(path+".result", s.Result)
+	if s.Verbatim {
+		v.verbatim(path, s)
+	}
+}
+
+// verbatim: the whole result is given, and it says what the session's own keys say.
+func (v *validator) verbatim(path string, s SessionSpec) {
+	if len(s.Result) == 0 {
+		v.add(path+".verbatim", "is true but there is no result", "give the whole Get Result object under result, or remove verbatim")
+		return
+	}
+	want := map[string]any{"overallResult": nil}
+	if s.state() == StateFinished {
+		want["overallResult"] = string(s.OverallResult)
+	}
+	if s.SignatureID != "" {
+		want["signatureId"] = s.SignatureID
+	}
+	for field, value := range want {
+		if got := s.Result[field]; got != value {
+			v.add(path+".result."+field, fmt.Sprintf("is %v but the session says %v", got, value),
+				"with verbatim, the result must agree with the session's own keys")
+		}
+	}
 }
 
 func (v *validator) verdict(path string, s SessionSpec) {
