@@ -33,6 +33,7 @@ Commands:
   scenarios  lint or list scenario files
   contract   run the contract suite against a mock or the vendor
   validate   check recorded answers (JSON bodies, HAR files) against the contract
+  proxy      a validating reverse proxy to the vendor or a mock, optionally recording
   health     probe a running mock (exit 0 when it answers)
   version    print the version
 
@@ -45,6 +46,7 @@ Examples:
   idvmock health --addr :9090
   idvmock contract --target http://localhost:8080 --report junit --out report.xml
   idvmock validate recorded.har
+  idvmock proxy --upstream https://sg-api.advance.ai --addr :8081 --record qa/recorded
 
 Run 'idvmock <command> --help' for a command's flags. Every flag can also be set with an
 IDVMOCK_<FLAG> environment variable (--access-key: IDVMOCK_ACCESS_KEY); a flag on the command
@@ -73,6 +75,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		cmd = &contractCmd{stdout: stdout, stderr: stderr}
 	case "validate":
 		cmd = &validateCmd{stdout: stdout}
+	case "proxy":
+		cmd = &proxyCmd{stdout: stdout, stderr: stderr}
 	case "version":
 		cmd = &versionCmd{stdout: stdout}
 	default:

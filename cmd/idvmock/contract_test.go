@@ -1,7 +1,10 @@
 package main
 
 import (
+	"context"
 	"encoding/xml"
+	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -95,5 +98,53 @@ func TestValidate(t *testing.T) {
 	cmd := &validateCmd{stdout: new(strings.Builder), stdin: strings.NewReader(`{"code":"ERROR","message":"Server error","data":null,"transactionId":"1deae5a13ef2bd5e"}`)}
 	if err := cmd.Run(t.Context(), []string{"-"}); err != nil {
 		t.Errorf("a body on stdin: %v", err)
+	}
+}
+
+// idvmock proxy forwards to a mock, and what it records lints and replays.
+func TestProxyCommandRecordsReplayableFiles(t *testing.T) {
+	upstream, stopUpstream := startServe(t)
+	defer stopUpstream()
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	cmd := &proxyCmd{stdout: io.Discard, stderr: io.Discard, onListen: func(a net.Addr) { ready <- a.String() }}
+	go func() {
+		done <- cmd.Run(ctx, []string{"--addr", "127.0.0.1:0", "--upstream", "http://" + upstream, "--record", dir})
+	}()
+	var addr string
+	select {
+	case addr = <-ready:
+	case err := <-done:
+		t.Fatalf("proxy stopped: %v", err)
+	}
+	var through map[string]any
+	getJSONHeaders(t, "http://"+addr+"/intl/openapi/identity-risk/idvs-h5/ekyc/v1/customer-profile/get-latest-session-result?userId=user_failed", "", &through, map[string]string{"X-ACCESS-TOKEN": "t"})
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("proxy: %v", err)
+	}
+	if through["code"] != "SUCCESS" {
+		t.Fatalf("through the proxy: %v", through)
+	}
+	if code, out, errOut := runCLI(t, "scenarios", "lint", dir); code != 0 {
+		t.Errorf("the recording does not lint: %s%s", out, errOut)
+	}
+	replay, stop := startServe(t, "--scenarios", dir)
+	defer stop()
+	var again map[string]any
+	getJSONHeaders(t, "http://"+replay+"/intl/openapi/identity-risk/idvs-h5/ekyc/v1/customer-profile/get-latest-session-result?userId=user_failed", "", &again, map[string]string{"X-ACCESS-TOKEN": "t"})
+	result := func(env map[string]any) map[string]any {
+		return env["data"].(map[string]any)["result"].(map[string]any)
+	}
+	if result(again)["signatureId"] != result(through)["signatureId"] || result(again)["errorCode"] != "LIVENESS_ATTACK" {
+		t.Errorf("replayed %v, recorded %v", result(again), result(through))
+	}
+	if doc := result(again)["docDetail"].(map[string]any); !strings.HasPrefix(doc["fullName"].(string), "doc-masked-") {
+		t.Errorf("personal data is not masked: %v", doc)
+	}
+	if code, _, errOut := runCLI(t, "proxy"); code != 2 || !strings.Contains(errOut, "--upstream is required") {
+		t.Errorf("no upstream: exit %d %s", code, errOut)
 	}
 }

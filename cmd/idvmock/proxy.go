@@ -1,0 +1,97 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/idvmock/idvmock"
+	"github.com/idvmock/idvmock/contract"
+)
+
+const proxyExamples = `  idvmock proxy --upstream https://sg-api.advance.ai --addr :8081
+  idvmock proxy --upstream https://sg-api.advance.ai --record qa/recorded
+  idvmock proxy --upstream http://localhost:8080 --addr :8081 --log-format json
+`
+
+const proxySynopsis = `Run a validating reverse proxy: point the app at it instead of the vendor (or a mock). It
+forwards every request to --upstream, checks every answer of the vendor's API against
+openapi.yaml and the vendor's rules, adds an X-Contract-Violations header naming the rules an
+answer breaks, and logs each violation. Answers are passed on unchanged otherwise.
+
+With --record DIR, each Get Latest Session Result answer is written as a scenario file
+(one per userId, personal data masked; tokens are never written) that
+'idvmock serve --scenarios DIR' replays. One proxy serves one upstream host: run one per region.`
+
+type proxyCmd struct {
+	stdout, stderr io.Writer
+	onListen       func(net.Addr) // tests: called once listening
+}
+
+func (c *proxyCmd) Run(ctx context.Context, args []string) error {
+	fs := newFlags("proxy", proxySynopsis, proxyExamples, c.stdout)
+	upstream := fs.String("upstream", "", "base `URL` to forward to: https://sg-api.advance.ai, http://localhost:8080, ... (required)")
+	addr := fs.String("addr", ":8081", "`address` to listen on")
+	record := fs.String("record", "", "write the answers as scenario files into this `folder`")
+	logFormat := fs.choiceFlag("log-format", "log `format`: text or json", "text", "json")
+	if err := fs.parse(args); err != nil {
+		return err
+	}
+	if *upstream == "" {
+		return usagef("--upstream is required: the base URL of the vendor's regional host or of a mock")
+	}
+	logger := newLogger(logFormat.value, c.stderr)
+	opts := contract.ProxyOptions{Upstream: *upstream, Logger: logger}
+	if *record != "" {
+		region := ""
+		if u, err := url.Parse(*upstream); err == nil && contract.IsVendorHost(u.Host) {
+			doc, err := idvmock.LoadSpec()
+			if err != nil {
+				return err
+			}
+			regions, err := idvmock.RegionsFromSpec(doc)
+			if err != nil {
+				return err
+			}
+			region = regions.ForHost(u.Host).Name
+		}
+		rec, err := contract.NewRecorder(*record, region, *upstream)
+		if err != nil {
+			return err
+		}
+		opts.Recorder = rec
+	}
+	handler, err := contract.NewProxy(opts)
+	var usage contract.UsageError
+	if errors.As(err, &usage) {
+		return usageError{usage.Error()}
+	}
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("cannot listen on %s: %w (use --addr to pick another address)", *addr, err)
+	}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	logger.Info("idvmock proxy serving", slog.String("addr", ln.Addr().String()), slog.String("upstream", *upstream), slog.String("record", *record))
+	if c.onListen != nil {
+		c.onListen(ln.Addr())
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return srv.Shutdown(shutdown)
+}
