@@ -147,3 +147,23 @@ func violationLines(vs []Violation) string {
 	}
 	return b.String()
 }
+
+// The README's table of rules lists every rule, and no rule that does not exist.
+func TestREADMEListsEveryRule(t *testing.T) {
+	data, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed := map[string]bool{}
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(line, "| `") {
+			id, _, _ := strings.Cut(strings.TrimPrefix(line, "| `"), "`")
+			listed[id] = true
+		}
+	}
+	for _, r := range Rules {
+		if !listed[r.ID] {
+			t.Errorf("README's rule table lacks %s", r.ID)
+		}
+	}
+}
