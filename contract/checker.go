@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"mime"
 	"net/http"
 	"slices"
@@ -358,4 +359,16 @@ func clip(s string, n int) string {
 		return s
 	}
 	return string(r[:n]) + "..."
+}
+
+// CheckResponse checks an answer as an HTTP client got it: it reads the body (and puts it
+// back, so the caller can still read it) and checks the exchange with req.
+func (c *Checker) CheckResponse(req *http.Request, resp *http.Response) ([]Violation, error) {
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("reading the answer: %w", err)
+	}
+	return c.Check(Exchange{Request: req, Status: resp.StatusCode, Header: resp.Header, Body: body}), nil
 }

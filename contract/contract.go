@@ -8,7 +8,10 @@
 //
 //	checker, err := contract.NewChecker()
 //	...
-//	for _, v := range checker.Check(contract.Exchange{Request: req, Status: 200, Header: h, Body: body}) {
+//	resp, err := client.Do(req)
+//	...
+//	violations, err := checker.CheckResponse(req, resp)
+//	for _, v := range violations {
 //		t.Error(v)
 //	}
 //
