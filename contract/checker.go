@@ -5,10 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"mime"
 	"net/http"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 
@@ -118,14 +118,7 @@ func documentedCodes(op *openapi3.Operation) []string {
 	return sortedKeys(set)
 }
 
-func sortedKeys(set map[string]bool) []string {
-	keys := make([]string, 0, len(set))
-	for k := range set {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
+func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
 
 // Operation names the vendor operation req is for, or "" when it is none of them (idvmock's
 // admin API, an unknown path).

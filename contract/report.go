@@ -73,24 +73,25 @@ func (r *Report) writeText(w io.Writer) error {
 	return err
 }
 
+// junitCounts are the totals JUnit puts on a testsuites or testsuite element.
+type junitCounts struct {
+	Tests    int    `xml:"tests,attr"`
+	Failures int    `xml:"failures,attr"`
+	Errors   int    `xml:"errors,attr"`
+	Skipped  int    `xml:"skipped,attr"`
+	Time     string `xml:"time,attr"`
+}
+
 type junitSuites struct {
-	XMLName  xml.Name     `xml:"testsuites"`
-	Name     string       `xml:"name,attr"`
-	Tests    int          `xml:"tests,attr"`
-	Failures int          `xml:"failures,attr"`
-	Errors   int          `xml:"errors,attr"`
-	Skipped  int          `xml:"skipped,attr"`
-	Time     string       `xml:"time,attr"`
-	Suites   []junitSuite `xml:"testsuite"`
+	XMLName xml.Name `xml:"testsuites"`
+	Name    string   `xml:"name,attr"`
+	junitCounts
+	Suites []junitSuite `xml:"testsuite"`
 }
 
 type junitSuite struct {
-	Name      string      `xml:"name,attr"`
-	Tests     int         `xml:"tests,attr"`
-	Failures  int         `xml:"failures,attr"`
-	Errors    int         `xml:"errors,attr"`
-	Skipped   int         `xml:"skipped,attr"`
-	Time      string      `xml:"time,attr"`
+	Name string `xml:"name,attr"`
+	junitCounts
 	Timestamp string      `xml:"timestamp,attr"`
 	Cases     []junitCase `xml:"testcase"`
 }
@@ -116,7 +117,8 @@ func seconds(d time.Duration) string { return fmt.Sprintf("%.3f", d.Seconds()) }
 // writeJUnit writes one testsuite per region, one testcase per case.
 func (r *Report) writeJUnit(w io.Writer) error {
 	c := r.Counts()
-	out := junitSuites{Name: "idvmock contract " + r.Target, Tests: c.Cases, Failures: c.Failed, Errors: c.Errors, Skipped: c.Skipped, Time: seconds(r.Duration)}
+	out := junitSuites{Name: "idvmock contract " + r.Target,
+		junitCounts: junitCounts{Tests: c.Cases, Failures: c.Failed, Errors: c.Errors, Skipped: c.Skipped, Time: seconds(r.Duration)}}
 	index := map[string]int{}
 	durations := map[int]time.Duration{}
 	for _, res := range r.Results {

@@ -11,7 +11,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -286,12 +285,7 @@ func (ru *runner) runCase(ctx context.Context, res *CaseResult, c Case, target *
 		if c.User != "" {
 			q.Set("userId", ru.opts.Users[c.User])
 		}
-		keys := make([]string, 0, len(c.Query))
-		for k := range c.Query {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
+		for _, k := range sortedKeys(c.Query) {
 			q.Set(k, c.Query[k])
 		}
 		method, rawURL = http.MethodGet, target.String()+PathLatest
@@ -329,11 +323,7 @@ func (ru *runner) runCase(ctx context.Context, res *CaseResult, c Case, target *
 
 // expectations compares the answer with what the case expects, pointer by pointer.
 func expectations(c Case, env map[string]any) []Violation {
-	ptrs := make([]string, 0, len(c.Expect))
-	for p := range c.Expect {
-		ptrs = append(ptrs, p)
-	}
-	sort.Strings(ptrs)
+	ptrs := sortedKeys(c.Expect)
 	if want, ok := c.Expect["/code"]; ok && jsonText(want) != jsonText(env["code"]) {
 		ptrs = []string{"/code"} // another outcome: the rest of the body cannot match either
 	}
