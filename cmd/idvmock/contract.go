@@ -17,7 +17,7 @@ import (
 const contractExamples = `  idvmock contract --target http://localhost:8080
   idvmock contract --target http://localhost:8080 --region all --report junit --out report.xml
   IDVMOCK_ACCESS_KEY=... IDVMOCK_SECRET_KEY=... idvmock contract --target https://api.advance.ai --users qa/contract-users.yaml
-  idvmock contract --target https://sg-api.advance.ai --region sg --token "$TOKEN" --users qa/contract-users.yaml
+  IDVMOCK_TOKEN="$TOKEN" idvmock contract --target https://sg-api.advance.ai --region sg --users qa/contract-users.yaml
 `
 
 const contractSynopsis = `Run the contract suite against a target (a running mock, or the vendor): send each case on
