@@ -8,6 +8,8 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"strconv"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -101,6 +103,56 @@ func send(c echo.Context, status int, code string, body any) error {
 		data = spoil(x.Spoil, data)
 	}
 	return c.Blob(status, echo.MIMEApplicationJSON, data)
+}
+
+// sendLatest answers a SUCCESS of Get Latest Session Result. The envelope is written
+// directly around the result, which is JSON already: this is the hot path, and it gives the
+// bytes encoding/json would (field order of successBody, no HTML escaping).
+func sendLatest(c echo.Context, code, message, txID string, data *scenarios.LatestData) error {
+	b := make([]byte, 0, len(data.Result)+160)
+	b = append(b, `{"code":`...)
+	b = appendJSONString(b, code)
+	b = append(b, `,"message":`...)
+	b = appendJSONString(b, message)
+	b = append(b, `,"transactionId":`...)
+	b = appendJSONString(b, txID)
+	b = append(b, `,"data":{"profileStatus":`...)
+	b = appendJSONString(b, string(data.ProfileStatus))
+	b = append(b, `,"result":`...)
+	b = append(b, data.Result...)
+	b = append(b, "}}"...)
+	x := exchangeOf(c)
+	x.Code = code
+	if x.Spoil != "" {
+		b = spoil(x.Spoil, b)
+	}
+	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, b)
+}
+
+// appendJSONString appends s as a JSON string, escaped as encoding/json escapes it with
+// HTML escaping off.
+func appendJSONString(b []byte, s string) []byte {
+	const hexDigits = "0123456789abcdef"
+	b = append(b, '"')
+	for i, r := range s {
+		switch {
+		case r == '"' || r == '\\':
+			b = append(b, '\\', byte(r))
+		case r == '\n':
+			b = append(b, '\\', 'n')
+		case r == '\r':
+			b = append(b, '\\', 'r')
+		case r == '\t':
+			b = append(b, '\\', 't')
+		case r < 0x20 || r == 0x2028 || r == 0x2029:
+			b = append(b, '\\', 'u', hexDigits[r>>12&0xf], hexDigits[r>>8&0xf], hexDigits[r>>4&0xf], hexDigits[r&0xf])
+		case r == utf8.RuneError && !strings.HasPrefix(s[i:], "\uFFFD"):
+			b = append(b, `\ufffd`...) // invalid UTF-8, as encoding/json replaces it
+		default:
+			b = utf8.AppendRune(b, r)
+		}
+	}
+	return append(b, '"')
 }
 
 // sendError answers with the vendor's error envelope.

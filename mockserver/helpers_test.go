@@ -27,7 +27,7 @@ const (
 	testSecretKey = "samplesecretkey"
 )
 
-func newTestServer(t *testing.T, cfg Config) *Server {
+func newTestServer(t testing.TB, cfg Config) *Server {
 	t.Helper()
 	if cfg.AccessKey == "" {
 		cfg.AccessKey, cfg.SecretKey = testAccessKey, testSecretKey
@@ -200,7 +200,7 @@ func TestSpecCheckerCatchesNonConformingBodies(t *testing.T) {
 
 // newEngine returns an engine of the built-in scenarios and the files of testdata/scenarios
 // named, seeded with seed.
-func newEngine(t *testing.T, seed int64, files ...string) *scenarios.Engine {
+func newEngine(t testing.TB, seed int64, files ...string) *scenarios.Engine {
 	t.Helper()
 	all, err := scenarios.BuiltinFiles()
 	if err != nil {

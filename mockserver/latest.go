@@ -46,10 +46,5 @@ func (s *Server) getLatest(c echo.Context) error {
 	if out.Code != scenarios.CodeSuccess {
 		return sendError(c, http.StatusOK, out.Code, out.Message)
 	}
-	return send(c, http.StatusOK, out.Code, successBody{
-		Code:          out.Code,
-		Message:       out.Message,
-		TransactionID: x.TransactionID,
-		Data:          out.Data,
-	})
+	return sendLatest(c, out.Code, out.Message, x.TransactionID, out.Data)
 }

@@ -1,6 +1,7 @@
 package scenarios
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -28,6 +29,8 @@ type Engine struct {
 	bySig    map[string]*runtimeSession
 	hits     map[string]uint64 // matches per rule name
 	started  uint64            // sessions started through Generate URL
+
+	results resultCache
 }
 
 // maxProgress bounds the progress kept for userIds answered by pattern rules or the scenario
@@ -62,6 +65,7 @@ func (e *Engine) Load(files []*File) error {
 		return err
 	}
 	e.set, e.files = set, files
+	e.results.reset()
 	return nil
 }
 
@@ -160,8 +164,10 @@ func (e *Engine) Answer(req Request, d Decision) (Outcome, error) {
 	var state State
 	var sessions []Session
 	status := ProfileInit
+	stateIndex := 0
 	if src.profile != nil {
 		i := e.step(src.key, src.hash, src.profile)
+		stateIndex = i
 		state, sessions, status = src.profile.States[i], src.states[i], src.profile.States[i].Status
 		if len(src.profile.States) > 1 {
 			out.State = stateLabel(src.profile, i)
@@ -190,9 +196,19 @@ func (e *Engine) Answer(req Request, d Decision) (Outcome, error) {
 	if i >= nDeclared {
 		index = 1000 + i // sessions started at run time draw fake data apart from declared ones
 	}
-	raw, err := buildResult(e.seed, index, sessions[i], data)
-	if err != nil {
-		return Outcome{}, fmt.Errorf("%s: %w", out.Source, err)
+	key := resultKey{profile: src.profile, userID: req.UserID, region: req.Region, country: req.Country,
+		solutionCode: req.SolutionCode, state: stateIndex, session: i}
+	raw, cached := json.RawMessage(nil), false
+	if i < nDeclared { // started sessions change as they complete: built each time
+		raw, cached = e.results.get(key)
+	}
+	if !cached {
+		if raw, err = buildResult(e.seed, index, sessions[i], data); err != nil {
+			return Outcome{}, fmt.Errorf("%s: %w", out.Source, err)
+		}
+		if i < nDeclared {
+			e.results.put(key, raw)
+		}
 	}
 	out.Code, out.Message = CodeSuccess, MessageOK
 	out.Data = &LatestData{ProfileStatus: status, Result: raw}
@@ -458,6 +474,7 @@ func (e *Engine) PutUser(id string, data []byte) error {
 		return err
 	}
 	e.set, e.admin, e.removed = set, admin, removed
+	e.results.reset()
 	return nil
 }
 
@@ -478,6 +495,7 @@ func (e *Engine) DeleteUser(id string) error {
 		return err
 	}
 	e.set, e.admin, e.removed = set, admin, removed
+	e.results.reset()
 	delete(e.progress, "user\x00"+id)
 	return nil
 }

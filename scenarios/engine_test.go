@@ -238,3 +238,39 @@ func TestStartedSessions(t *testing.T) {
 }
 
 func stringsReader(s string) *strings.Reader { return strings.NewReader(s) }
+
+// Built results are cached, but what they depend on still changes them: the state, the
+// request's region and solution code, and a user redefined through the admin API.
+func TestCachedResultsFollowStateRegionAndRedefinition(t *testing.T) {
+	e, _ := newTestEngine(t, "progression.yaml")
+	resultOf := func(req Request) string {
+		t.Helper()
+		out := ask(t, e, req)
+		if out.Data == nil {
+			t.Fatalf("%+v: %s %s", req, out.Code, out.Message)
+		}
+		return string(out.Data.Result)
+	}
+	var byState []string
+	for range 10 { // in-progress x3, submitted x5, passed x2
+		byState = append(byState, resultOf(Request{UserID: "looper"}))
+	}
+	if byState[0] != byState[2] || byState[2] == byState[3] || byState[3] != byState[7] || byState[7] == byState[8] {
+		t.Errorf("results do not follow the states: %v", byState)
+	}
+	if !strings.Contains(byState[8], `"overallResult":"PASS"`) || strings.Contains(byState[0], `"overallResult":"PASS"`) {
+		t.Errorf("in progress %s\npassed %s", byState[0], byState[8])
+	}
+	sg := resultOf(Request{UserID: "user_active", Region: "sg", Country: "SGP"})
+	ph := resultOf(Request{UserID: "user_active", Region: "ph", Country: "PHL"})
+	if sg == ph || sg != resultOf(Request{UserID: "user_active", Region: "sg", Country: "SGP"}) {
+		t.Error("a cached result ignores the region, or changes between calls")
+	}
+	before := resultOf(Request{UserID: "user_active"})
+	if err := e.PutUser("user_active", []byte("profileStatus: ACTIVE\nsessions: [{overallResult: PASS, bizId: changed-by-admin}]\n")); err != nil {
+		t.Fatal(err)
+	}
+	if after := resultOf(Request{UserID: "user_active"}); after == before || !strings.Contains(after, "changed-by-admin") {
+		t.Errorf("the redefined user answers its old result:\n%s", after)
+	}
+}
