@@ -155,7 +155,7 @@ func (c *Checker) Check(ex Exchange) []Violation {
 	status := c.checkStatus(ex.Status, env)
 	out = append(out, status...)
 	if mediaType == "application/json" {
-		out = append(out, c.schemaViolations(ex, route, params, len(status) > 0)...)
+		out = append(out, c.schemaViolations(ex, route, params, env, len(status) > 0)...)
 	}
 	out = append(out, c.checkEnvelope(op, ex, env)...)
 	return out

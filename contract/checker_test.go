@@ -19,7 +19,7 @@ func newChecker(t *testing.T) *Checker {
 	return c
 }
 
-func readFixture(t *testing.T, path string) ([]Recorded, ExchangeFile) {
+func readFixture(t testing.TB, path string) ([]Recorded, ExchangeFile) {
 	t.Helper()
 	data, err := os.ReadFile(path)
 	if err != nil {
