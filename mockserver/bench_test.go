@@ -1,6 +1,7 @@
 package mockserver
 
 import (
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -59,5 +60,24 @@ func TestAppendJSONStringMatchesEncodingJSON(t *testing.T) {
 		if got := appendJSONString(nil, s); string(got) != string(want) {
 			t.Errorf("%q: %s, want %s", s, got, want)
 		}
+	}
+}
+
+// The route cache answers the same routes as the router and stays bounded however many
+// paths with ids come.
+func TestRouteCacheIsBoundedAndExact(t *testing.T) {
+	s := newTestServer(t, Config{Engine: newEngine(t, 0)})
+	for i := range maxCachedRoutes + 100 {
+		req := httptest.NewRequest(http.MethodGet, fmt.Sprintf("/__admin/users/u%d", i), nil)
+		_, params, err := s.findRoute(req)
+		if err != nil || params["userId"] != fmt.Sprintf("u%d", i) {
+			t.Fatalf("u%d: params %v, %v", i, params, err)
+		}
+	}
+	if len(s.routes) > maxCachedRoutes {
+		t.Errorf("the route cache holds %d routes, more than %d", len(s.routes), maxCachedRoutes)
+	}
+	if _, _, err := s.findRoute(httptest.NewRequest(http.MethodGet, "/nowhere", nil)); err == nil || len(s.routes) > maxCachedRoutes {
+		t.Error("an unknown path was routed")
 	}
 }

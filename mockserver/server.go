@@ -64,6 +64,8 @@ type Server struct {
 	cfg           Config
 	echo          *echo.Echo
 	router        routers.Router
+	routesMu      sync.RWMutex
+	routes        map[string]routeHit // findRoute's cache
 	regions       *idvmock.Regions
 	filterOptions *openapi3filter.Options
 	adminOptions  *openapi3filter.Options
@@ -88,6 +90,7 @@ func New(cfg Config) (*Server, error) {
 	if s.regions, err = idvmock.RegionsFromSpec(doc); err != nil {
 		return nil, err
 	}
+	s.routes = map[string]routeHit{}
 	if s.router, err = pathRouter(doc); err != nil {
 		return nil, err
 	}

@@ -33,7 +33,7 @@ const maxBodyBytes = 64 << 10
 func (s *Server) validateRequests(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		req := c.Request()
-		route, pathParams, err := s.router.FindRoute(req)
+		route, pathParams, err := s.findRoute(req)
 		switch {
 		case errors.Is(err, routers.ErrMethodNotAllowed):
 			c.Response().Header().Set(echo.HeaderAllow, strings.Join(s.allowedMethods(req), ", "))
@@ -264,4 +264,37 @@ func deref(f *float64) float64 {
 		return 0
 	}
 	return *f
+}
+
+// maxCachedRoutes bounds the route cache; paths that carry ids (/h5/{signatureId}, admin
+// users) make new keys, so a full cache starts over.
+const maxCachedRoutes = 4096
+
+// routeHit is a route found for a method and path.
+type routeHit struct {
+	route  *routers.Route
+	params map[string]string // shared: read only
+}
+
+// findRoute is the router's FindRoute, cached by method and path: routing is by path alone,
+// and gorilla/mux's matching is a good share of a request's cost.
+func (s *Server) findRoute(req *http.Request) (*routers.Route, map[string]string, error) {
+	key := req.Method + " " + req.URL.Path
+	s.routesMu.RLock()
+	hit, ok := s.routes[key]
+	s.routesMu.RUnlock()
+	if ok {
+		return hit.route, hit.params, nil
+	}
+	route, params, err := s.router.FindRoute(req)
+	if err != nil {
+		return nil, nil, err // not cached: any client can invent paths
+	}
+	s.routesMu.Lock()
+	if len(s.routes) >= maxCachedRoutes {
+		s.routes = map[string]routeHit{}
+	}
+	s.routes[key] = routeHit{route, params}
+	s.routesMu.Unlock()
+	return route, params, nil
 }

@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# idvmock against a static ceiling, in one run on one machine: builds idvmock and
+# bench/baseline (a bare net/http handler writing the very bytes idvmock answers), installs
+# wrk from Debian when it is missing, loads both alternately with the same connection count,
+# and prints req/s, p50/p99 and their ratios to the baseline, start-up time and peak RSS,
+# then the Go benchmarks of the hot path and of the contract checker.
+# The output also goes to bench/RESULTS.md, with the machine it ran on.
+#
+#   scripts/bench.sh                      # 3 rounds of 10 s each, 64 connections
+#   BENCH_ROUNDS=5 BENCH_SECONDS=20 BENCH_CONNECTIONS=20 scripts/bench.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="/usr/local/go/bin:$PATH"
+
+rounds=${BENCH_ROUNDS:-3}
+seconds=${BENCH_SECONDS:-10}
+conns=${BENCH_CONNECTIONS:-64}
+out=${BENCH_OUT:-bench/RESULTS.md}
+path=/intl/openapi/identity-risk/idvs-h5/ekyc/v1/customer-profile/get-latest-session-result
+query='userId=user_active'
+token='X-ACCESS-TOKEN: bench-token'
+mock_port=18180
+base_port=18181
+
+if ! command -v wrk >/dev/null; then
+  echo "installing wrk from Debian"
+  if [ "$(id -u)" -ne 0 ]; then sudo=sudo; else sudo=; fi
+  $sudo apt-get install -y wrk >/dev/null 2>&1 || { $sudo apt-get update >/dev/null && $sudo apt-get install -y wrk >/dev/null; }
+fi
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+go build -o "$work/idvmock" ./cmd/idvmock
+go build -o "$work/baseline" ./bench/baseline
+go build -o "$work/startup" ./bench/startup
+
+# wait_for URL: until it answers 200.
+wait_for() {
+  for _ in $(seq 200); do
+    if curl -fsS -o /dev/null -H "$token" "$1"; then return 0; fi
+    sleep 0.05
+  done
+  echo "no answer from $1"; exit 1
+}
+
+# Start-up: from exec to the first 200 on user_active, median of 5.
+startups=()
+for _ in 1 2 3 4 5; do
+  startups+=("$("$work/startup" -H "$token" "http://127.0.0.1:$mock_port$path?$query" -- "$work/idvmock" serve --addr "127.0.0.1:$mock_port" --log-format json 2>/dev/null)")
+done
+startup_ms=$(printf '%s\n' "${startups[@]}" | sort -n | sed -n 3p)
+
+"$work/idvmock" serve --addr "127.0.0.1:$mock_port" >/dev/null 2>&1 &
+mock_pid=$!
+pids+=("$mock_pid")
+wait_for "http://127.0.0.1:$mock_port$path?$query"
+curl -fsS -H "$token" "http://127.0.0.1:$mock_port$path?$query" -o "$work/body.json"
+"$work/baseline" --addr "127.0.0.1:$base_port" --body "$work/body.json" &
+pids+=("$!")
+wait_for "http://127.0.0.1:$base_port/"
+
+# to_ms VALUE: wrk's latency (us, ms or s) in milliseconds.
+to_ms() {
+  awk -v v="$1" 'BEGIN {
+    if (v ~ /us$/) { sub(/us$/, "", v); printf "%.3f", v / 1000 }
+    else if (v ~ /ms$/) { sub(/ms$/, "", v); printf "%.3f", v }
+    else if (v ~ /s$/) { sub(/s$/, "", v); printf "%.3f", v * 1000 }
+    else printf "%s", v }'
+}
+
+# load NAME URL: one wrk run; appends "name rps p50 p99" to $work/runs.
+load() {
+  local name=$1 url=$2 text rps p50 p99
+  text=$(wrk -t2 -c"$conns" -d"${seconds}s" --latency -H "$token" "$url")
+  rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$text")
+  p50=$(to_ms "$(awk '$1 == "50%" {print $2}' <<<"$text")")
+  p99=$(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$text")")
+  if grep -q 'Non-2xx\|Socket errors' <<<"$text"; then
+    echo "$name: wrk saw errors:"; echo "$text"; exit 1
+  fi
+  echo "$name $rps $p50 $p99" >>"$work/runs"
+  printf '  %-9s %10.0f req/s   p50 %7.3f ms   p99 %7.3f ms\n' "$name" "$rps" "$p50" "$p99"
+}
+
+report() {
+  echo "# idvmock benchmark"
+  echo
+  echo "Produced by \`scripts/bench.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC'): $rounds rounds of ${seconds} s per server,"
+  echo "alternating, wrk with 2 threads and $conns connections on the same machine, \`GET $path?$query\`"
+  echo "with a token. The baseline (\`bench/baseline\`) writes the same bytes from a bare net/http handler."
+  echo
+  echo "Machine: $(nproc) cores, $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr), $(go version | awk '{print $3}'), wrk $(wrk --version 2>&1 | awk 'NR==1 {print $2}')."
+  echo
+  echo '```text'
+  echo "round by round:"
+  : >"$work/runs"
+  for r in $(seq "$rounds"); do
+    echo " round $r"
+    load baseline "http://127.0.0.1:$base_port$path?$query"
+    load idvmock "http://127.0.0.1:$mock_port$path?$query"
+  done
+  peak_kb=$(awk '/VmHWM/ {print $2}' "/proc/$mock_pid/status")
+  echo
+  awk -v startup="$startup_ms" -v peak="$peak_kb" '
+    { rps[$1] += $2; p50[$1] += $3; p99[$1] += $4; n[$1]++ }
+    END {
+      for (k in n) { rps[k] /= n[k]; p50[k] /= n[k]; p99[k] /= n[k] }
+      printf "mean of %d rounds      req/s       p50 ms    p99 ms\n", n["idvmock"]
+      printf "  baseline        %10.0f   %8.3f  %8.3f\n", rps["baseline"], p50["baseline"], p99["baseline"]
+      printf "  idvmock         %10.0f   %8.3f  %8.3f\n", rps["idvmock"], p50["idvmock"], p99["idvmock"]
+      tput = rps["idvmock"] / rps["baseline"]; lat = p99["idvmock"] / p99["baseline"]
+      printf "\nthroughput idvmock/baseline: %.2f (target >= 0.60): %s\n", tput, (tput >= 0.60 ? "met" : "MISSED")
+      printf "p99 idvmock/baseline:        %.2f (target <= 2.00): %s\n", lat, (lat <= 2.0 ? "met" : "MISSED")
+      printf "start to first answer:       %.1f ms (median of 5; target < 100 ms): %s\n", startup, (startup < 100 ? "met" : "MISSED")
+      printf "peak RSS under load:         %.1f MB (target < 40 MB): %s\n", peak / 1024, (peak / 1024 < 40 ? "met" : "MISSED")
+    }' "$work/runs"
+  echo
+  echo "Go benchmarks (one full request in-process; the contract checker on one core):"
+  go test ./mockserver -run '^$' -bench 'Latest' -benchmem -benchtime 2s | grep '^Benchmark'
+  go test ./contract -run '^$' -bench 'CheckExchange' -benchmem -benchtime 2s -cpu 1 | grep '^Benchmark' |
+    awk '{ print; for (i = 1; i <= NF; i++) if ($(i+1) == "ns/op") printf "contract checker: %.0f exchanges/s on one core (target >= 20000): %s\n", 1e9 / $i, (1e9 / $i >= 20000 ? "met" : "MISSED") }'
+  echo '```'
+}
+
+report | tee "$work/report.md"
+cp "$work/report.md" "$out"
+echo "written to $out"
