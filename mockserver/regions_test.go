@@ -85,7 +85,8 @@ func TestMalformedHTTPGetsAnEnvelope(t *testing.T) {
 		"control byte in the URL": {"GET " + pathLatest + "?userId=a\x01b HTTP/1.1\r\nHost: x\r\nX-ACCESS-TOKEN: t\r\n\r\n", 400},
 		"control byte in header":  {"GET " + pathLatest + "?userId=a HTTP/1.1\r\nHost: x\r\nX-ACCESS-TOKEN: t\x01\r\n\r\n", 400},
 		"no Host header":          {"GET " + pathLatest + "?userId=a HTTP/1.1\r\nX-ACCESS-TOKEN: t\r\n\r\n", 400},
-		"header too large":        {"GET " + pathLatest + "?userId=a HTTP/1.1\r\nHost: x\r\nX-Big: " + strings.Repeat("b", 1<<21) + "\r\n\r\n", 431},
+		"header too large":        {"GET " + pathLatest + "?userId=a HTTP/1.1\r\nHost: x\r\nX-Big: " + strings.Repeat("b", 70<<10) + "\r\n\r\n", 431},
+		"headers under the limit": {"GET " + pathLatest + "?userId=a HTTP/1.1\r\nHost: x\r\nX-ACCESS-TOKEN: t\r\nX-Big: " + strings.Repeat("b", 60<<10) + "\r\n\r\n", 200},
 		"raw non-UTF-8 in query":  {"GET " + pathLatest + "?userId=\xff\xfe HTTP/1.1\r\nHost: x\r\nX-ACCESS-TOKEN: t\r\n\r\n", 200},
 	} {
 		t.Run(name, func(t *testing.T) {

@@ -24,8 +24,14 @@ import (
 // when its value is invalid, where the vendor documents one ("solutionCode is wrong.").
 const messageExtension = "x-idvmock-invalid-message"
 
-// maxBodyBytes bounds request bodies: the token API's is under 300 bytes.
-const maxBodyBytes = 64 << 10
+// Limits of a request, each answered with the vendor's envelope when passed: bodies (the
+// token API's is under 300 bytes), query strings (a valid one is under 400 bytes), and header
+// bytes (net/http answers 431, turned into the envelope by WrapListener).
+const (
+	maxBodyBytes   = 64 << 10
+	maxQueryBytes  = 4 << 10
+	maxHeaderBytes = 64 << 10
+)
 
 // validateRequests checks every request against openapi.yaml before a handler sees it: the
 // route (on the path alone, since the mock answers for every host), the token, the query and
@@ -121,6 +127,9 @@ func (s *Server) allowedMethods(req *http.Request) []string {
 // or are control characters, and parameters the operation does not declare. It returns a
 // message naming the parameter, or "".
 func checkQuery(raw string, op *openapi3.Operation) string {
+	if len(raw) > maxQueryBytes {
+		return fmt.Sprintf("The query string is %d bytes; at most %d are accepted (userId is at most 255 characters).", len(raw), maxQueryBytes)
+	}
 	seen := map[string]int{}
 	for raw != "" {
 		var pair string
