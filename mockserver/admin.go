@@ -1,6 +1,7 @@
 package mockserver
 
 import (
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -49,6 +50,24 @@ func (s *Server) adminRoutes(e *echo.Echo) {
 	e.GET(adminPrefix+"/requests/unmatched", s.adminUnmatched)
 	e.DELETE(adminPrefix+"/requests", s.adminClearRequests)
 	e.POST(adminPrefix+"/sessions/:signatureId/complete", s.adminComplete)
+	e.GET(adminPrefix+"/state", s.adminGetState)
+	e.PUT(adminPrefix+"/state", s.adminPutState)
+}
+
+func (s *Server) adminGetState(c echo.Context) error {
+	return c.JSON(http.StatusOK, s.cfg.Engine.SaveState())
+}
+
+// adminPutState restores a state adminGetState saved; a refused one changes nothing.
+func (s *Server) adminPutState(c echo.Context) error {
+	var st scenarios.SavedState
+	if err := json.NewDecoder(c.Request().Body).Decode(&st); err != nil {
+		return sendAdminError(c, http.StatusBadRequest, "the body is not a saved state: "+err.Error(), "send what GET /__admin/state answered")
+	}
+	if err := s.cfg.Engine.RestoreState(st); err != nil {
+		return sendAdminError(c, http.StatusBadRequest, "the state was refused; nothing changed: "+err.Error(), "restore into a mock started with the same scenario files and --seed")
+	}
+	return s.adminGetState(c)
 }
 
 type healthBody struct {

@@ -159,3 +159,37 @@ func TestAdminJournalAndNearMisses(t *testing.T) {
 		t.Errorf("after delete: %v", n)
 	}
 }
+
+// GET /__admin/state saves what a restart would lose; PUT restores it into a new mock,
+// which then answers as the old one would have.
+func TestAdminStateSurvivesARestart(t *testing.T) {
+	old := newTestServer(t, Config{AdminToken: "s3cret", Engine: newEngine(t, 0, "qa.yaml")})
+	sc := newSpecChecker(t)
+	serve(t, old, latestCall("userId=stepper", ""))
+	serve(t, old, latestCall("userId=stepper", "")) // stepper: two calls in "first"
+	admin(t, old, sc, adminCall(http.MethodPut, "/__admin/users/qa_saved", `{"scenario":"inactive","regions":["ph"]}`), 200)
+	started := decode(t, serve(t, old, call{method: http.MethodPost, target: pathGenerateURL, header: map[string]string{tokenHeader: "t", "Content-Type": "application/json"},
+		body: `{"userId":"flow_user","bizId":"b1","region":"PHL","returnUrl":"https://a.example/ok","failReturnUrl":"https://a.example/ko"}`}))
+	if started.Code != "SUCCESS" {
+		t.Fatalf("generate URL: %s", started.Code)
+	}
+	rec := serve(t, old, adminCall(http.MethodGet, "/__admin/state", ""))
+	sc.check(t, adminCall(http.MethodGet, "/__admin/state", ""), rec)
+	saved := rec.Body.String()
+
+	restarted := newTestServer(t, Config{AdminToken: "s3cret", Engine: newEngine(t, 0, "qa.yaml")})
+	admin(t, restarted, sc, adminCall(http.MethodPut, "/__admin/state", saved), 200)
+	for _, c := range []call{latestCall("userId=stepper", ""), latestCall("userId=qa_saved", "ph-api.advance.ai"), latestCall("userId=flow_user", "")} {
+		a, b := decode(t, serve(t, old, c)), decode(t, serve(t, restarted, c))
+		if a.Code != b.Code || string(a.Data) != string(b.Data) {
+			t.Errorf("%s: restored %s %s, saved %s %s", c.target, b.Code, b.Data, a.Code, a.Data)
+		}
+	}
+	if got := decode(t, serve(t, restarted, latestCall("userId=stepper", ""))); !strings.Contains(string(got.Data), `"profileStatus":"ACTIVE"`) {
+		t.Errorf("stepper did not keep its progress: %s", got.Data)
+	}
+	out := admin(t, restarted, sc, adminCall(http.MethodPut, "/__admin/state", `{"version":2,"savedAt":"2026-01-01T00:00:00Z","seed":0,"adminUsers":{},"removedUsers":[],"progress":[],"startedSessions":[],"ruleMatches":{},"startedCount":0}`), 400)
+	if !strings.Contains(out["error"].(string), "nothing changed") {
+		t.Errorf("a bad state: %v", out)
+	}
+}

@@ -31,6 +31,7 @@ const (
 	maxBodyBytes   = 64 << 10
 	maxQueryBytes  = 4 << 10
 	maxHeaderBytes = 64 << 10
+	maxStateBytes  = 16 << 20 // PUT /__admin/state: a saved state with many userIds' progress
 )
 
 // validateRequests checks every request against openapi.yaml before a handler sees it: the
@@ -61,10 +62,14 @@ func (s *Server) validateRequests(next echo.HandlerFunc) echo.HandlerFunc {
 		if admin {
 			options = s.adminOptions
 		}
-		if req.ContentLength > maxBodyBytes {
-			return s.refuse(c, admin, "", &http.MaxBytesError{Limit: maxBodyBytes})
+		limit := int64(maxBodyBytes)
+		if route.Operation.OperationID == "adminPutState" {
+			limit = maxStateBytes
 		}
-		req.Body = http.MaxBytesReader(c.Response(), req.Body, maxBodyBytes)
+		if req.ContentLength > limit {
+			return s.refuse(c, admin, "", &http.MaxBytesError{Limit: limit})
+		}
+		req.Body = http.MaxBytesReader(c.Response(), req.Body, limit)
 		queryProblem := checkQuery(req.URL.RawQuery, route.Operation)
 		input := &openapi3filter.RequestValidationInput{
 			Request:    req,
