@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"syscall"
@@ -264,3 +265,50 @@ func startProcess(t *testing.T, args ...string) *process {
 }
 
 func sleepMillis(n int) { time.Sleep(time.Duration(n) * time.Millisecond) }
+
+// SIGTERM under load: the requests in flight finish with their answers, new connections are
+// refused, and the process exits 0.
+func TestSIGTERMUnderLoadLetsRequestsFinish(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts processes")
+	}
+	p := startProcess(t, "--scenarios", filepath.Join("testdata", "slow.yaml"))
+	const clients = 40
+	type result struct {
+		status int
+		code   string
+		err    error
+	}
+	results := make(chan result, clients)
+	for range clients {
+		go func() {
+			req, _ := http.NewRequest(http.MethodGet, fmt.Sprintf("http://%s%s?userId=user_active&solutionCode=101", p.addr, latestPath), nil)
+			req.Header.Set("X-ACCESS-TOKEN", "t")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				results <- result{err: err}
+				return
+			}
+			defer resp.Body.Close()
+			var env struct{ Code string }
+			err = json.NewDecoder(resp.Body).Decode(&env)
+			results <- result{status: resp.StatusCode, code: env.Code, err: err}
+		}()
+	}
+	time.Sleep(150 * time.Millisecond) // every request is now waiting out its latency
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	for range clients {
+		r := <-results
+		if r.err != nil || r.status != http.StatusOK || r.code != "SUCCESS" {
+			t.Errorf("a request in flight at SIGTERM: HTTP %d %s, %v", r.status, r.code, r.err)
+		}
+	}
+	if err := p.wait(); err != nil {
+		t.Fatalf("exit after SIGTERM: %v\n%s", err, p.log.String())
+	}
+	if _, err := http.Get("http://" + p.addr + "/__admin/health"); err == nil {
+		t.Error("the mock still answers after it exited")
+	}
+}
