@@ -1,0 +1,53 @@
+package scenarios
+
+import (
+	"net/http"
+	"testing"
+)
+
+func benchEngine(b *testing.B) *Engine {
+	b.Helper()
+	files, err := BuiltinFiles()
+	if err != nil {
+		b.Fatal(err)
+	}
+	e, err := NewEngine(0, files, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return e
+}
+
+// Scenario lookup and the answer of a declared user, its result built once and cached.
+func BenchmarkAnswerDeclaredUser(b *testing.B) {
+	e := benchEngine(b)
+	req := Request{Operation: "getLatestSessionResult", UserID: "user_active", Region: "sg", Country: "SGP"}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := e.Answer(req, e.Decide(req)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// Body generation alone: seeded fake data, face and document steps, JSON.
+func BenchmarkBuildResult(b *testing.B) {
+	s := Session{SignatureID: "455d0b0e17e8", SolutionCode: "101", State: StateFinished, Verdict: VerdictPass, BizID: "biz1"}
+	data := templateData{UserID: "user_active", Region: "sg", Country: "SGP"}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := buildResult(0, 0, s, data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// The rules' decision for a request that no rule matches.
+func BenchmarkDecide(b *testing.B) {
+	e := benchEngine(b)
+	req := Request{Operation: "getLatestSessionResult", UserID: "user_active", Region: "sg", Header: http.Header{"X-Access-Token": {"t"}}}
+	b.ReportAllocs()
+	for b.Loop() {
+		e.Decide(req)
+	}
+}
