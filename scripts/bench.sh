@@ -28,15 +28,7 @@ if ! command -v wrk >/dev/null; then
   $sudo apt-get install -y wrk >/dev/null 2>&1 || { $sudo apt-get update >/dev/null && $sudo apt-get install -y wrk >/dev/null; }
 fi
 
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-go build -o "$work/idvmock" ./cmd/idvmock
+source scripts/lib.sh
 go build -o "$work/baseline" ./bench/baseline
 go build -o "$work/startup" ./bench/startup
 

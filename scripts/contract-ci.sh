@@ -5,15 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-go build -o "$work/idvmock" ./cmd/idvmock
+source scripts/lib.sh
 bin="$work/idvmock"
 
 # serve PORT ARGS...: start a mock and wait until it answers.
