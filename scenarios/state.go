@@ -60,6 +60,11 @@ func (e *Engine) SaveState() SavedState {
 		RuleMatches:  maps.Clone(e.hits),
 		StartedCount: e.started,
 		ProfileSet:   map[string]string{},
+		Progress:     []SavedProgress{},
+		Started:      []SavedSession{},
+	}
+	if st.RemovedUsers == nil {
+		st.RemovedUsers = []string{}
 	}
 	if st.AdminUsers == nil {
 		st.AdminUsers = map[string]UserSpec{}
