@@ -27,9 +27,9 @@ const (
 	OpToken       = "generateToken"
 )
 
-// maxTransactionIDs bounds the memory of the uniqueness rule in a long-running proxy: past
-// it, the ids seen so far are forgotten.
-const maxTransactionIDs = 1 << 20
+// maxTransactionIDs bounds the memory of the uniqueness rule in a long-running proxy (about
+// 20 MB at most): past it, the ids seen so far are forgotten.
+const maxTransactionIDs = 100_000
 
 // Checker checks exchanges against openapi.yaml and the vendor's rules. It remembers the
 // transactionIds it has seen, for the uniqueness rule; it is safe for concurrent use.
@@ -216,7 +216,7 @@ func (c *Checker) checkTransactionID(ex Exchange, env map[string]any) []Violatio
 	if !ok || id == "" || len([]rune(id)) > 64 {
 		return []Violation{violation(RuleTransactionID, "/transactionId", "a string of 1 to 64 characters", valueText(env, "transactionId"))}
 	}
-	here := ex.Request.Method + " " + ex.Request.URL.RequestURI()
+	here := clip(ex.Request.Method+" "+ex.Request.URL.RequestURI(), 120)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if first, seen := c.ids[id]; seen {

@@ -1,6 +1,7 @@
 package contract
 
 import (
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -165,5 +166,25 @@ func TestREADMEListsEveryRule(t *testing.T) {
 		if !listed[r.ID] {
 			t.Errorf("README's rule table lacks %s", r.ID)
 		}
+	}
+}
+
+// The uniqueness rule's memory is bounded in a long-running proxy, and still catches a
+// repeat it remembers.
+func TestTransactionIDMemoryIsBounded(t *testing.T) {
+	c := newChecker(t)
+	req, _ := http.NewRequest(http.MethodGet, LatestURL+"?userId=u", nil)
+	ex := Exchange{Request: req}
+	for i := range maxTransactionIDs + 10 {
+		if vs := c.checkTransactionID(ex, map[string]any{"transactionId": fmt.Sprintf("%016x", i)}); len(vs) > 0 {
+			t.Fatalf("id %d: %v", i, vs)
+		}
+	}
+	if len(c.ids) > maxTransactionIDs {
+		t.Errorf("%d ids remembered, more than %d", len(c.ids), maxTransactionIDs)
+	}
+	last := map[string]any{"transactionId": fmt.Sprintf("%016x", maxTransactionIDs+9)}
+	if vs := c.checkTransactionID(ex, last); len(vs) != 1 || vs[0].Rule != RuleTransactionIDUnique {
+		t.Errorf("a repeat of the latest id: %v", vs)
 	}
 }
