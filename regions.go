@@ -13,6 +13,7 @@ import (
 type Region struct {
 	Name    string // short name: global, sg, ph, th, my, vn
 	Label   string // first DNS label of its host: api, sg-api, ...
+	Host    string // its host name: api.advance.ai, sg-api.advance.ai, ...
 	Country string // ISO 3166 alpha-3 given to sessions that declare no region
 }
 
@@ -38,7 +39,7 @@ func RegionsFromSpec(doc *openapi3.T) (*Regions, error) {
 		if name == "" || country == "" {
 			return rs, fmt.Errorf("openapi.yaml: server %q needs x-idvmock-region and x-idvmock-country", srv.URL)
 		}
-		r := Region{Name: name, Label: firstLabel(u.Host), Country: country}
+		r := Region{Name: name, Label: firstLabel(u.Host), Host: u.Hostname(), Country: country}
 		rs.byLabel[r.Label] = r
 		rs.byName[r.Name] = r
 		rs.names = append(rs.names, r.Name)
@@ -66,6 +67,15 @@ func (rs *Regions) ForHost(host string) Region {
 func (rs *Regions) ByName(name string) (Region, bool) {
 	r, ok := rs.byName[name]
 	return r, ok
+}
+
+// Hosts lists the vendor's host names, in the order of openapi.yaml's servers.
+func (rs *Regions) Hosts() []string {
+	hosts := make([]string, 0, len(rs.names))
+	for _, n := range rs.names {
+		hosts = append(hosts, rs.byName[n].Host)
+	}
+	return hosts
 }
 
 // Names lists the region names in the order of openapi.yaml's servers.

@@ -19,10 +19,11 @@ const (
 	ShutdownGrace = 10 * time.Second
 )
 
-// Serve answers connections from ln until ctx is cancelled, then stops accepting and lets
-// requests in flight finish within ShutdownGrace. net/http's own answers to requests that are
-// not valid HTTP are turned into the vendor's envelope (WrapListener).
-func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+// Serve answers connections from ln (and the more listeners: plain HTTP and HTTPS side by
+// side) until ctx is cancelled, then stops accepting and lets requests in flight finish within
+// ShutdownGrace. net/http's own answers to requests that are not valid HTTP are turned into
+// the vendor's envelope (WrapListener). A TLS listener is given as tls.NewListener's.
+func (s *Server) Serve(ctx context.Context, ln net.Listener, more ...net.Listener) error {
 	hs := &http.Server{
 		Handler:           s,
 		ReadHeaderTimeout: readHeaderTimeout,
@@ -30,10 +31,14 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
-	done := make(chan error, 1)
-	go func() { done <- hs.Serve(WrapListener(ln)) }()
+	listeners := append([]net.Listener{ln}, more...)
+	done := make(chan error, len(listeners))
+	for _, l := range listeners {
+		go func() { done <- hs.Serve(WrapListener(l)) }()
+	}
 	select {
 	case err := <-done:
+		hs.Close()
 		return err
 	case <-ctx.Done():
 	}
@@ -47,8 +52,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		hs.Close()
 		return fmt.Errorf("shutdown: requests still running after %v: %w", ShutdownGrace, err)
 	}
-	if err := <-done; !errors.Is(err, http.ErrServerClosed) {
-		return err
+	for range listeners {
+		if err := <-done; !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
 	}
 	return nil
 }

@@ -34,6 +34,7 @@ Commands:
   contract   run the contract suite against a mock or the vendor
   validate   check recorded answers (JSON bodies, HAR files) against the contract
   proxy      a validating reverse proxy to the vendor or a mock, optionally recording
+  ca         print the local CA that signs serve --tls-addr's certificate
   health     probe a running mock (exit 0 when it answers)
   version    print the version
 
@@ -41,6 +42,7 @@ Examples:
   idvmock serve
   idvmock serve --scenarios qa/scenarios --watch --admin-token "$TOKEN"
   idvmock serve --addr :9090 --auth strict
+  idvmock serve --tls-addr :8443          # HTTPS for the vendor's hostnames too
   idvmock scenarios lint qa/scenarios
   IDVMOCK_SEED=42 idvmock serve --log-format json
   idvmock health --addr :9090
@@ -77,6 +79,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		cmd = &validateCmd{stdout: stdout}
 	case "proxy":
 		cmd = &proxyCmd{stdout: stdout, stderr: stderr}
+	case "ca":
+		cmd = &caCmd{stdout: stdout}
 	case "version":
 		cmd = &versionCmd{stdout: stdout}
 	default:

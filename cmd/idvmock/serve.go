@@ -2,13 +2,16 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/idvmock/idvmock"
 	"github.com/idvmock/idvmock/mockserver"
 	"github.com/idvmock/idvmock/scenarios"
 )
@@ -31,11 +34,16 @@ const serveExamples = `  idvmock serve
 type serveCmd struct {
 	stdout, stderr io.Writer
 	onListen       func(net.Addr) // tests learn the port from it
+	onListenTLS    func(net.Addr)
 }
 
 func (c *serveCmd) Run(ctx context.Context, args []string) error {
 	fs := newFlags("serve", "Run the mock of ADVANCE.AI's Get Latest Session Result and Token APIs.", serveExamples, c.stdout)
-	addr := fs.String("addr", defaultAddr, "`address` to listen on")
+	addr := fs.String("addr", defaultAddr, "`address` to listen on for plain HTTP (\"\" for none, with --tls-addr)")
+	tlsAddr := fs.String("tls-addr", "", "`address` to serve HTTPS on too (:443, :8443), with a certificate for the vendor's hostnames and localhost")
+	caDir := fs.String("ca-dir", "", "`folder` of the local CA that signs the HTTPS certificate; created on first use (default: idvmock/ca under the user's config folder)")
+	tlsCert := fs.String("tls-cert", "", "`file` of your own HTTPS certificate (PEM, with its chain) instead of the local CA's")
+	tlsKey := fs.String("tls-key", "", "`file` of the key of --tls-cert")
 	auth := fs.choiceFlag("auth", "token check: present (any non-blank X-ACCESS-TOKEN) or strict (only unexpired tokens this process issued)",
 		string(mockserver.AuthPresent), string(mockserver.AuthStrict))
 	accessKey := fs.String("access-key", defaultAccessKey, "accessKey the token API accepts")
@@ -82,18 +90,104 @@ func (c *serveCmd) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
-		return fmt.Errorf("cannot listen on %s: %w (use --addr to pick another address)", *addr, err)
+	if *addr == "" && *tlsAddr == "" {
+		return usagef("--addr is empty and there is no --tls-addr: nothing to serve on")
+	}
+	if (*tlsCert == "") != (*tlsKey == "") {
+		return usagef("give --tls-cert and --tls-key together")
+	}
+	var listeners []net.Listener
+	defer func() {
+		for _, l := range listeners {
+			l.Close()
+		}
+	}()
+	var plainAddr, httpsAddr string
+	if *addr != "" {
+		ln, err := net.Listen("tcp", *addr)
+		if err != nil {
+			return fmt.Errorf("cannot listen on %s: %w (use --addr to pick another address)", *addr, err)
+		}
+		listeners, plainAddr = append(listeners, ln), ln.Addr().String()
+	}
+	if *tlsAddr != "" {
+		cfg, err := c.tlsConfig(*caDir, *tlsCert, *tlsKey, logger)
+		if err != nil {
+			return err
+		}
+		ln, err := net.Listen("tcp", *tlsAddr)
+		if err != nil {
+			return fmt.Errorf("cannot listen on %s: %w (use --tls-addr to pick another address)", *tlsAddr, err)
+		}
+		httpsAddr = ln.Addr().String()
+		listeners = append(listeners, tls.NewListener(ln, cfg))
 	}
 	set := engine.Set()
-	logger.Info("idvmock serving", slog.String("addr", ln.Addr().String()), slog.String("auth", string(mode)),
+	logger.Info("idvmock serving", slog.String("addr", plainAddr), slog.String("tlsAddr", httpsAddr), slog.String("auth", string(mode)),
 		slog.Int64("seed", *seed), slog.Int("users", len(set.UserIDs())), slog.Int("rules", len(set.Rules())),
 		slog.Any("scenarioFiles", set.Files()), slog.Bool("adminToken", *adminToken != ""), slog.String("version", currentVersion()))
-	if c.onListen != nil {
-		c.onListen(ln.Addr())
+	if c.onListen != nil && plainAddr != "" {
+		c.onListen(listeners[0].Addr())
 	}
-	return srv.Serve(ctx, ln)
+	if c.onListenTLS != nil && httpsAddr != "" {
+		c.onListenTLS(listeners[len(listeners)-1].Addr())
+	}
+	serving := listeners
+	listeners = nil // Serve closes them
+	return srv.Serve(ctx, serving[0], serving[1:]...)
+}
+
+// tlsConfig is the HTTPS configuration: the user's certificate, or one the local CA in caDir
+// (created on first use) issues for the vendor's hostnames and localhost.
+func (c *serveCmd) tlsConfig(caDir, certFile, keyFile string, logger *slog.Logger) (*tls.Config, error) {
+	if certFile != "" {
+		cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+		if err != nil {
+			return nil, fmt.Errorf("--tls-cert/--tls-key: %w", err)
+		}
+		return mockserver.TLSConfig(cert), nil
+	}
+	ca, created, err := loadCA(caDir)
+	if err != nil {
+		return nil, err
+	}
+	if created {
+		logger.Info("created a local CA for HTTPS; trust its certificate in your clients", slog.String("caCert", filepath.Join(ca.Dir, mockserver.CACertFile)))
+	}
+	hosts, err := tlsHosts()
+	if err != nil {
+		return nil, err
+	}
+	cert, err := ca.ServerCertificate(hosts)
+	if err != nil {
+		return nil, err
+	}
+	return mockserver.TLSConfig(cert), nil
+}
+
+// tlsHosts are the names the HTTPS certificate covers: the vendor's six hostnames and this
+// machine's loopback names.
+func tlsHosts() ([]string, error) {
+	doc, err := idvmock.LoadSpec()
+	if err != nil {
+		return nil, err
+	}
+	regions, err := idvmock.RegionsFromSpec(doc)
+	if err != nil {
+		return nil, err
+	}
+	return append(regions.Hosts(), "localhost", "127.0.0.1", "::1"), nil
+}
+
+// loadCA loads or creates the CA in dir, or in the default folder when dir is empty.
+func loadCA(dir string) (*mockserver.CA, bool, error) {
+	if dir == "" {
+		var err error
+		if dir, err = mockserver.DefaultCADir(); err != nil {
+			return nil, false, err
+		}
+	}
+	return mockserver.LoadOrCreateCA(dir)
 }
 
 // stringList is a repeatable flag; each value may hold several comma-separated items.
