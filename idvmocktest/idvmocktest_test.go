@@ -1,0 +1,56 @@
+package idvmocktest
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// New serves on a random port, answers every vendor hostname through Client, and its
+// journal helpers see the calls; the mock stops at cleanup.
+func TestNewRoutesVendorHostsAndAssertsCalls(t *testing.T) {
+	srv := New(t, WithTLS(), WithScenarioYAML("users:\n  ph_user: {regions: [ph], scenario: active}\n"))
+	for _, region := range []string{"ph", "sg"} {
+		req, _ := http.NewRequest(http.MethodGet, srv.VendorURL(region)+PathLatest+"?userId=ph_user", nil)
+		req.Header.Set("X-ACCESS-TOKEN", "t")
+		resp, err := srv.Client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	srv.AssertCalls(t, Filter{UserID: "ph_user", Region: "ph", Code: "SUCCESS"}, 1)
+	srv.AssertCalls(t, Filter{UserID: "ph_user", Region: "sg", Code: "PARAMETER_ERROR"}, 1)
+
+	// AssertCalls fails, listing the journal, when the count is wrong.
+	rec := &recordingTB{TB: t}
+	srv.AssertCalls(rec, Filter{UserID: "ph_user"}, 5)
+	if !rec.failed || !strings.Contains(rec.msg, "2 requests match") || !strings.Contains(rec.msg, "(sg): HTTP 200 PARAMETER_ERROR") {
+		t.Errorf("AssertCalls on a wrong count: failed %v, %q", rec.failed, rec.msg)
+	}
+	if err := srv.DeleteUser("nobody-declared"); !IsRefused(err) || !strings.Contains(err.Error(), "404") {
+		t.Errorf("deleting an unknown user: %v", err)
+	}
+}
+
+// A broken scenario given to New is refused with its problems, before any request.
+func TestStartRefusesABrokenScenario(t *testing.T) {
+	_, err := Start(WithScenarioYAML("users:\n  x: {profileStatus: ACTIVE, sesions: []}\n"))
+	if err == nil || !strings.Contains(err.Error(), `unknown key "sesions"`) {
+		t.Errorf("%v", err)
+	}
+}
+
+// recordingTB records a failure instead of failing the test.
+type recordingTB struct {
+	testing.TB
+	failed bool
+	msg    string
+}
+
+func (r *recordingTB) Errorf(format string, args ...any) {
+	r.failed = true
+	r.msg = fmt.Sprintf(format, args...)
+}
+func (r *recordingTB) Helper() {}
