@@ -40,11 +40,14 @@ LABEL org.opencontainers.image.title="idvmock" \
 
 COPY --from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
 COPY --from=build --chown=65532:65532 /out/tmp /tmp
+# /ca keeps the local CA of serve --tls-addr; a volume there shares its ca.pem with clients.
+COPY --from=build --chown=65532:65532 /out/tmp /ca
 COPY --from=build /out/idvmock /idvmock
 
 USER 65532:65532
-ENV IDVMOCK_ADDR=:8080
-EXPOSE 8080
+ENV IDVMOCK_ADDR=:8080 \
+    IDVMOCK_CA_DIR=/ca
+EXPOSE 8080 8443
 
 HEALTHCHECK --interval=5s --timeout=3s --start-period=5s --retries=3 \
     CMD ["/idvmock", "health"]

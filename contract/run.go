@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -230,7 +231,10 @@ func (c Case) operation() string {
 func (ru *runner) regionTarget(r idvmock.Region) (target *url.URL, hostHeader string) {
 	u := *ru.base
 	if ru.vendor {
-		u.Host = r.Label + ".advance.ai"
+		u.Host = r.Host
+		if port := ru.base.Port(); port != "" {
+			u.Host = net.JoinHostPort(r.Host, port) // a mock on the vendor's hostnames, off port 443
+		}
 		return &u, ""
 	}
 	return &u, r.Label + ".advance.ai"

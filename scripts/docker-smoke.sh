@@ -15,7 +15,9 @@
 #   4. docker build; check the image size (< 25 MiB) and that it runs as non-root;
 #   5. run the container on the host network and check the version, each demo
 #      user, a regional request, the HEALTHCHECK and the process's uid;
-#   6. clean up (trap): container, image, our dockerd, temporary files.
+#   6. HTTPS by hostname, as examples/compose does: a client container trusting the
+#      mock's CA runs the contract suite against https://<region>-api.advance.ai;
+#   7. clean up (trap): containers, network, volume, image, our dockerd, temporary files.
 #
 # Environment knobs (all optional):
 #   SMOKE_IMAGE=idvmock:smoke     tag for the image under test
@@ -133,6 +135,9 @@ cleanup() {
 		fi
 		docker rm -f "$CONTAINER" >/dev/null 2>&1
 	fi
+	[ -z "${HTTPS_MOCK:-}" ] || docker rm -f "$HTTPS_MOCK" >/dev/null 2>&1
+	[ -z "${HTTPS_NET:-}" ] || docker network rm "$HTTPS_NET" >/dev/null 2>&1
+	[ -z "${HTTPS_VOL:-}" ] || docker volume rm "$HTTPS_VOL" >/dev/null 2>&1
 	if [ "$IMAGE_BUILT" = 1 ] && [ "$KEEP_IMAGE" != 1 ]; then
 		docker image rm "$IMAGE" >/dev/null 2>&1
 	fi
@@ -481,5 +486,58 @@ if [ "$(docker inspect -f '{{.State.Running}}' "$CONTAINER")" = true ]; then
 	pass "container still running after the checks"
 else
 	fail "container stopped during the checks"
+fi
+
+# ------------------------------------------------- 6. HTTPS by hostname
+# As examples/compose/compose.yaml does: the mock answers the six vendor hostnames over
+# HTTPS with its local CA, and a client container that trusts the CA (SSL_CERT_FILE, from a
+# shared volume) runs the contract suite against https://<region>-api.advance.ai. On a
+# network with aliases when this dockerd can make one; else on the host network with the
+# hostnames in the client's /etc/hosts (--add-host) and port 8443.
+HTTPS_VOL="idvmock-smoke-ca-$$"
+HTTPS_NET="idvmock-smoke-net-$$"
+HTTPS_MOCK="idvmock-smoke-https-$$"
+docker volume create "$HTTPS_VOL" >/dev/null || die "docker volume create failed"
+HOSTNAMES=(api.advance.ai sg-api.advance.ai ph-api.advance.ai th-api.advance.ai my-api.advance.ai vn-api.advance.ai)
+if docker network create "$HTTPS_NET" >"$WORK/network.log" 2>&1; then
+	HTTPS_MODE="network $HTTPS_NET with the six hostnames as aliases, port 443"
+	aliases=()
+	for h in "${HOSTNAMES[@]}"; do aliases+=(--network-alias "$h"); done
+	docker run -d --name "$HTTPS_MOCK" --network "$HTTPS_NET" "${aliases[@]}" -v "$HTTPS_VOL:/ca" \
+		"$IMAGE" serve --tls-addr :443 >/dev/null || die "docker run (HTTPS mock) failed"
+	client_net=(--network "$HTTPS_NET")
+	target=https://sg-api.advance.ai
+else
+	HTTPS_NET=
+	HTTPS_MODE="host network, the six hostnames in the client's /etc/hosts, port 8443 (docker network create: $(head -c 200 "$WORK/network.log"))"
+	https_port=$((PORT + 1))
+	while port_in_use "$https_port" || port_in_use "$((https_port + 1))"; do https_port=$((https_port + 2)); done
+	docker run -d --name "$HTTPS_MOCK" --network host -v "$HTTPS_VOL:/ca" -e IDVMOCK_ADDR=":$((https_port + 1))" \
+		"$IMAGE" serve --tls-addr ":$https_port" >/dev/null || die "docker run (HTTPS mock) failed"
+	client_net=(--network host)
+	for h in "${HOSTNAMES[@]}"; do client_net+=(--add-host "$h:127.0.0.1"); done
+	target="https://sg-api.advance.ai:$https_port"
+fi
+log "HTTPS by hostname: $HTTPS_MODE"
+deadline=$((SECONDS + READY_TIMEOUT))
+until docker exec "$HTTPS_MOCK" /idvmock health >/dev/null 2>&1; do
+	[ "$(docker inspect -f '{{.State.Running}}' "$HTTPS_MOCK" 2>/dev/null)" = true ] || die "the HTTPS mock stopped: $(docker logs --tail 5 "$HTTPS_MOCK" 2>&1)"
+	[ "$SECONDS" -lt "$deadline" ] || die "the HTTPS mock did not become healthy within ${READY_TIMEOUT}s"
+	sleep 0.5
+done
+if out=$(docker run --rm "${client_net[@]}" -v "$HTTPS_VOL:/ca:ro" -e SSL_CERT_FILE=/ca/ca.pem \
+	-e IDVMOCK_ACCESS_KEY=sampleaccesskey -e IDVMOCK_SECRET_KEY=samplesecretkey \
+	"$IMAGE" contract --target "$target" --region all 2>&1); then
+	pass "a client container trusting the mock's CA got SUCCESS over HTTPS by hostname: $(printf '%s\n' "$out" | tail -n 1)"
+else
+	fail "the client container over HTTPS by hostname: $(printf '%s\n' "$out" | tail -n 15)"
+fi
+if out=$(docker run --rm "${client_net[@]}" -e IDVMOCK_ACCESS_KEY=sampleaccesskey -e IDVMOCK_SECRET_KEY=samplesecretkey \
+	"$IMAGE" contract --target "$target" --region sg 2>&1); then
+	fail "a client that does not trust the CA got answers over HTTPS"
+elif grep -q 'certificate' <<<"$out"; then
+	pass "a client that does not trust the CA is refused: certificate error"
+else
+	fail "a client without the CA failed for another reason: $(printf '%s\n' "$out" | tail -n 3)"
 fi
 # cleanup() prints the summary and sets the exit code.
