@@ -32,7 +32,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/idvmock/idvmock"
 	"github.com/idvmock/idvmock/mockserver"
 	"github.com/idvmock/idvmock/scenarios"
 )
@@ -170,15 +169,12 @@ func (s *Server) listenTLS(ln net.Listener, transport *http.Transport) (net.List
 		ln.Close()
 		return nil, err
 	}
-	doc, err := idvmock.LoadSpec()
+	hosts, err := mockserver.CertificateHosts()
 	if err != nil {
+		ln.Close()
 		return nil, err
 	}
-	regions, err := idvmock.RegionsFromSpec(doc)
-	if err != nil {
-		return nil, err
-	}
-	cert, err := ca.ServerCertificate(append(regions.Hosts(), "localhost", "127.0.0.1"))
+	cert, err := ca.ServerCertificate(hosts)
 	if err != nil {
 		ln.Close()
 		return nil, err

@@ -16,6 +16,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/idvmock/idvmock"
 )
 
 // Files of a CA folder.
@@ -162,6 +164,20 @@ func (ca *CA) ServerCertificate(hosts []string) (tls.Certificate, error) {
 		return tls.Certificate{}, err
 	}
 	return tls.Certificate{Certificate: [][]byte{der, ca.Cert.Raw}, PrivateKey: key}, nil
+}
+
+// CertificateHosts are the names the mock's certificate covers: the vendor's hostnames (from
+// openapi.yaml's servers) and this machine's loopback names.
+func CertificateHosts() ([]string, error) {
+	doc, err := idvmock.LoadSpec()
+	if err != nil {
+		return nil, err
+	}
+	regions, err := idvmock.RegionsFromSpec(doc)
+	if err != nil {
+		return nil, err
+	}
+	return append(regions.Hosts(), "localhost", "127.0.0.1", "::1"), nil
 }
 
 // TLSConfig is the server side of the mock's HTTPS with cert: TLS 1.2 or later, HTTP/1.1.

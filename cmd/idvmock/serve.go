@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/idvmock/idvmock"
 	"github.com/idvmock/idvmock/mockserver"
 	"github.com/idvmock/idvmock/scenarios"
 )
@@ -154,7 +153,7 @@ func (c *serveCmd) tlsConfig(caDir, certFile, keyFile string, logger *slog.Logge
 	if created {
 		logger.Info("created a local CA for HTTPS; trust its certificate in your clients", slog.String("caCert", filepath.Join(ca.Dir, mockserver.CACertFile)))
 	}
-	hosts, err := tlsHosts()
+	hosts, err := mockserver.CertificateHosts()
 	if err != nil {
 		return nil, err
 	}
@@ -163,20 +162,6 @@ func (c *serveCmd) tlsConfig(caDir, certFile, keyFile string, logger *slog.Logge
 		return nil, err
 	}
 	return mockserver.TLSConfig(cert), nil
-}
-
-// tlsHosts are the names the HTTPS certificate covers: the vendor's six hostnames and this
-// machine's loopback names.
-func tlsHosts() ([]string, error) {
-	doc, err := idvmock.LoadSpec()
-	if err != nil {
-		return nil, err
-	}
-	regions, err := idvmock.RegionsFromSpec(doc)
-	if err != nil {
-		return nil, err
-	}
-	return append(regions.Hosts(), "localhost", "127.0.0.1", "::1"), nil
 }
 
 // loadCA loads or creates the CA in dir, or in the default folder when dir is empty.
