@@ -1,9 +1,13 @@
 package mockserver
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -71,5 +75,42 @@ func TestNoSecretInLogsOrJournal(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), `"status":401`) {
 		t.Error("the refused admin call is not logged")
+	}
+}
+
+// A client that sends its headers too slowly, or keeps a connection idle too long, is cut
+// off: it cannot hold the mock's connections.
+func TestSlowAndIdleClientsAreCutOff(t *testing.T) {
+	s := newTestServer(t, Config{Engine: newEngine(t, 0), Timeouts: Timeouts{ReadHeader: 200 * time.Millisecond, Idle: 300 * time.Millisecond}})
+	addr := strings.TrimPrefix(liveServer(t, s), "http://")
+	closedWithin := func(conn net.Conn, limit time.Duration) bool {
+		conn.SetReadDeadline(time.Now().Add(limit))
+		_, err := io.ReadAll(conn)
+		return err == nil // EOF: the server closed it; a timeout error: it did not
+	}
+
+	slow, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Close()
+	fmt.Fprintf(slow, "GET %s?userId=user_active HTTP/1.1\r\nHost: x\r\n", pathLatest) // and never the blank line
+	if !closedWithin(slow, 2*time.Second) {
+		t.Error("a client that never finished its headers kept its connection for 2 s (limit 200 ms)")
+	}
+
+	idle, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idle.Close()
+	fmt.Fprintf(idle, "GET /__admin/health HTTP/1.1\r\nHost: x\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(idle), nil)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("health: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	if !closedWithin(idle, 2*time.Second) {
+		t.Error("an idle kept-alive connection stayed open for 2 s (limit 300 ms)")
 	}
 }

@@ -24,10 +24,17 @@ const (
 // ShutdownGrace. net/http's own answers to requests that are not valid HTTP are turned into
 // the vendor's envelope (WrapListener). A TLS listener is given as tls.NewListener's.
 func (s *Server) Serve(ctx context.Context, ln net.Listener, more ...net.Listener) error {
+	t := s.cfg.Timeouts
+	if t.ReadHeader <= 0 {
+		t.ReadHeader = readHeaderTimeout
+	}
+	if t.Idle <= 0 {
+		t.Idle = idleTimeout
+	}
 	hs := &http.Server{
 		Handler:           s,
-		ReadHeaderTimeout: readHeaderTimeout,
-		IdleTimeout:       idleTimeout,
+		ReadHeaderTimeout: t.ReadHeader,
+		IdleTimeout:       t.Idle,
 		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}

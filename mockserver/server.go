@@ -54,6 +54,15 @@ type Config struct {
 	Now         func() time.Time              // default: time.Now
 	Version     string                        // reported by the health endpoint; default "dev"
 	Reload      func() scenarios.ReloadStatus // how the last reload of the scenario files went; nil: no reloading
+	Timeouts    Timeouts                      // against slow and idle clients; zero fields: the defaults
+}
+
+// Timeouts bound how long a client may hold a connection without sending: a request's
+// headers (default 10 s) and the wait for the next request on a kept-alive connection
+// (default 2 min).
+type Timeouts struct {
+	ReadHeader time.Duration
+	Idle       time.Duration
 }
 
 // DefaultJournalSize is how many requests the journal keeps unless told otherwise.
