@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/url"
 	"strings"
+	"sync"
 
 	"github.com/getkin/kin-openapi/openapi3"
 )
@@ -25,6 +26,15 @@ type Regions struct {
 	global  Region
 	names   []string
 }
+
+// LoadRegions reads the regions of the openapi.yaml shipped in the binary, once.
+var LoadRegions = sync.OnceValues(func() (*Regions, error) {
+	doc, err := LoadSpec()
+	if err != nil {
+		return nil, err
+	}
+	return RegionsFromSpec(doc)
+})
 
 // RegionsFromSpec reads the regions from the servers of doc.
 func RegionsFromSpec(doc *openapi3.T) (*Regions, error) {

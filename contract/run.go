@@ -141,11 +141,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
 		return nil, UsageError{fmt.Errorf("--target %q: give a base URL such as http://localhost:8080 or https://sg-api.advance.ai", opts.Target)}
 	}
-	doc, err := idvmock.LoadSpec()
-	if err != nil {
-		return nil, err
-	}
-	regions, err := idvmock.RegionsFromSpec(doc)
+	regions, err := idvmock.LoadRegions()
 	if err != nil {
 		return nil, err
 	}
@@ -161,7 +157,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		}
 		rs = append(rs, r)
 	}
-	checker, err := NewCheckerFor(doc)
+	checker, err := NewChecker()
 	if err != nil {
 		return nil, err
 	}

@@ -169,11 +169,7 @@ func (ca *CA) ServerCertificate(hosts []string) (tls.Certificate, error) {
 // CertificateHosts are the names the mock's certificate covers: the vendor's hostnames (from
 // openapi.yaml's servers) and this machine's loopback names.
 func CertificateHosts() ([]string, error) {
-	doc, err := idvmock.LoadSpec()
-	if err != nil {
-		return nil, err
-	}
-	regions, err := idvmock.RegionsFromSpec(doc)
+	regions, err := idvmock.LoadRegions()
 	if err != nil {
 		return nil, err
 	}

@@ -51,11 +51,7 @@ func (c *proxyCmd) Run(ctx context.Context, args []string) error {
 	if *record != "" {
 		region := ""
 		if u, err := url.Parse(*upstream); err == nil && contract.IsVendorHost(u.Host) {
-			doc, err := idvmock.LoadSpec()
-			if err != nil {
-				return err
-			}
-			regions, err := idvmock.RegionsFromSpec(doc)
+			regions, err := idvmock.LoadRegions()
 			if err != nil {
 				return err
 			}
