@@ -2,6 +2,7 @@ package mockserver
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -192,4 +193,24 @@ func TestAdminStateSurvivesARestart(t *testing.T) {
 	if !strings.Contains(out["error"].(string), "nothing changed") {
 		t.Errorf("a bad state: %v", out)
 	}
+}
+
+// PUT /__admin/state takes the larger body limit openapi.yaml gives it (x-idvmock-max-body-
+// bytes), and still refuses a body over it; other operations keep the 64 KiB limit.
+func TestSavedStateBodyLimit(t *testing.T) {
+	s := newTestServer(t, Config{AdminToken: "s3cret", Engine: newEngine(t, 0)})
+	sc := newSpecChecker(t)
+	var progress []string
+	for i := range 3000 {
+		progress = append(progress, fmt.Sprintf(`{"key":["rule","qa-users","qa-%d"],"hash":"h","state":0,"calls":1}`, i))
+	}
+	state := `{"version":1,"savedAt":"2026-11-26T00:00:00Z","seed":0,"adminUsers":{},"removedUsers":[],"progress":[` +
+		strings.Join(progress, ",") + `],"startedSessions":[],"ruleMatches":{},"startedCount":0}`
+	if len(state) <= maxBodyBytes {
+		t.Fatalf("the state is only %d bytes", len(state))
+	}
+	admin(t, s, sc, adminCall(http.MethodPut, "/__admin/state", state), http.StatusOK)
+	admin(t, s, sc, adminCall(http.MethodPut, "/__admin/users/big", `{"scenario":"active","x":"`+strings.Repeat("a", maxBodyBytes)+`"}`), http.StatusRequestEntityTooLarge)
+	huge := strings.Repeat(" ", 16<<20) + state
+	admin(t, s, sc, adminCall(http.MethodPut, "/__admin/state", huge), http.StatusRequestEntityTooLarge)
 }

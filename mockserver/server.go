@@ -75,6 +75,7 @@ type Server struct {
 	router        routers.Router
 	routesMu      sync.RWMutex
 	routes        map[string]routeHit // findRoute's cache
+	bodyLimits    map[string]int64    // by operationId, where openapi.yaml raises maxBodyBytes
 	regions       *idvmock.Regions
 	filterOptions *openapi3filter.Options
 	adminOptions  *openapi3filter.Options
@@ -100,6 +101,9 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.routes = map[string]routeHit{}
+	if s.bodyLimits, err = bodyLimits(doc); err != nil {
+		return nil, err
+	}
 	if s.router, err = pathRouter(doc); err != nil {
 		return nil, err
 	}

@@ -31,8 +31,30 @@ const (
 	maxBodyBytes   = 64 << 10
 	maxQueryBytes  = 4 << 10
 	maxHeaderBytes = 64 << 10
-	maxStateBytes  = 16 << 20 // PUT /__admin/state: a saved state with many userIds' progress
 )
+
+// maxBodyExtension on an operation of openapi.yaml raises its body limit (PUT /__admin/state:
+// a saved state with many userIds' progress).
+const maxBodyExtension = "x-idvmock-max-body-bytes"
+
+// bodyLimits reads the operations' body limits from openapi.yaml, by operationId.
+func bodyLimits(doc *openapi3.T) (map[string]int64, error) {
+	limits := map[string]int64{}
+	for path, item := range doc.Paths.Map() {
+		for _, op := range item.Operations() {
+			v, ok := op.Extensions[maxBodyExtension]
+			if !ok {
+				continue
+			}
+			n, ok := v.(float64)
+			if !ok || n < 1 || n != float64(int64(n)) {
+				return nil, fmt.Errorf("openapi.yaml: %s %s: %s is %v, want a whole number of bytes", path, op.OperationID, maxBodyExtension, v)
+			}
+			limits[op.OperationID] = int64(n)
+		}
+	}
+	return limits, nil
+}
 
 // validateRequests checks every request against openapi.yaml before a handler sees it: the
 // route (on the path alone, since the mock answers for every host), the token, the query and
@@ -62,9 +84,9 @@ func (s *Server) validateRequests(next echo.HandlerFunc) echo.HandlerFunc {
 		if admin {
 			options = s.adminOptions
 		}
-		limit := int64(maxBodyBytes)
-		if route.Operation.OperationID == "adminPutState" {
-			limit = maxStateBytes
+		limit, ok := s.bodyLimits[route.Operation.OperationID]
+		if !ok {
+			limit = maxBodyBytes
 		}
 		if req.ContentLength > limit {
 			return s.refuse(c, admin, "", &http.MaxBytesError{Limit: limit})
