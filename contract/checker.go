@@ -87,6 +87,12 @@ func NewCheckerFor(doc *openapi3.T) (*Checker, error) {
 	return c, nil
 }
 
+// NewRun returns a checker for the same document with nothing remembered: a new run, in
+// which transactionIds seen by c do not count.
+func (c *Checker) NewRun() *Checker {
+	return &Checker{doc: c.doc, router: c.router, codes: c.codes, statuses: c.statuses, ids: map[string]string{}}
+}
+
 // documentedCodes are the codes of the operation's HTTP 200 answer: the discriminator's
 // mapping of its schema, or the enum of its code property.
 func documentedCodes(op *openapi3.Operation) []string {

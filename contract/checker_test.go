@@ -188,3 +188,17 @@ func TestTransactionIDMemoryIsBounded(t *testing.T) {
 		t.Errorf("a repeat of the latest id: %v", vs)
 	}
 }
+
+// A new run forgets the transactionIds of the old one; the old one still remembers them.
+func TestNewRunForgetsTransactionIDs(t *testing.T) {
+	c := newChecker(t)
+	req, _ := http.NewRequest(http.MethodGet, LatestURL+"?userId=u", nil)
+	ex, id := Exchange{Request: req}, map[string]any{"transactionId": "0123456789abcdef"}
+	c.checkTransactionID(ex, id)
+	if vs := c.NewRun().checkTransactionID(ex, id); len(vs) != 0 {
+		t.Errorf("a new run: %v", vs)
+	}
+	if vs := c.checkTransactionID(ex, id); len(vs) != 1 {
+		t.Errorf("the old run forgot the id: %v", vs)
+	}
+}

@@ -29,6 +29,7 @@ type Recorder struct {
 	regions []string // the upstream's region, when it is one of the vendor's hosts
 	source  string
 	now     func() time.Time
+	builtin []*scenarios.File // what serve loads under a recording, to lint it against
 
 	mu    sync.Mutex
 	users map[string]*recordedUser
@@ -51,7 +52,11 @@ func NewRecorder(dir, region, source string) (*Recorder, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("--record: %w", err)
 	}
-	r := &Recorder{dir: dir, source: source, now: time.Now, users: map[string]*recordedUser{}}
+	builtin, err := scenarios.BuiltinFiles()
+	if err != nil {
+		return nil, err
+	}
+	r := &Recorder{dir: dir, source: source, now: time.Now, users: map[string]*recordedUser{}, builtin: builtin}
 	if region != "" {
 		r.regions = []string{region}
 	}
@@ -93,7 +98,7 @@ func (r *Recorder) Record(op string, ex Exchange) (string, error) {
 	u.sessions[code] = recordedSession{at: r.now().UTC().Truncate(time.Second), result: plainNumbers(Mask(result)).(map[string]any)}
 	text, err := r.render(userID, u)
 	if err == nil {
-		err = checkReplayable(userID, text)
+		err = r.checkReplayable(userID, text)
 	}
 	if err != nil {
 		*u = prev
@@ -203,16 +208,12 @@ func (r *Recorder) render(userID string, u *recordedUser) ([]byte, error) {
 }
 
 // checkReplayable lints a recorded file as serve would load it.
-func checkReplayable(userID string, text []byte) error {
+func (r *Recorder) checkReplayable(userID string, text []byte) error {
 	f, err := scenarios.ParseFile(fileName(userID), bytes.NewReader(text))
 	if err != nil {
 		return err
 	}
-	builtin, err := scenarios.BuiltinFiles()
-	if err != nil {
-		return err
-	}
-	_, err = scenarios.New(0, append(builtin, f)...)
+	_, err = scenarios.New(0, append(slices.Clip(r.builtin), f)...)
 	return err
 }
 
