@@ -80,9 +80,6 @@ func FuzzLatestRequest(f *testing.F) {
 		}
 		rec := httptest.NewRecorder()
 		s.ServeHTTP(rec, req)
-		if rec.Header().Get("X-Idvmock-Fault") != "" || rec.Code == http.StatusBadGateway || rec.Code == http.StatusServiceUnavailable || rec.Code == http.StatusGatewayTimeout {
-			return // a scripted fault (qa.yaml's rules) may break the envelope on purpose
-		}
 		checkEnvelope(t, "GET ?"+query, rec)
 	})
 }
@@ -105,9 +102,6 @@ func FuzzTokenBody(f *testing.F) {
 		}
 		rec := httptest.NewRecorder()
 		s.ServeHTTP(rec, req)
-		if rec.Code == http.StatusRequestEntityTooLarge || rec.Code == http.StatusUnsupportedMediaType {
-			return // declared in openapi.yaml with the same envelope; checked below anyway
-		}
 		checkEnvelope(t, "POST "+pathToken, rec)
 	})
 }
