@@ -114,8 +114,13 @@ func TestSoak(t *testing.T) {
 					broken.Add(1)
 					continue
 				case "gateway", "malformed":
-					if err != nil {
+					switch {
+					case err != nil:
 						fail("%s: %v", j.fault, err)
+					case j.fault == "gateway" && resp.StatusCode != http.StatusServiceUnavailable:
+						fail("gateway: HTTP %d, want qa.yaml's 503", resp.StatusCode)
+					case j.fault == "malformed" && json.Valid(body):
+						fail("malformed: the body is valid JSON")
 					}
 					broken.Add(1)
 					continue
