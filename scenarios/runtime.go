@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -117,6 +118,10 @@ type Completion struct {
 // ErrUnknownSignature is returned for a signatureId no session has.
 var ErrUnknownSignature = fmt.Errorf("no session has this signatureId")
 
+// ErrSessionFinished is returned by Complete for a session that already has its verdict: a
+// finished session stays as it finished (a submitted one can still be finished).
+var ErrSessionFinished = errors.New("the session is already finished")
+
 // Complete moves a started session to submitted or finished with an outcome. A PASS makes
 // the user's profile ACTIVE (an INACTIVE profile stays INACTIVE). The completion is checked
 // like a session of a scenario file.
@@ -138,6 +143,9 @@ func (e *Engine) Complete(signatureID string, c Completion) (Started, error) {
 		return Started{}, fmt.Errorf("%w: %q", ErrUnknownSignature, signatureID)
 	}
 	s := &rs.session
+	if s.State == StateFinished {
+		return rs.view(), fmt.Errorf("%w (%s): its outcome cannot change", ErrSessionFinished, s.Verdict)
+	}
 	s.State, s.Verdict, s.ErrorCode = c.State, c.OverallResult, c.ErrorCode
 	s.Face = FaceOverrides{LivenessScore: c.FaceLivenessScore, SimilarityScore: c.FaceSimilarityScore, LivenessAttackType: c.LivenessAttackType}
 	if c.OverallResult == VerdictPass {
