@@ -1,6 +1,7 @@
 package mockserver
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -45,8 +46,8 @@ func (s *Server) generateURL(c echo.Context) error {
 		return err
 	}
 	var body generateURLRequest
-	var input map[string]any
-	if json.Unmarshal(raw, &body) != nil || json.Unmarshal(raw, &input) != nil {
+	var input bytes.Buffer // the request as given, echoed as inputParameters: data, not a template
+	if json.Unmarshal(raw, &body) != nil || json.Compact(&input, raw) != nil {
 		return sendClientError(c, http.StatusBadRequest, "the body is not valid JSON")
 	}
 	x := exchangeOf(c)
@@ -56,7 +57,7 @@ func (s *Server) generateURL(c echo.Context) error {
 	}
 	started := s.cfg.Engine.StartSession(scenarios.StartRequest{
 		UserID: body.UserID, BizID: body.BizID, Region: body.Region, SolutionCode: body.SolutionCode,
-		CallbackURL: body.CallbackURL, ReturnURL: body.ReturnURL, FailReturnURL: body.FailReturnURL, Input: input,
+		CallbackURL: body.CallbackURL, ReturnURL: body.ReturnURL, FailReturnURL: body.FailReturnURL, Input: input.Bytes(),
 	})
 	x.Source = "started session " + started.SignatureID
 	return send(c, http.StatusOK, scenarios.CodeSuccess, newFullBody(c, generateURLData{
@@ -65,10 +66,14 @@ func (s *Server) generateURL(c echo.Context) error {
 	}))
 }
 
-// publicURL is the base of the URLs the mock hands out: --public-url, or this request's host.
+// publicURL is the base of the URLs the mock hands out: --public-url, or this request's
+// scheme and host.
 func (s *Server) publicURL(c echo.Context) string {
 	if s.cfg.PublicURL != "" {
 		return strings.TrimSuffix(s.cfg.PublicURL, "/")
+	}
+	if c.Request().TLS != nil {
+		return "https://" + c.Request().Host
 	}
 	return "http://" + c.Request().Host
 }
@@ -90,10 +95,13 @@ func (s *Server) getResult(c echo.Context) error {
 		return err
 	}
 	result, err := s.cfg.Engine.Result(body.SignatureID, req)
-	if errors.Is(err, scenarios.ErrUnknownSignature) {
+	var unbuilt *scenarios.BuildError
+	switch {
+	case errors.Is(err, scenarios.ErrUnknownSignature):
 		return sendError(c, http.StatusOK, scenarios.CodeParameterError, messageSignatureUnknown)
-	}
-	if err != nil {
+	case errors.As(err, &unbuilt):
+		return s.sendUnbuilt(c, unbuilt)
+	case err != nil:
 		return err
 	}
 	x := exchangeOf(c)

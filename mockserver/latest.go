@@ -34,11 +34,14 @@ func (s *Server) getLatest(c echo.Context) error {
 	}
 	out, err := s.cfg.Engine.Answer(req, d)
 	var unknown *scenarios.UnknownScenarioError
-	if errors.As(err, &unknown) {
+	var unbuilt *scenarios.BuildError
+	switch {
+	case errors.As(err, &unknown):
 		return sendClientError(c, http.StatusBadRequest, fmt.Sprintf("%s %q is not a loaded scenario; use one of %s",
 			scenarioHeader, unknown.Name, strings.Join(unknown.Known, ", ")))
-	}
-	if err != nil {
+	case errors.As(err, &unbuilt):
+		return s.sendUnbuilt(c, unbuilt)
+	case err != nil:
 		return err
 	}
 	x.Source, x.Scenario, x.State = out.Source, out.Scenario, out.State
@@ -47,4 +50,13 @@ func (s *Server) getLatest(c echo.Context) error {
 		return sendError(c, http.StatusOK, out.Code, out.Message)
 	}
 	return sendLatest(c, out.Code, out.Message, x.TransactionID, out.Data)
+}
+
+// sendUnbuilt answers a result that could not be built (a scenario's template over its
+// limits) as the vendor answers a failure of its own: HTTP 200, ERROR. The journal and the
+// log say why.
+func (s *Server) sendUnbuilt(c echo.Context, err *scenarios.BuildError) error {
+	x := exchangeOf(c)
+	x.Source, x.Note = err.Source, "the answer could not be built: "+err.Err.Error()
+	return sendError(c, http.StatusOK, scenarios.CodeError, scenarios.MessageServerError)
 }

@@ -29,6 +29,7 @@ type exchange struct {
 	Spoil         scenarios.FaultKind // truncated or malformed: the body is spoiled when sent
 	Unmatched     bool                // no user or rule knew the userId
 	NearMisses    []scenarios.NearMiss
+	Note          string // why the answer is not what the scenarios declare (a template over its limits)
 }
 
 const exchangeKey = "idvmock.exchange"
@@ -58,9 +59,9 @@ func (s *Server) track(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		latency := time.Since(start)
 		token := mask(req.Header.Get(tokenHeader))
-		s.log.LogAttrs(req.Context(), slog.LevelInfo, "request",
+		attrs := []slog.Attr{
 			slog.String("method", req.Method),
-			slog.String("path", req.URL.Path),
+			slog.String("path", clipTo(req.URL.Path, maxEntryField)),
 			slog.String("region", x.Region.Name),
 			slog.String("userId", clipTo(x.UserID, 64)),
 			slog.String("token", token),
@@ -70,8 +71,12 @@ func (s *Server) track(next echo.HandlerFunc) echo.HandlerFunc {
 			slog.Int("status", c.Response().Status),
 			slog.String("code", x.Code),
 			slog.String("transactionId", x.TransactionID),
-			slog.Duration("latency", latency),
-		)
+			slog.Float64("latencyMillis", millis(latency)),
+		}
+		if x.Note != "" {
+			attrs = append(attrs, slog.String("note", clipTo(x.Note, maxEntryField)))
+		}
+		s.log.LogAttrs(req.Context(), slog.LevelInfo, "request", attrs...)
 		if x.Admin {
 			return nil
 		}
@@ -80,11 +85,15 @@ func (s *Server) track(next echo.HandlerFunc) echo.HandlerFunc {
 			Method: req.Method, Path: req.URL.Path, Query: req.URL.RawQuery, Token: token,
 			Operation: x.Operation, UserID: x.UserID, Source: x.Source, Rule: x.Rule, Scenario: x.Scenario, State: x.State,
 			Status: c.Response().Status, Code: x.Code, Fault: strings.Join(x.Faults, ","),
-			LatencyMillis: float64(latency.Microseconds()) / 1000, TransactionID: x.TransactionID, Unmatched: x.Unmatched, NearMisses: x.NearMisses,
+			LatencyMillis: millis(latency), TransactionID: x.TransactionID, Unmatched: x.Unmatched, NearMisses: x.NearMisses,
+			Error: x.Note,
 		})
 		return nil
 	}
 }
+
+// millis is d in milliseconds, to the microsecond.
+func millis(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // mask hides a secret, keeping only enough to tell two apart: its first four characters and
 // its length.

@@ -63,8 +63,8 @@ func TestRequestLogLine(t *testing.T) {
 			t.Errorf("log %s = %v, want %v", key, entry[key], want)
 		}
 	}
-	if _, ok := entry["latency"]; !ok {
-		t.Error("log line has no latency")
+	if ms, ok := entry["latencyMillis"].(float64); !ok || ms < 0 {
+		t.Errorf("log line has no latencyMillis in milliseconds: %v", entry["latencyMillis"])
 	}
 	for _, secret := range []string{"0123456789-secret-part", "ak-visible-nowhere", "sk-visible-nowhere", "sig-secret"} {
 		if strings.Contains(buf.String(), secret) {

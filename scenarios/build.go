@@ -60,41 +60,55 @@ func resolveSessions(seed int64, userID string, in []Session) []Session {
 
 // buildResult builds the wire result of session number index of a user, for the request
 // data describes (its country is the default of sessions that declare none). Template strings
-// are evaluated, and the session's result overrides are set over the generated fields.
+// are evaluated, within one budget for the whole result, unless the session is literal; the
+// session's result overrides are set over the generated fields.
 func buildResult(seed int64, index int, s Session, data templateData) (json.RawMessage, error) {
 	key := fmt.Sprintf("session[%d]", index)
-	var err error
-	for _, field := range []struct {
-		name  string
-		value *string
-	}{{"signatureId", &s.SignatureID}, {"bizId", &s.BizID}, {"errorCode", &s.ErrorCode}, {"region", &s.Region}} {
-		if *field.value, err = render(*field.value, data, seed, key+"."+field.name); err != nil {
-			return nil, fmt.Errorf("%s: %w", field.name, err)
+	b := newBudget()
+	result := s.Result
+	if !s.Literal {
+		var err error
+		for _, field := range []struct {
+			name  string
+			value *string
+		}{{"signatureId", &s.SignatureID}, {"bizId", &s.BizID}, {"errorCode", &s.ErrorCode}, {"region", &s.Region}} {
+			if *field.value, err = render(*field.value, data, seed, key+"."+field.name, b); err != nil {
+				return nil, &FieldError{Field: field.name, Err: err}
+			}
+		}
+		if len(s.Result) > 0 {
+			rendered, err := renderValues(s.Result, data, seed, key+".result", b)
+			if err != nil {
+				return nil, err
+			}
+			result = rendered.(map[string]any)
 		}
 	}
 	if s.Verbatim {
-		whole, err := renderValues(s.Result, data, seed, key+".result")
-		if err != nil {
-			return nil, fmt.Errorf("result: %w", err)
-		}
-		return json.Marshal(whole)
+		return json.Marshal(result)
 	}
 	r := generateResult(seed, data.UserID, index, s, data.Country)
 	raw, err := json.Marshal(r)
-	if err != nil || len(s.Result) == 0 {
+	if err != nil || len(result) == 0 {
 		return raw, err
-	}
-	override, err := renderValues(s.Result, data, seed, key+".result")
-	if err != nil {
-		return nil, fmt.Errorf("result: %w", err)
 	}
 	obj, err := decodeObject(raw)
 	if err != nil {
 		return nil, err
 	}
-	obj.merge(override.(map[string]any))
+	obj.merge(result)
 	return obj.MarshalJSON()
 }
+
+// FieldError is a session's field that could not be built: its template failed.
+type FieldError struct {
+	Field string // signatureId, bizId, ... or result.<path> for a field of result:
+	Err   error
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Err.Error() }
+
+func (e *FieldError) Unwrap() error { return e.Err }
 
 // generateResult builds the result of session number index of userID from the model alone.
 // country is the session's region when it declares none.

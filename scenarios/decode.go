@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"reflect"
 	"regexp"
 	"sort"
@@ -70,6 +71,10 @@ func decodeFile(name string, data []byte) (*File, Problems) {
 		return nil, Problems{{File: name, Line: extra.Line, Column: extra.Column, What: "holds more than one YAML document",
 			Hint: "put every declaration in one document, without --- separators"}}
 	}
+	if p, deep := tooDeep(&root); deep {
+		p.File = name
+		return nil, Problems{p}
+	}
 	doc := &root
 	if doc.Kind == yaml.DocumentNode && len(doc.Content) == 1 {
 		doc = doc.Content[0]
@@ -89,6 +94,56 @@ func decodeFile(name string, data []byte) (*File, Problems) {
 		return nil, decodeProblems(name, err, f.positions)
 	}
 	return f, nil
+}
+
+// MaxDepth is how deeply the mappings and lists of a scenario file may nest: far more than
+// any declaration needs (a result override is about 6 levels deep), and a bound on the work a
+// hostile document can cause.
+const MaxDepth = 64
+
+// tooDeep finds a value nested deeper than MaxDepth, and says where it is.
+func tooDeep(root *yaml.Node) (Problem, bool) {
+	type frame struct {
+		node  *yaml.Node
+		depth int
+		path  string
+	}
+	stack := []frame{{root, 0, ""}}
+	for len(stack) > 0 {
+		f := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if f.node.Kind == yaml.DocumentNode {
+			for _, c := range f.node.Content {
+				stack = append(stack, frame{c, f.depth, f.path})
+			}
+			continue
+		}
+		if f.node.Kind != yaml.MappingNode && f.node.Kind != yaml.SequenceNode {
+			continue
+		}
+		if f.depth == MaxDepth {
+			return Problem{Line: f.node.Line, Column: f.node.Column, Path: f.path,
+				What: fmt.Sprintf("nests deeper than %d levels", MaxDepth), Hint: "a declaration needs a few levels: flatten this value"}, true
+		}
+		if f.node.Kind == yaml.MappingNode {
+			for i := 0; i+1 < len(f.node.Content); i += 2 {
+				stack = append(stack, frame{f.node.Content[i+1], f.depth + 1, join(f.path, clipKey(f.node.Content[i].Value))})
+			}
+			continue
+		}
+		for i, c := range f.node.Content {
+			stack = append(stack, frame{c, f.depth + 1, fmt.Sprintf("%s[%d]", f.path, i)})
+		}
+	}
+	return Problem{}, false
+}
+
+// clipKey shortens a key for a message.
+func clipKey(k string) string {
+	if len(k) > 40 {
+		return k[:37] + "..."
+	}
+	return k
 }
 
 var yamlLine = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
@@ -269,35 +324,14 @@ func keyHint(unknown string, fields map[string]reflect.Type) string {
 }
 
 // closest returns the candidate nearest to s by edit distance (case-insensitive), and the
-// distance.
+// distance. Candidates more than maxNearMissEdits away do not count: with none nearer, the
+// distance is math.MaxInt.
 func closest(s string, candidates []string) (string, int) {
-	best, bestD := "", -1
+	best, bestD := "", math.MaxInt
 	for _, c := range candidates {
-		d := editDistance(strings.ToLower(s), strings.ToLower(c))
-		if bestD < 0 || d < bestD {
+		if d, ok := boundedEditDistance(strings.ToLower(s), strings.ToLower(c), maxNearMissEdits); ok && d < bestD {
 			best, bestD = c, d
 		}
 	}
 	return best, bestD
-}
-
-// editDistance is the Levenshtein distance between a and b, in bytes.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

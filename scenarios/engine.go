@@ -14,80 +14,112 @@ import (
 // Engine answers requests from a Set and holds everything that changes while the mock runs:
 // where each user stands in its sequence of states, sessions started through the Generate
 // URL API, users defined through the admin API, and how often each rule matched. It is safe
-// for concurrent use; every call advances state exactly once.
+// for concurrent use; every call advances state exactly once. What clients can make grow is
+// bounded by its Limits.
+//
+// Work that grows with the size of the set (compiling declarations, looking for near
+// misses) is done outside the lock, on the immutable Set, so that no request waits on it.
 type Engine struct {
-	seed int64
-	now  func() time.Time
+	seed   int64
+	now    func() time.Time
+	limits Limits
 
-	mu       sync.Mutex
-	set      *Set
-	files    []*File             // what set was compiled from, admin users aside
-	admin    map[string]UserSpec // users put through the admin API
-	removed  map[string]bool     // users deleted through the admin API
-	progress map[string]*progress
-	runtime  map[string]*runtimeUser
-	bySig    map[string]*runtimeSession
-	hits     map[string]uint64 // matches per rule name
-	started  uint64            // sessions started through Generate URL
+	mu           sync.Mutex
+	set          *Set
+	files        []*File             // what set was compiled from, admin users aside
+	admin        map[string]UserSpec // users put through the admin API
+	adminBytes   map[string]int      // the size of each one's declaration
+	removed      map[string]bool     // users deleted through the admin API
+	adminGen     uint64              // changes of admin and removed: a compile outside the lock checks it
+	progress     map[string]*progress
+	started      *startedSessions
+	hits         map[string]uint64 // matches per rule name
+	startedCount uint64            // sessions started through Generate URL, ever: seeds their signatureIds
 
 	results resultCache
 }
 
-// maxProgress bounds the progress kept for userIds answered by pattern rules or the scenario
-// header, which any client can vary without end. Declared users are always kept.
-const maxProgress = 100_000
-
-// NewEngine compiles files (built-in files first, usually) into the set it answers from.
-// now is the clock for time-based progression; nil means time.Now.
+// NewEngine compiles files (built-in files first, usually) into the set it answers from,
+// with the default Limits. now is the clock for time-based progression; nil means time.Now.
 func NewEngine(seed int64, files []*File, now func() time.Time) (*Engine, error) {
 	if now == nil {
 		now = time.Now
 	}
 	e := &Engine{
-		seed: seed, now: now,
-		admin: map[string]UserSpec{}, removed: map[string]bool{},
-		progress: map[string]*progress{}, runtime: map[string]*runtimeUser{},
-		bySig: map[string]*runtimeSession{}, hits: map[string]uint64{},
+		seed: seed, now: now, limits: Limits{}.withDefaults(),
+		admin: map[string]UserSpec{}, adminBytes: map[string]int{}, removed: map[string]bool{},
+		progress: map[string]*progress{}, hits: map[string]uint64{},
 	}
+	e.started = newStartedSessions(e.limits)
 	if err := e.Load(files); err != nil {
 		return nil, err
 	}
 	return e, nil
 }
 
-// Load replaces the scenario files. On a problem nothing changes and the previous set keeps
-// answering. Users whose declaration did not change keep their progress.
-func (e *Engine) Load(files []*File) error {
+// SetLimits changes the engine's limits; zero fields take the defaults. Call it before the
+// engine answers.
+func (e *Engine) SetLimits(l Limits) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	set, err := e.compile(files, e.admin, e.removed)
-	if err != nil {
-		return err
-	}
-	e.set, e.files = set, files
-	e.results.reset()
-	return nil
+	e.limits = l.withDefaults()
+	e.started.limits = e.limits
 }
 
-// compile builds the set of files plus the admin layer. Called with e.mu held.
-func (e *Engine) compile(files []*File, admin map[string]UserSpec, removed map[string]bool) (*Set, error) {
+// Limits returns the engine's limits.
+func (e *Engine) Limits() Limits {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.limits
+}
+
+// Load replaces the scenario files. On a problem nothing changes and the previous set keeps
+// answering. Users whose declaration did not change keep their progress. The files are
+// compiled outside the lock: requests go on being answered meanwhile.
+func (e *Engine) Load(files []*File) error {
+	for {
+		e.mu.Lock()
+		admin, removed, gen := e.admin, e.removed, e.adminGen
+		e.mu.Unlock()
+		set, err := compile(e.seed, files, admin, removed)
+		if err != nil {
+			return err
+		}
+		e.mu.Lock()
+		if gen != e.adminGen { // an admin call changed the layer meanwhile: compile again
+			e.mu.Unlock()
+			continue
+		}
+		e.set, e.files = set, files
+		e.results.reset()
+		e.mu.Unlock()
+		ClearTemplateCache()
+		return nil
+	}
+}
+
+// compile builds the set of files plus the admin layer. admin and removed are only read.
+func compile(seed int64, files []*File, admin map[string]UserSpec, removed map[string]bool) (*Set, error) {
 	all := append([]*File(nil), files...)
 	if len(admin) > 0 {
-		layer := &File{name: "admin API", positions: positions{}, Users: map[string]UserSpec{}}
+		layer := &File{name: adminFileName, positions: positions{}, Users: map[string]UserSpec{}}
 		for id, spec := range admin {
 			layer.Users[id] = spec
 		}
 		all = append(all, layer)
 	}
-	set, err := New(e.seed, all...)
+	set, err := New(seed, all...)
 	if err != nil {
 		return nil, err
 	}
 	for id := range removed {
-		delete(set.users, id)
+		set.dropUser(id)
 	}
 	return set, nil
 }
+
+// adminFileName is where the users of the admin API come from, in messages and listings.
+const adminFileName = "admin API"
 
 // Set returns the set the engine answers from now.
 func (e *Engine) Set() *Set {
@@ -98,18 +130,18 @@ func (e *Engine) Set() *Set {
 
 // Decide finds the first rule that matches req and draws its faults.
 func (e *Engine) Decide(req Request) Decision {
-	e.mu.Lock()
+	set := e.Set()
 	var rule *Rule
-	for _, r := range e.set.rules {
+	for _, r := range set.rules {
 		if r.match.matches(req) {
 			rule = r
 			break
 		}
 	}
 	if rule == nil {
-		e.mu.Unlock()
 		return Decision{}
 	}
+	e.mu.Lock()
 	hit := e.hits[rule.Name]
 	e.hits[rule.Name] = hit + 1
 	e.mu.Unlock()
@@ -133,8 +165,21 @@ type Outcome struct {
 	NearMisses []NearMiss // what came closest, when Unmatched
 }
 
+// BuildError is an answer that could not be built when it was asked for: a template of a
+// scenario passed its limits, for instance. The vendor would answer ERROR; the mock does,
+// and says why in its journal.
+type BuildError struct {
+	Source string // what was answering: "user alice", "session 6c2f0a9e41b7"
+	Err    error
+}
+
+func (e *BuildError) Error() string { return e.Source + ": " + e.Err.Error() }
+
+func (e *BuildError) Unwrap() error { return e.Err }
+
 // Answer answers Get Latest Session Result for req, given the rules' decision d: the scenario
-// header first, then the rule's profile, then the user.
+// header first, then the rule's profile, then the user. A result that cannot be built is a
+// *BuildError.
 func (e *Engine) Answer(req Request, d Decision) (Outcome, error) {
 	e.mu.Lock()
 	set := e.set
@@ -146,14 +191,10 @@ func (e *Engine) Answer(req Request, d Decision) (Outcome, error) {
 	out := Outcome{Source: src.label}
 	out.Scenario = src.scenario
 	switch {
-	case src.profile == nil && src.runtime == nil:
-		out.Unmatched, out.NearMisses = true, set.nearMisses(req, 3)
+	case src.profile == nil && src.runtime == nil,
+		len(src.regions) > 0 && !slices.Contains(src.regions, req.Region):
 		e.mu.Unlock()
-		out.Code, out.Message = CodeParameterError, MessageUserNotFound
-		return out, nil
-	case len(src.regions) > 0 && !slices.Contains(src.regions, req.Region):
 		out.Unmatched, out.NearMisses = true, set.nearMisses(req, 3)
-		e.mu.Unlock()
 		out.Code, out.Message = CodeParameterError, MessageUserNotFound
 		return out, nil
 	case req.SolutionCode != "" && !set.codes[req.SolutionCode] && !src.runtime.hasCode(req.SolutionCode):
@@ -174,8 +215,12 @@ func (e *Engine) Answer(req Request, d Decision) (Outcome, error) {
 		}
 	}
 	nDeclared := len(sessions)
+	var started []*runtimeSession
 	if src.runtime != nil {
-		sessions = append(slices.Clip(sessions), src.runtime.snapshot()...)
+		started = slices.Clone(src.runtime.sessions)
+		for _, rs := range started {
+			sessions = append(slices.Clip(sessions), rs.session)
+		}
 		if src.runtime.status != "" {
 			status = src.runtime.status
 		}
@@ -192,27 +237,32 @@ func (e *Engine) Answer(req Request, d Decision) (Outcome, error) {
 		return out, nil
 	}
 	data := templateData{UserID: req.UserID, Region: req.Region, Country: req.Country, SolutionCode: req.SolutionCode}
-	index := i
-	if i >= nDeclared {
-		index = 1000 + i // sessions started at run time draw fake data apart from declared ones
-	}
-	key := resultKey{profile: src.profile, userID: req.UserID, region: req.Region, country: req.Country,
-		solutionCode: req.SolutionCode, state: stateIndex, session: i}
-	raw, cached := json.RawMessage(nil), false
-	if i < nDeclared { // started sessions change as they complete: built each time
-		raw, cached = e.results.get(key)
-	}
-	if !cached {
-		if raw, err = buildResult(e.seed, index, sessions[i], data); err != nil {
-			return Outcome{}, fmt.Errorf("%s: %w", out.Source, err)
-		}
-		if i < nDeclared {
-			e.results.put(key, raw)
-		}
+	raw, err := e.buildLatest(src.profile, stateIndex, i, nDeclared, sessions, started, data)
+	if err != nil {
+		return Outcome{}, &BuildError{Source: out.Source, Err: err}
 	}
 	out.Code, out.Message = CodeSuccess, MessageOK
 	out.Data = &LatestData{ProfileStatus: status, Result: raw}
 	return out, nil
+}
+
+// buildLatest builds session i of sessions: a declared one (cached), or started[i-nDeclared]
+// (built each time: started sessions change as they complete).
+func (e *Engine) buildLatest(p *Profile, state, i, nDeclared int, sessions []Session, started []*runtimeSession, data templateData) (json.RawMessage, error) {
+	if i >= nDeclared {
+		rs := started[i-nDeclared]
+		return buildResult(e.seed, rs.fakeIndex(), rs.withInput(sessions[i]), data)
+	}
+	key := resultKey{profile: p, userID: data.UserID, region: data.Region, country: data.Country,
+		solutionCode: data.SolutionCode, state: state, session: i}
+	if raw, ok := e.results.get(key); ok {
+		return raw, nil
+	}
+	raw, err := buildResult(e.seed, i, sessions[i], data)
+	if err == nil {
+		e.results.put(key, raw)
+	}
+	return raw, err
 }
 
 // source is what answers a request: a profile and its resolved sessions, and the sessions
@@ -252,7 +302,7 @@ func (e *Engine) source(req Request, d Decision) (source, error) {
 		return source{label: "rule " + r.Name, scenario: r.Profile.Name, key: "rule\x00" + r.Name + "\x00" + req.UserID,
 			hash: r.Profile.hash, profile: r.Profile, states: resolveStates(e.seed, req.UserID, r.Profile)}, nil
 	}
-	src := source{runtime: e.runtime[req.UserID]}
+	src := source{runtime: e.started.byUser[req.UserID]}
 	if u := set.users[req.UserID]; u != nil {
 		src.label, src.scenario = "user "+u.ID, u.Profile.Name
 		src.key, src.hash, src.profile, src.states, src.regions = "user\x00"+u.ID, u.hash, u.Profile, u.states, u.Regions
@@ -282,7 +332,7 @@ type progress struct {
 func (e *Engine) step(key, hash string, p *Profile) int {
 	pr := e.progress[key]
 	if pr == nil || pr.hash != hash || pr.state >= len(p.States) {
-		if pr == nil && len(e.progress) >= maxProgress && !strings.HasPrefix(key, "user\x00") {
+		if pr == nil && len(e.progress) >= e.limits.MaxProgress && !strings.HasPrefix(key, "user\x00") {
 			e.evictProgress()
 		}
 		pr = &progress{hash: hash}
@@ -367,7 +417,7 @@ func (e *Engine) progressOf(id string) (UserProgress, error) {
 		out.StateIndex, out.Calls = pr.state, pr.calls
 	}
 	out.State = out.States[out.StateIndex]
-	if rt := e.runtime[id]; rt != nil {
+	if rt := e.started.byUser[id]; rt != nil {
 		out.RuntimeSessions = len(rt.sessions)
 	}
 	return out, nil
@@ -426,14 +476,16 @@ func (e *Engine) userProgress(id string) (*User, *progress, error) {
 }
 
 // Reset forgets the progress and the run-time sessions of user id, or of every user when id
-// is empty. It returns how many userIds it reset.
+// is empty (rule match counts and parsed templates too). It returns how many userIds it
+// reset.
 func (e *Engine) Reset(id string) int {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if id == "" {
-		n := len(e.progress) + len(e.runtime)
-		e.progress, e.runtime = map[string]*progress{}, map[string]*runtimeUser{}
-		e.bySig, e.hits = map[string]*runtimeSession{}, map[string]uint64{}
+		n := len(e.progress) + len(e.started.byUser)
+		e.progress, e.hits = map[string]*progress{}, map[string]uint64{}
+		e.started = newStartedSessions(e.limits)
+		ClearTemplateCache()
 		return n
 	}
 	n := 0
@@ -443,38 +495,69 @@ func (e *Engine) Reset(id string) int {
 			n = 1
 		}
 	}
-	if rt := e.runtime[id]; rt != nil {
-		for _, s := range rt.sessions {
-			delete(e.bySig, s.session.SignatureID)
-		}
-		delete(e.runtime, id)
+	if e.started.removeUser(id) {
 		n = 1
 	}
 	return n
 }
 
+// ErrAdminFull is returned when a declaration would pass Limits.MaxAdminUsers or
+// MaxAdminBytes.
+var ErrAdminFull = errors.New("the admin API holds as many users as its limits allow")
+
 // PutUser declares (or replaces) user id with a declaration in the scenario files' format,
-// YAML or JSON. A declaration with problems changes nothing.
+// YAML or JSON. A declaration with problems changes nothing. Only this user is compiled and
+// checked, outside the lock; the rest of the set is shared with the previous one.
 func (e *Engine) PutUser(id string, data []byte) error {
-	f, problems := decodeFile("admin API", append([]byte("users:\n  "+strconv.Quote(id)+":\n"), indent(data)...))
+	f, problems := decodeFile(adminFileName, append([]byte("users:\n  "+strconv.Quote(id)+":\n"), indent(data)...))
 	if len(problems) == 0 {
 		problems = f.validate()
 	}
 	if len(problems) > 0 {
 		return shiftLines(problems, 2)
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	admin := copyMap(e.admin)
-	admin[id] = f.Users[id]
-	removed := copyMap(e.removed)
-	delete(removed, id)
-	set, err := e.compile(e.files, admin, removed)
-	if err != nil {
-		return err
+	spec := f.Users[id]
+	for {
+		e.mu.Lock()
+		base, gen := e.set, e.adminGen
+		if err := e.adminRoom(id, len(data)); err != nil {
+			e.mu.Unlock()
+			return err
+		}
+		e.mu.Unlock()
+		next, problems := base.withUser(f, id, spec)
+		if len(problems) > 0 {
+			return shiftLines(problems, 2)
+		}
+		e.mu.Lock()
+		if e.set != base || e.adminGen != gen {
+			e.mu.Unlock()
+			continue
+		}
+		e.set = next
+		e.admin[id], e.adminBytes[id] = spec, len(data)
+		delete(e.removed, id)
+		e.adminGen++
+		e.results.reset()
+		e.mu.Unlock()
+		return nil
 	}
-	e.set, e.admin, e.removed = set, admin, removed
-	e.results.reset()
+}
+
+// adminRoom reports whether one more declaration of size bytes for id fits the limits.
+// Called with e.mu held.
+func (e *Engine) adminRoom(id string, size int) error {
+	_, replacing := e.admin[id]
+	total := size - e.adminBytes[id]
+	for _, n := range e.adminBytes {
+		total += n
+	}
+	switch {
+	case !replacing && len(e.admin) >= e.limits.MaxAdminUsers:
+		return fmt.Errorf("%w: %d users (--max-admin-users); delete some (DELETE /__admin/users/{userId}) or raise the limit", ErrAdminFull, e.limits.MaxAdminUsers)
+	case total > e.limits.MaxAdminBytes:
+		return fmt.Errorf("%w: %d bytes of declarations (--max-admin-bytes); delete some or raise the limit", ErrAdminFull, e.limits.MaxAdminBytes)
+	}
 	return nil
 }
 
@@ -486,15 +569,11 @@ func (e *Engine) DeleteUser(id string) error {
 	if e.set.users[id] == nil {
 		return fmt.Errorf("%w %q", ErrUnknownUser, id)
 	}
-	admin := copyMap(e.admin)
-	delete(admin, id)
-	removed := copyMap(e.removed)
-	removed[id] = true
-	set, err := e.compile(e.files, admin, removed)
-	if err != nil {
-		return err
-	}
-	e.set, e.admin, e.removed = set, admin, removed
+	e.set = e.set.withoutUser(id)
+	delete(e.admin, id)
+	delete(e.adminBytes, id)
+	e.removed[id] = true
+	e.adminGen++
 	e.results.reset()
 	delete(e.progress, "user\x00"+id)
 	return nil
@@ -519,14 +598,6 @@ func shiftLines(ps Problems, by int) Problems {
 		ps[i].Path = strings.TrimPrefix(ps[i].Path, "users.")
 	}
 	return ps
-}
-
-func copyMap[V any](m map[string]V) map[string]V {
-	out := make(map[string]V, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
 }
 
 // latest returns the index of the most recently created session under code (any code when

@@ -1,6 +1,7 @@
 package scenarios
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -196,7 +197,7 @@ func TestAdminPutAndDeleteUser(t *testing.T) {
 // with PASS makes the profile ACTIVE; Get Result answers it by signatureId.
 func TestStartedSessions(t *testing.T) {
 	e, clock := newTestEngine(t)
-	started := e.StartSession(StartRequest{UserID: "dave", BizID: "order-1", Region: "PHL", CallbackURL: "http://cb", Input: map[string]any{"bizId": "order-1", "userId": "dave", "region": "PHL", "language": "en"}})
+	started := e.StartSession(StartRequest{UserID: "dave", BizID: "order-1", Region: "PHL", CallbackURL: "http://cb", Input: json.RawMessage(`{"bizId": "order-1", "userId": "dave", "region": "PHL", "language": "en"}`)})
 	out := ask(t, e, Request{UserID: "dave"})
 	r := result(t, out)
 	if out.Data.ProfileStatus != ProfileInit || r.SignatureID != started.SignatureID || r.OverallResult != nil || r.CountryCodeIso3 != "PHL" {

@@ -223,6 +223,14 @@ func (s SessionSpec) session() Session {
 	return out
 }
 
+// spec is the declaration that would give s, for checking a session that was not declared
+// in a file (a saved started session).
+func (s Session) spec() SessionSpec {
+	return SessionSpec{SignatureID: s.SignatureID, SolutionCode: s.SolutionCode, State: s.State, OverallResult: s.Verdict,
+		ErrorCode: s.ErrorCode, BizID: s.BizID, Region: s.Region, FaceLivenessScore: s.Face.LivenessScore,
+		FaceSimilarityScore: s.Face.SimilarityScore, LivenessAttackType: s.Face.LivenessAttackType}
+}
+
 // state is the declared state, or the one implied by the presence of a verdict.
 func (s SessionSpec) state() SessionState {
 	switch {

@@ -19,30 +19,13 @@ const lintUserID = "lint-user"
 func (s *Set) checkResults(files []*File) Problems {
 	var problems Problems
 	for _, f := range files {
-		check := func(base, userID string, p *Profile, states [][]Session) {
-			for si, sessions := range states {
-				for i, sess := range sessions {
-					at := sessionPath(base, p, si, i)
-					if err := s.checkSession(userID, i, sess); err != nil {
-						where := at
-						var rp *resultProblem
-						if errors.As(err, &rp) {
-							where = f.positions.fieldOf(at, rp.pointer)
-						}
-						pos := f.positions.at(where)
-						problems = append(problems, Problem{File: f.name, Line: pos.Line, Column: pos.Column, Path: where, What: err.Error(),
-							Hint: "fix the fields given for this session (result:, errorCode, scores) so that the answer is consistent"})
-					}
-				}
-			}
-		}
 		for _, name := range sortedKeys(f.Scenarios) {
 			p := s.profiles[name]
-			check("scenarios."+name, lintUserID, p, resolveStates(s.seed, lintUserID, p))
+			problems = append(problems, s.checkProfile(f, "scenarios."+name, lintUserID, p, resolveStates(s.seed, lintUserID, p))...)
 		}
 		for _, id := range sortedKeys(f.Users) {
-			if u := s.users[id]; u != nil && u.Source == f.name && u.Spec.Scenario == "" {
-				check("users."+id, id, u.Profile, u.states)
+			if u := s.users[id]; u != nil && u.Source == f.name {
+				problems = append(problems, s.checkUser(f, u)...)
 			}
 		}
 		for i, spec := range f.Rules {
@@ -54,7 +37,41 @@ func (s *Set) checkResults(files []*File) Problems {
 				id = lintUserID
 			}
 			p := s.compileProfile("", spec.ProfileSpec)
-			check(fmt.Sprintf("rules[%d]", i), id, p, resolveStates(s.seed, id, p))
+			problems = append(problems, s.checkProfile(f, fmt.Sprintf("rules[%d]", i), id, p, resolveStates(s.seed, id, p))...)
+		}
+	}
+	return problems
+}
+
+// checkUser checks the results of a user declared in f with a profile of its own (a user
+// following a named scenario is checked with the scenario).
+func (s *Set) checkUser(f *File, u *User) Problems {
+	if u.Spec.Scenario != "" {
+		return nil
+	}
+	return s.checkProfile(f, "users."+u.ID, u.ID, u.Profile, u.states)
+}
+
+// checkProfile checks every session of every state of a profile declared at base in f, as
+// answered to userID, each problem placed at the session that gave it.
+func (s *Set) checkProfile(f *File, base, userID string, p *Profile, states [][]Session) Problems {
+	var problems Problems
+	for si, sessions := range states {
+		for i, sess := range sessions {
+			at := sessionPath(base, p, si, i)
+			if err := s.checkSession(userID, i, sess); err != nil {
+				where := at
+				hint := "fix the fields given for this session (result:, errorCode, scores) so that the answer is consistent"
+				var rp *resultProblem
+				if errors.As(err, &rp) {
+					where = f.positions.fieldOf(at, rp.pointer)
+					if rp.hint != "" {
+						hint = rp.hint
+					}
+				}
+				pos := f.positions.at(where)
+				problems = append(problems, Problem{File: f.name, Line: pos.Line, Column: pos.Column, Path: where, What: err.Error(), Hint: hint})
+			}
 		}
 	}
 	return problems
@@ -81,7 +98,15 @@ func (s *Set) checkSessionIn(userID string, index int, sess Session) *resultProb
 		region, _ := facts.regions.ByName(name)
 		data := templateData{UserID: userID, Region: region.Name, Country: region.Country, SolutionCode: sess.SolutionCode}
 		raw, err := buildResult(s.seed, index, sess, data)
-		if err != nil {
+		var fe *FieldError
+		switch {
+		case errors.As(err, &fe) && errors.Is(err, ErrTemplateLimit):
+			return &resultProblem{pointer: strings.Split(fe.Field, "."), msg: fmt.Sprintf("on the %s host, %v", name, fe.Err),
+				hint: fmt.Sprintf("a template may write %d bytes per field and %d per answer, and make %d loop iterations and function calls per answer; see Templates in docs/scenarios.md",
+					MaxTemplateOutput, MaxResultTemplateOutput, MaxTemplateSteps)}
+		case errors.As(err, &fe):
+			return &resultProblem{pointer: strings.Split(fe.Field, "."), msg: fe.Err.Error(), hint: "see Templates in docs/scenarios.md"}
+		case err != nil:
 			return &resultProblem{msg: fmt.Sprintf("cannot build the result: %v", err)}
 		}
 		if err := checkResult(raw, userID); err != nil {
@@ -162,6 +187,7 @@ func checkResult(raw json.RawMessage, userID string) *resultProblem {
 type resultProblem struct {
 	pointer []string
 	msg     string
+	hint    string // what to do, when it is not to make the fields consistent
 }
 
 func (p *resultProblem) Error() string { return p.msg }

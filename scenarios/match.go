@@ -134,39 +134,51 @@ type NearMiss struct {
 	distance    int
 }
 
+// maxNearMissEdits bounds how far a near miss may be from the requested userId: typos are a
+// few edits away, and a bound keeps the search cheap for any userId a client invents.
+const maxNearMissEdits = 8
+
+// maxNearMissCandidates bounds how many declared users one unmatched request compares.
+const maxNearMissCandidates = 256
+
 // userIDDifference says how a requested userId differs from a declared one.
 func userIDDifference(got, want string) string {
 	if strings.EqualFold(got, want) {
 		return fmt.Sprintf("userId %q is not %q: userIds are case-sensitive", got, want)
 	}
-	d := editDistance(strings.ToLower(got), strings.ToLower(want))
-	unit := "edits"
-	if d == 1 {
-		unit = "edit"
+	d, ok := boundedEditDistance(strings.ToLower(got), strings.ToLower(want), maxNearMissEdits)
+	switch {
+	case !ok:
+		return fmt.Sprintf("userId %q is not %q (more than %d edits away)", got, want, maxNearMissEdits)
+	case d == 1:
+		return fmt.Sprintf("userId %q is not %q (1 edit away)", got, want)
 	}
-	return fmt.Sprintf("userId %q is not %q (%d %s away)", got, want, d, unit)
+	return fmt.Sprintf("userId %q is not %q (%d edits away)", got, want, d)
 }
 
+// nearMissLimit is how many edits away a declared userId may be to count as a near miss.
+func nearMissLimit(id string) int { return min(max(3, len(id)/2), maxNearMissEdits) }
+
 // nearMisses lists the users and rules that came closest to an unmatched request, closest
-// first, at most limit.
+// first, at most limit. The set is immutable: this runs without the engine's lock, and its
+// work is bounded (users of a length near the request's only, each compared within
+// maxNearMissEdits, at most maxNearMissCandidates of them).
 func (s *Set) nearMisses(req Request, limit int) []NearMiss {
 	var out []NearMiss
-	for id, u := range s.users {
-		d := editDistance(strings.ToLower(req.UserID), strings.ToLower(id))
-		var diffs []string
-		if req.UserID != id {
-			if d > max(3, len(id)/2) {
-				continue
+	lower := strings.ToLower(req.UserID)
+	compared := 0
+	if u := s.users[req.UserID]; u != nil && len(u.Regions) > 0 && !slices.Contains(u.Regions, req.Region) {
+		out = append(out, NearMiss{Kind: "user", Name: u.ID, distance: 1,
+			Differences: []string{fmt.Sprintf("user %s is visible on %s only; the request came to %s", u.ID, strings.Join(u.Regions, ", "), req.Region)}})
+	}
+	for l := max(0, len(lower)-maxNearMissEdits); l <= len(lower)+maxNearMissEdits && compared < maxNearMissCandidates; l++ {
+		for _, u := range s.byLength[l] {
+			if compared++; compared > maxNearMissCandidates {
+				break
 			}
-			diffs = append(diffs, userIDDifference(req.UserID, id))
-			d = max(d, 1)
-		}
-		if len(u.Regions) > 0 && !slices.Contains(u.Regions, req.Region) {
-			diffs = append(diffs, fmt.Sprintf("user %s is visible on %s only; the request came to %s", id, strings.Join(u.Regions, ", "), req.Region))
-			d++
-		}
-		if len(diffs) > 0 {
-			out = append(out, NearMiss{Kind: "user", Name: id, Differences: diffs, distance: d})
+			if nm, ok := userNearMiss(req, lower, u); ok {
+				out = append(out, nm)
+			}
 		}
 	}
 	for _, r := range s.rules {
@@ -188,4 +200,73 @@ func (s *Set) nearMisses(req Request, limit int) []NearMiss {
 		out = out[:limit]
 	}
 	return out
+}
+
+// userNearMiss says how user u differs from the request, when it is a near miss: another
+// userId a few edits away (the same userId on another region is found apart).
+func userNearMiss(req Request, lower string, u *User) (NearMiss, bool) {
+	if u.ID == req.UserID {
+		return NearMiss{}, false
+	}
+	d, ok := boundedEditDistance(lower, u.lower, nearMissLimit(u.ID))
+	if !ok {
+		return NearMiss{}, false
+	}
+	diffs := []string{userIDDifference(req.UserID, u.ID)}
+	d = max(d, 1)
+	if len(u.Regions) > 0 && !slices.Contains(u.Regions, req.Region) {
+		diffs = append(diffs, fmt.Sprintf("user %s is visible on %s only; the request came to %s", u.ID, strings.Join(u.Regions, ", "), req.Region))
+		d++
+	}
+	return NearMiss{Kind: "user", Name: u.ID, Differences: diffs, distance: d}, true
+}
+
+// boundedEditDistance is the Levenshtein distance between a and b, in bytes, when it is at
+// most k; ok is false when it is more. It costs O(len(a)·k), not O(len(a)·len(b)).
+func boundedEditDistance(a, b string, k int) (d int, ok bool) {
+	if len(a) > len(b) {
+		a, b = b, a
+	}
+	if len(b)-len(a) > k {
+		return 0, false
+	}
+	const far = 1 << 30
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+		if j > k {
+			prev[j] = far
+		}
+	}
+	for i := 1; i <= len(a); i++ {
+		lo, hi := max(1, i-k), min(len(b), i+k)
+		cur[0] = i
+		if lo > 1 {
+			cur[lo-1] = far
+		}
+		best := far
+		if i <= k {
+			best = i
+		}
+		for j := lo; j <= hi; j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			best = min(best, cur[j])
+		}
+		if hi < len(b) {
+			cur[hi+1] = far
+		}
+		if best > k {
+			return 0, false
+		}
+		prev, cur = cur, prev
+	}
+	if prev[len(b)] > k {
+		return 0, false
+	}
+	return prev[len(b)], true
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 )
 
 // object is a JSON object that keeps the order of its members, so that a result with
@@ -169,15 +170,20 @@ func encodeValue(w io.Writer, v any) error {
 	return err
 }
 
-// renderValues evaluates the templates in every string of a free-form override.
-func renderValues(v any, data templateData, seed int64, key string) (any, error) {
+// renderValues evaluates the templates in every string of a free-form override, spending b.
+func renderValues(v any, data templateData, seed int64, key string, b *budget) (any, error) {
 	switch x := v.(type) {
 	case string:
-		return render(x, data, seed, key)
+		out, err := render(x, data, seed, key, b)
+		if err != nil {
+			_, field, _ := strings.Cut(key, ".") // key is session[i].result...
+			return nil, &FieldError{Field: field, Err: err}
+		}
+		return out, nil
 	case map[string]any:
 		out := make(map[string]any, len(x))
 		for _, k := range sortedKeys(x) {
-			r, err := renderValues(x[k], data, seed, key+"."+k)
+			r, err := renderValues(x[k], data, seed, key+"."+k, b)
 			if err != nil {
 				return nil, err
 			}
@@ -187,7 +193,7 @@ func renderValues(v any, data templateData, seed int64, key string) (any, error)
 	case []any:
 		out := make([]any, len(x))
 		for i, item := range x {
-			r, err := renderValues(item, data, seed, fmt.Sprintf("%s[%d]", key, i))
+			r, err := renderValues(item, data, seed, fmt.Sprintf("%s[%d]", key, i), b)
 			if err != nil {
 				return nil, err
 			}

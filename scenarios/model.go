@@ -40,6 +40,9 @@ const (
 	VerdictIncomplete Verdict = "INCOMPLETE" // the user gave up midway or timed out
 )
 
+// maxUserIDLength is the longest userId, as openapi.yaml's maxLength of the parameter says.
+const maxUserIDLength = 255
+
 // Thresholds the vendor documents for the face step.
 const (
 	LivenessThreshold   = 50.0 // below: the capture may be an attack
@@ -67,6 +70,9 @@ type Session struct {
 	Face         FaceOverrides
 	Result       map[string]any // fields of the Get Result object set over the generated ones
 	Verbatim     bool           // Result is the whole Get Result object: nothing is generated
+	// Literal marks a session whose strings are data a caller sent (Generate URL): they are
+	// answered as they are and never evaluated as templates.
+	Literal bool `json:",omitempty"`
 }
 
 // FaceOverrides pins face-step values that are otherwise generated consistently with the

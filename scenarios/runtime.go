@@ -12,40 +12,6 @@ import (
 // newest sessions of their user, answered by Get Latest Session Result and Get Result, and an
 // admin call completes them.
 
-// runtimeUser is what the Generate URL API added to a userId.
-type runtimeUser struct {
-	status   ProfileStatus // set once a session completed; empty: the declared status, or INIT
-	sessions []*runtimeSession
-}
-
-// runtimeSession is one session started through Generate URL.
-type runtimeSession struct {
-	userID  string
-	session Session
-	start   StartRequest
-}
-
-func (rt *runtimeUser) hasCode(code string) bool {
-	if rt == nil {
-		return false
-	}
-	for _, s := range rt.sessions {
-		if s.session.SolutionCode == code {
-			return true
-		}
-	}
-	return false
-}
-
-// snapshot copies the sessions, so that they can be built without the lock.
-func (rt *runtimeUser) snapshot() []Session {
-	out := make([]Session, len(rt.sessions))
-	for i, s := range rt.sessions {
-		out[i] = s.session
-	}
-	return out
-}
-
 // StartRequest is a Generate URL request as the model needs it.
 type StartRequest struct {
 	UserID        string
@@ -55,7 +21,9 @@ type StartRequest struct {
 	CallbackURL   string
 	ReturnURL     string
 	FailReturnURL string
-	Input         map[string]any // the request as given, echoed as inputParameters
+	// Input is the request as given, a JSON object, echoed as inputParameters: data, never
+	// evaluated as a template.
+	Input json.RawMessage
 }
 
 // Started is a session the Generate URL API started.
@@ -67,37 +35,29 @@ type Started struct {
 	Verdict     Verdict
 }
 
-// StartSession starts an in-progress session for a userId: the user's newest session, under
-// a profile status of INIT if the user is new.
+// StartSession starts an in-progress session for a userId: the user's newest, under a profile
+// status of INIT if the user is new. Past Limits, the oldest started sessions are dropped.
 func (e *Engine) StartSession(req StartRequest) Started {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.started++
-	f := faker(e.seed, req.UserID, "started", int(e.started))
+	e.startedCount++
+	f := faker(e.seed, req.UserID, "started", int(e.startedCount))
 	sig := fmt.Sprintf("%012x", f.Uint64()&(1<<48-1))
-	for e.bySig[sig] != nil || e.set.signatures[sig].userID != "" {
+	for e.started.bySig[sig] != nil || e.set.signatures[sig].userID != "" {
 		sig = fmt.Sprintf("%012x", f.Uint64()&(1<<48-1))
 	}
 	code := req.SolutionCode
 	if code == "" {
 		code = DefaultSolutionCode
 	}
-	input := map[string]any{}
-	for k, v := range req.Input {
-		input[k] = v
+	if len(req.Input) == 0 {
+		req.Input = json.RawMessage("{}")
 	}
-	rs := &runtimeSession{userID: req.UserID, start: req, session: Session{
+	rs := &runtimeSession{userID: req.UserID, start: req, seq: e.startedCount, session: Session{
 		SignatureID: sig, SolutionCode: code, CreatedAt: e.now().UTC(), State: StateInProgress,
-		BizID: req.BizID, Region: req.Region,
-		Result: map[string]any{"inputParameters": input},
+		BizID: req.BizID, Region: req.Region, Literal: true,
 	}}
-	rt := e.runtime[req.UserID]
-	if rt == nil {
-		rt = &runtimeUser{}
-		e.runtime[req.UserID] = rt
-	}
-	rt.sessions = append(rt.sessions, rs)
-	e.bySig[sig] = rs
+	e.started.add(rs)
 	return rs.view()
 }
 
@@ -118,8 +78,9 @@ type Completion struct {
 // ErrUnknownSignature is returned for a signatureId no session has.
 var ErrUnknownSignature = fmt.Errorf("no session has this signatureId")
 
-// ErrSessionFinished is returned by Complete for a session that already has its verdict: a
-// finished session stays as it finished (a submitted one can still be finished).
+// ErrSessionFinished is returned by Complete for a session that already has its verdict, or
+// that is submitted again: a finished session stays as it finished (a submitted one can still
+// be finished).
 var ErrSessionFinished = errors.New("the session is already finished")
 
 // Complete moves a started session to submitted or finished with an outcome. A PASS makes
@@ -131,25 +92,28 @@ func (e *Engine) Complete(signatureID string, c Completion) (Started, error) {
 	}
 	spec := SessionSpec{State: c.State, OverallResult: c.OverallResult, ErrorCode: c.ErrorCode,
 		FaceLivenessScore: c.FaceLivenessScore, FaceSimilarityScore: c.FaceSimilarityScore, LivenessAttackType: c.LivenessAttackType}
-	v := &validator{file: &File{name: "completion", positions: positions{}}}
+	v := &validator{file: &File{name: "completion", positions: positions{}}, literal: true}
 	v.session("", spec)
 	if len(v.problems) > 0 {
 		return Started{}, v.problems
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	rs := e.bySig[signatureID]
+	rs := e.started.bySig[signatureID]
 	if rs == nil {
 		return Started{}, fmt.Errorf("%w: %q", ErrUnknownSignature, signatureID)
 	}
 	s := &rs.session
-	if s.State == StateFinished {
+	switch {
+	case s.State == StateFinished:
 		return rs.view(), fmt.Errorf("%w (%s): its outcome cannot change", ErrSessionFinished, s.Verdict)
+	case s.State == StateSubmitted && c.State == StateSubmitted:
+		return rs.view(), fmt.Errorf("%w: it was submitted already and can only be finished with an outcome now", ErrSessionFinished)
 	}
 	s.State, s.Verdict, s.ErrorCode = c.State, c.OverallResult, c.ErrorCode
 	s.Face = FaceOverrides{LivenessScore: c.FaceLivenessScore, SimilarityScore: c.FaceSimilarityScore, LivenessAttackType: c.LivenessAttackType}
 	if c.OverallResult == VerdictPass {
-		rt := e.runtime[rs.userID]
+		rt := e.started.byUser[rs.userID]
 		status := ProfileInit
 		if u := e.set.users[rs.userID]; u != nil {
 			status = u.Profile.States[e.currentState(u)].Status
@@ -172,7 +136,7 @@ func (e *Engine) currentState(u *User) int {
 func (e *Engine) Session(signatureID string) (Started, bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	rs := e.bySig[signatureID]
+	rs := e.started.bySig[signatureID]
 	if rs == nil {
 		return Started{}, false
 	}
@@ -187,13 +151,8 @@ func (e *Engine) Result(signatureID string, req Request) (json.RawMessage, error
 	var sess Session
 	var index int
 	var userID string
-	if rs := e.bySig[signatureID]; rs != nil {
-		rt := e.runtime[rs.userID]
-		index = 1000 + slices.Index(rt.sessions, rs)
-		if u := e.set.users[rs.userID]; u != nil {
-			index += len(u.states[e.currentState(u)])
-		}
-		sess, userID = rs.session, rs.userID
+	if rs := e.started.bySig[signatureID]; rs != nil {
+		sess, index, userID = rs.withInput(rs.session), rs.fakeIndex(), rs.userID
 	} else if ref, ok := e.set.signatures[signatureID]; ok {
 		u := e.set.users[ref.userID]
 		state, i := ref.state, ref.index
@@ -208,7 +167,11 @@ func (e *Engine) Result(signatureID string, req Request) (json.RawMessage, error
 	}
 	e.mu.Unlock()
 	data := templateData{UserID: userID, Region: req.Region, Country: req.Country, SolutionCode: sess.SolutionCode}
-	return buildResult(e.seed, index, sess, data)
+	raw, err := buildResult(e.seed, index, sess, data)
+	if err != nil {
+		return nil, &BuildError{Source: "session " + signatureID, Err: err}
+	}
+	return raw, nil
 }
 
 // Clock returns the engine's clock, for callers that time things the same way.

@@ -7,8 +7,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"maps"
 	"path"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -19,14 +21,17 @@ type Set struct {
 	profiles   map[string]*Profile
 	users      map[string]*User
 	rules      []*Rule
-	codes      map[string]bool
+	codes      map[string]bool // valid solution codes: fileCodes and those of users' sessions
+	fileCodes  map[string]bool // the default, solutionCodes lists, scenarios' and rules' sessions
 	files      []string
 	signatures map[string]sessionRef // literal signatureId → where it is declared
+	byLength   map[int][]*User       // users by the length of their userId, for near misses
 }
 
 // User is a known userId bound to its profile.
 type User struct {
 	ID      string
+	lower   string // ID in lower case, for near misses
 	Profile *Profile
 	Regions []string // region names it is visible on; empty: every region
 	Source  string   // the file that declares it
@@ -94,7 +99,7 @@ func New(seed int64, files ...*File) (*Set, error) {
 		seed:       seed,
 		profiles:   map[string]*Profile{},
 		users:      map[string]*User{},
-		codes:      map[string]bool{DefaultSolutionCode: true},
+		fileCodes:  map[string]bool{DefaultSolutionCode: true},
 		signatures: map[string]sessionRef{},
 	}
 	var problems Problems
@@ -105,10 +110,11 @@ func New(seed int64, files ...*File) (*Set, error) {
 	for _, f := range files {
 		s.files = append(s.files, f.name)
 		for _, code := range f.SolutionCodes {
-			s.codes[code] = true
+			s.fileCodes[code] = true
 		}
 		for _, name := range sortedKeys(f.Scenarios) {
 			s.profiles[name] = s.compileProfile(name, f.Scenarios[name])
+			addCodes(s.fileCodes, s.profiles[name])
 		}
 	}
 	declared := map[string]*File{}
@@ -134,8 +140,12 @@ func New(seed int64, files ...*File) (*Set, error) {
 				continue
 			}
 			s.rules = append(s.rules, r)
+			if r.Profile != nil {
+				addCodes(s.fileCodes, r.Profile)
+			}
 		}
 	}
+	s.reindex()
 	if len(problems) == 0 {
 		problems = s.checkResults(files)
 	}
@@ -157,9 +167,7 @@ func (s *Set) compileProfile(name string, spec ProfileSpec) *Profile {
 			state.After = *st.After
 		}
 		for _, ss := range st.Sessions {
-			sess := ss.session()
-			s.codes[sess.SolutionCode] = true
-			state.Sessions = append(state.Sessions, sess)
+			state.Sessions = append(state.Sessions, ss.session())
 		}
 		p.States = append(p.States, state)
 	}
@@ -167,7 +175,7 @@ func (s *Set) compileProfile(name string, spec ProfileSpec) *Profile {
 }
 
 func (s *Set) compileUser(f *File, id string, spec UserSpec) (*User, error) {
-	u := &User{ID: id, Regions: spec.Regions, Source: f.name, Spec: spec}
+	u := &User{ID: id, lower: strings.ToLower(id), Regions: spec.Regions, Source: f.name, Spec: spec}
 	if spec.Scenario != "" {
 		p, ok := s.profiles[spec.Scenario]
 		if !ok {
@@ -179,14 +187,90 @@ func (s *Set) compileUser(f *File, id string, spec UserSpec) (*User, error) {
 	}
 	u.hash = hashOf(spec) + u.Profile.hash
 	u.states = resolveStates(s.seed, id, u.Profile)
+	s.addSignatures(u)
+	return u, nil
+}
+
+// addSignatures records where u's sessions with a literal signatureId are; the first user
+// to declare a signatureId keeps it.
+func (s *Set) addSignatures(u *User) {
 	for si, sessions := range u.states {
 		for i, sess := range sessions {
 			if _, taken := s.signatures[sess.SignatureID]; !taken && !hasTemplate(sess.SignatureID) {
-				s.signatures[sess.SignatureID] = sessionRef{userID: id, state: si, index: i}
+				s.signatures[sess.SignatureID] = sessionRef{userID: u.ID, state: si, index: i}
 			}
 		}
 	}
-	return u, nil
+}
+
+// addCodes marks the solution codes of p's sessions valid.
+func addCodes(codes map[string]bool, p *Profile) {
+	for _, st := range p.States {
+		for _, sess := range st.Sessions {
+			codes[sess.SolutionCode] = true
+		}
+	}
+}
+
+// reindex derives what depends on the users: the valid codes (those of the files plus those
+// of the users' sessions) and the users by userId length.
+func (s *Set) reindex() {
+	s.codes = maps.Clone(s.fileCodes)
+	s.byLength = map[int][]*User{}
+	for _, id := range s.UserIDs() {
+		u := s.users[id]
+		addCodes(s.codes, u.Profile)
+		s.byLength[len(u.lower)] = append(s.byLength[len(u.lower)], u)
+	}
+}
+
+// shallow returns a copy of s whose maps of users and signatures can be changed without
+// touching s; everything else is shared (it is never changed once compiled).
+func (s *Set) shallow() *Set {
+	c := *s
+	c.users = maps.Clone(s.users)
+	c.signatures = maps.Clone(s.signatures)
+	c.files = slices.Clone(s.files)
+	return &c
+}
+
+// dropUser removes user id from s, and its signatureIds. Only for a set no one else holds.
+func (s *Set) dropUser(id string) {
+	if _, ok := s.users[id]; !ok {
+		return
+	}
+	delete(s.users, id)
+	maps.DeleteFunc(s.signatures, func(_ string, ref sessionRef) bool { return ref.userID == id })
+	s.reindex()
+}
+
+// withoutUser returns a copy of s without user id.
+func (s *Set) withoutUser(id string) *Set {
+	c := s.shallow()
+	c.dropUser(id)
+	return c
+}
+
+// withUser returns a copy of s where f's user id, declared by spec, replaces any user of that
+// id. Only this user is compiled and its results checked, as New would.
+func (s *Set) withUser(f *File, id string, spec UserSpec) (*Set, Problems) {
+	c := s.shallow()
+	c.dropUser(id)
+	u, err := c.compileUser(f, id, spec)
+	if err != nil {
+		pos := f.positions.at("users." + id + ".scenario")
+		return nil, Problems{{File: f.name, Line: pos.Line, Column: pos.Column, Path: "users." + id + ".scenario", What: err.Error(),
+			Hint: "declare it under scenarios: or use one of " + strings.Join(c.ScenarioNames(), ", ")}}
+	}
+	c.users[id] = u
+	c.reindex()
+	if !slices.Contains(c.files, f.name) {
+		c.files = append(c.files, f.name)
+	}
+	if problems := c.checkUser(f, u); len(problems) > 0 {
+		return nil, problems
+	}
+	return c, nil
 }
 
 func (s *Set) compileRule(f *File, spec RuleSpec) (*Rule, error) {

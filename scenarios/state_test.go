@@ -20,7 +20,7 @@ func TestSavedStateRoundTrip(t *testing.T) {
 	if err := old.DeleteUser("user_error"); err != nil {
 		t.Fatal(err)
 	}
-	started := old.StartSession(StartRequest{UserID: "new_customer", BizID: "order-1", Region: "PHL", Input: map[string]any{"userId": "new_customer"}})
+	started := old.StartSession(StartRequest{UserID: "new_customer", BizID: "order-1", Region: "PHL", Input: json.RawMessage(`{"userId": "new_customer"}`)})
 	if _, err := old.Complete(started.SignatureID, Completion{OverallResult: VerdictPass}); err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package scenarios
 
 import (
+	"errors"
 	"fmt"
 	"math/rand"
 	"slices"
@@ -11,12 +12,60 @@ import (
 	"text/template/parse"
 
 	"github.com/brianvoe/gofakeit/v6"
+
+	"github.com/idvmock/idvmock/internal/bounded"
 )
 
 // Scenario strings may hold Go templates: {{ .userId }}, {{ .region }}, {{ .country }},
 // {{ .solutionCode }} are the request's values, and {{ fake "firstname" }} is a gofakeit
 // function, seeded from the seed, the userId and the place of the template, so the same
-// request gives the same text. upper, lower and printf are available too.
+// request gives the same text. upper, lower, printf and text/template's own functions and
+// actions (if, range, with, else, ...) are available too.
+//
+// Templates come from scenario files and the admin API only: what a caller of the vendor's
+// API sends is data and is never parsed as a template. Their execution is bounded, so that
+// no template can stall or flood the mock: see the limits below.
+
+// Limits of template execution. Over a limit, building the answer fails: lint reports it
+// when it can see it, and otherwise the answer is the vendor's ERROR envelope and the
+// journal says why.
+const (
+	// MaxTemplateOutput is the most one template (one field) may write, in bytes; it bounds
+	// what each function returns too.
+	MaxTemplateOutput = 64 << 10
+	// MaxResultTemplateOutput is the most all the templates of one result may write.
+	MaxResultTemplateOutput = 1 << 20
+	// MaxTemplateSteps is how many loop iterations, function calls and template calls the
+	// templates of one result may make.
+	MaxTemplateSteps = 10_000
+	// maxFormatWidth bounds the width and precision of a printf verb (fmt allows 10^6).
+	maxFormatWidth = 1024
+)
+
+// ErrTemplateLimit is wrapped by the errors of a template that passed a limit.
+var ErrTemplateLimit = errors.New("template limit")
+
+// limitError is a limit a template passed.
+type limitError struct{ msg string }
+
+func (e *limitError) Error() string        { return e.msg }
+func (e *limitError) Is(target error) bool { return target == ErrTemplateLimit }
+
+func overLimit(format string, args ...any) error { return &limitError{fmt.Sprintf(format, args...)} }
+
+// templateError says what went wrong with a template in a sentence: the limit it passed, or
+// text/template's own message.
+func templateError(text string, err error) error {
+	shown := text
+	if len(shown) > 80 {
+		shown = shown[:77] + "..."
+	}
+	var le *limitError
+	if errors.As(err, &le) {
+		return fmt.Errorf("template %q %w", shown, le)
+	}
+	return fmt.Errorf("template %q: %s", shown, strings.TrimPrefix(err.Error(), "template: value:"))
+}
 
 // templateFields are the request values a template may read.
 var templateFields = []string{"userId", "region", "country", "solutionCode"}
@@ -32,52 +81,100 @@ func (d templateData) values() map[string]string {
 	return map[string]string{"userId": d.UserID, "region": d.Region, "country": d.Country, "solutionCode": d.SolutionCode}
 }
 
-// baseFuncs are the template functions; fake is bound to a seeded source at execution.
-var baseFuncs = template.FuncMap{
-	"fake":  func(string, ...string) (string, error) { return "", nil },
-	"upper": strings.ToUpper,
-	"lower": strings.ToLower,
+// stepFunc is called at the start of every loop iteration and every defined template: it
+// is inserted into the parsed tree, so that loops count against MaxTemplateSteps even when
+// their bodies call nothing.
+const stepFunc = "idvmockStep"
+
+// parseFuncs are the functions a template may name; execution binds the real ones, bounded.
+var parseFuncs = template.FuncMap{
+	"fake":   func(string, ...string) (string, error) { return "", nil },
+	"upper":  strings.ToUpper,
+	"lower":  strings.ToLower,
+	stepFunc: func() string { return "" },
 }
 
-var parsedTemplates sync.Map // text → *template.Template
+// Parsed templates, shared by every engine: bounded, and cleared by Engine.Reset.
+const (
+	maxCachedTemplates     = 4096
+	maxCachedTemplateBytes = 8 << 20 // of template text; a parsed tree is a few times that
+)
+
+var parsedTemplates = bounded.NewCache[string, *template.Template](maxCachedTemplates, maxCachedTemplateBytes)
+
+// ClearTemplateCache forgets every parsed template.
+func ClearTemplateCache() { parsedTemplates.Clear() }
 
 func parseTemplate(text string) (*template.Template, error) {
-	if t, ok := parsedTemplates.Load(text); ok {
-		return t.(*template.Template), nil
+	if t, ok := parsedTemplates.Get(text); ok {
+		return t, nil
 	}
-	t, err := template.New("value").Funcs(baseFuncs).Option("missingkey=error").Parse(text)
+	t, err := template.New("value").Funcs(parseFuncs).Option("missingkey=error").Parse(text)
 	if err != nil {
 		return nil, err
 	}
-	parsedTemplates.Store(text, t)
+	for _, d := range t.Templates() {
+		if d.Tree != nil {
+			insertSteps(d.Tree)
+		}
+	}
+	parsedTemplates.Put(text, t, len(text))
 	return t, nil
+}
+
+// insertSteps makes every range iteration and every call of a defined template call
+// stepFunc first.
+func insertSteps(tree *parse.Tree) {
+	step := func(pos parse.Pos) *parse.ActionNode {
+		id := parse.NewIdentifier(stepFunc).SetTree(tree).SetPos(pos)
+		cmd := &parse.CommandNode{NodeType: parse.NodeCommand, Pos: pos, Args: []parse.Node{id}}
+		return &parse.ActionNode{NodeType: parse.NodeAction, Pos: pos, Line: 1,
+			Pipe: &parse.PipeNode{NodeType: parse.NodePipe, Pos: pos, Cmds: []*parse.CommandNode{cmd}}}
+	}
+	if tree.Root != nil {
+		tree.Root.Nodes = append([]parse.Node{step(tree.Root.Pos)}, tree.Root.Nodes...)
+	}
+	walkTemplate(tree.Root, func(n parse.Node) {
+		if r, ok := n.(*parse.RangeNode); ok && r.List != nil {
+			r.List.Nodes = append([]parse.Node{step(r.Position())}, r.List.Nodes...)
+		}
+	})
 }
 
 // checkTemplate reports a template that cannot be evaluated: bad syntax, an unknown function,
 // an unknown request value, or a fake function gofakeit does not have or that would read
 // gofakeit's global source (and so not repeat).
 func checkTemplate(text string) error {
-	t, err := parseTemplate(text)
+	t, err := template.New("value").Funcs(parseFuncs).Option("missingkey=error").Parse(text)
 	if err != nil {
 		return fmt.Errorf("template %q: %s", text, strings.TrimPrefix(err.Error(), "template: value:"))
 	}
 	var problem error
-	walkTemplate(t.Tree.Root, func(n parse.Node) {
-		if problem != nil {
-			return
+	for _, d := range t.Templates() {
+		if d.Tree == nil {
+			continue
 		}
-		switch n := n.(type) {
-		case *parse.FieldNode:
-			if !slices.Contains(templateFields, n.Ident[0]) || len(n.Ident) > 1 {
-				problem = fmt.Errorf("template %q reads .%s: use one of .%s", text, strings.Join(n.Ident, "."), strings.Join(templateFields, ", ."))
+		walkTemplate(d.Tree.Root, func(n parse.Node) {
+			if problem == nil {
+				problem = checkNode(text, n)
 			}
-		case *parse.CommandNode:
-			if id, ok := n.Args[0].(*parse.IdentifierNode); ok && id.Ident == "fake" {
-				problem = checkFakeCall(text, n)
-			}
-		}
-	})
+		})
+	}
 	return problem
+}
+
+func checkNode(text string, n parse.Node) error {
+	switch n := n.(type) {
+	case *parse.FieldNode:
+		if !slices.Contains(templateFields, n.Ident[0]) || len(n.Ident) > 1 {
+			return fmt.Errorf("template %q reads .%s: use one of .%s", text, strings.Join(n.Ident, "."), strings.Join(templateFields, ", ."))
+		}
+	case *parse.CommandNode:
+		if id, ok := n.Args[0].(*parse.IdentifierNode); ok && id.Ident == "fake" {
+			return checkFakeCall(text, n)
+		}
+	}
+	return nil
 }
 
 func checkFakeCall(text string, n *parse.CommandNode) error {
@@ -101,9 +198,20 @@ func checkFakeCall(text string, n *parse.CommandNode) error {
 	return nil
 }
 
+// walkTemplate visits n and every node under it. The lists of if, range and with are nil
+// pointers when the template has no else: they are skipped.
 func walkTemplate(n parse.Node, visit func(parse.Node)) {
-	if n == nil {
+	switch x := n.(type) {
+	case nil:
 		return
+	case *parse.ListNode:
+		if x == nil {
+			return
+		}
+	case *parse.PipeNode:
+		if x == nil {
+			return
+		}
 	}
 	visit(n)
 	switch n := n.(type) {
@@ -121,19 +229,23 @@ func walkTemplate(n parse.Node, visit func(parse.Node)) {
 		for _, a := range n.Args {
 			walkTemplate(a, visit)
 		}
+	case *parse.ChainNode:
+		walkTemplate(n.Node, visit)
+	case *parse.TemplateNode:
+		walkTemplate(n.Pipe, visit)
 	case *parse.IfNode:
-		walkTemplate(n.Pipe, visit)
-		walkTemplate(n.List, visit)
-		walkTemplate(n.ElseList, visit)
+		walkBranch(&n.BranchNode, visit)
 	case *parse.RangeNode:
-		walkTemplate(n.Pipe, visit)
-		walkTemplate(n.List, visit)
-		walkTemplate(n.ElseList, visit)
+		walkBranch(&n.BranchNode, visit)
 	case *parse.WithNode:
-		walkTemplate(n.Pipe, visit)
-		walkTemplate(n.List, visit)
-		walkTemplate(n.ElseList, visit)
+		walkBranch(&n.BranchNode, visit)
 	}
+}
+
+func walkBranch(b *parse.BranchNode, visit func(parse.Node)) {
+	walkTemplate(b.Pipe, visit)
+	walkTemplate(b.List, visit)
+	walkTemplate(b.ElseList, visit)
 }
 
 // fakeValue runs the gofakeit function name with parameters "key=value" on r.
@@ -191,27 +303,139 @@ func fakeRepeats(name string, params []string) bool {
 	return ok
 }
 
+// budget is what the templates of one result may still do.
+type budget struct {
+	steps int
+	bytes int
+}
+
+func newBudget() *budget { return &budget{steps: MaxTemplateSteps, bytes: MaxResultTemplateOutput} }
+
+func (b *budget) step() error {
+	if b.steps <= 0 {
+		return overLimit("makes more than %d loop iterations and function calls in one answer", MaxTemplateSteps)
+	}
+	b.steps--
+	return nil
+}
+
+// capped checks what a function returns against MaxTemplateOutput.
+func capped(s string) (string, error) {
+	if len(s) > MaxTemplateOutput {
+		return "", overLimit("calls a function that returns %d bytes; at most %d are allowed", len(s), MaxTemplateOutput)
+	}
+	return s, nil
+}
+
+// boundFuncs are the template functions of one execution: each counts a step and returns at
+// most MaxTemplateOutput bytes, fmt's and text/template's own printing functions included.
+func boundFuncs(f *gofakeit.Faker, b *budget) template.FuncMap {
+	text := func(fn func(...any) string) func(...any) (string, error) {
+		return func(args ...any) (string, error) {
+			if err := b.step(); err != nil {
+				return "", err
+			}
+			return capped(fn(args...))
+		}
+	}
+	upper := func(fn func(string) string) func(string) (string, error) {
+		return func(s string) (string, error) {
+			if err := b.step(); err != nil {
+				return "", err
+			}
+			return capped(fn(s))
+		}
+	}
+	return template.FuncMap{
+		stepFunc: func() (string, error) { return "", b.step() },
+		"fake": func(name string, params ...string) (string, error) {
+			if err := b.step(); err != nil {
+				return "", err
+			}
+			v, err := fakeValue(f.Rand, name, params)
+			if err != nil {
+				return "", err
+			}
+			return capped(v)
+		},
+		"upper": upper(strings.ToUpper),
+		"lower": upper(strings.ToLower),
+		"printf": func(format string, args ...any) (string, error) {
+			if err := b.step(); err != nil {
+				return "", err
+			}
+			if err := checkFormat(format); err != nil {
+				return "", err
+			}
+			return capped(fmt.Sprintf(format, args...))
+		},
+		"print":    text(fmt.Sprint),
+		"println":  text(fmt.Sprintln),
+		"html":     text(template.HTMLEscaper),
+		"js":       text(template.JSEscaper),
+		"urlquery": text(template.URLQueryEscaper),
+	}
+}
+
+// checkFormat refuses printf widths and precisions that would make fmt allocate more than a
+// field may hold: over maxFormatWidth, or given as * (from an argument).
+func checkFormat(format string) error {
+	for i := 0; i < len(format); i++ {
+		if format[i] != '%' {
+			continue
+		}
+		for i++; i < len(format) && strings.IndexByte("+-# 0[]123456789.*", format[i]) >= 0; i++ {
+			switch c := format[i]; {
+			case c == '*':
+				return overLimit("calls printf %q with a width from an argument (*); write the width as a number up to %d", format, maxFormatWidth)
+			case c >= '1' && c <= '9' && (i == 0 || format[i-1] != '['):
+				n := 0
+				for ; i < len(format) && format[i] >= '0' && format[i] <= '9'; i++ {
+					if n = n*10 + int(format[i]-'0'); n > maxFormatWidth {
+						return overLimit("calls printf %q with a width or precision over %d", format, maxFormatWidth)
+					}
+				}
+				i--
+			}
+		}
+	}
+	return nil
+}
+
+// limitedWriter fails once more than limit bytes have been written.
+type limitedWriter struct {
+	b     strings.Builder
+	limit int
+}
+
+func (w *limitedWriter) Write(p []byte) (int, error) {
+	if w.b.Len()+len(p) > w.limit {
+		return 0, overLimit("writes more than %d bytes", w.limit)
+	}
+	return w.b.Write(p)
+}
+
 // render evaluates text for a request, with fake values drawn from a source seeded by seed,
-// the userId and key (the template's place), so the same request gives the same text.
-func render(text string, data templateData, seed int64, key string) (string, error) {
+// the userId and key (the template's place), so the same request gives the same text. It
+// spends b.
+func render(text string, data templateData, seed int64, key string, b *budget) (string, error) {
 	if !hasTemplate(text) {
 		return text, nil
 	}
 	t, err := parseTemplate(text)
 	if err != nil {
-		return "", err
+		return "", templateError(text, err)
 	}
 	f := faker(seed, data.UserID, "template:"+key, 0)
 	t, err = t.Clone()
 	if err != nil {
 		return "", err
 	}
-	t.Funcs(template.FuncMap{"fake": func(name string, params ...string) (string, error) {
-		return fakeValue(f.Rand, name, params)
-	}})
-	var b strings.Builder
-	if err := t.Execute(&b, data.values()); err != nil {
-		return "", err
+	t.Funcs(boundFuncs(f, b))
+	w := &limitedWriter{limit: min(MaxTemplateOutput, b.bytes)}
+	if err := t.Execute(w, data.values()); err != nil {
+		return "", templateError(text, err)
 	}
-	return b.String(), nil
+	b.bytes -= w.b.Len()
+	return w.b.String(), nil
 }

@@ -69,6 +69,7 @@ var countryCode = regexp.MustCompile(`^[A-Z]{3}$`)
 type validator struct {
 	file     *File
 	problems Problems
+	literal  bool // the values are data a caller sent: never templates
 }
 
 func (v *validator) add(path, what, hint string) {
@@ -353,7 +354,7 @@ func (v *validator) templates(path string, value any) {
 }
 
 func (v *validator) template(path, text string) {
-	if !hasTemplate(text) {
+	if v.literal || !hasTemplate(text) {
 		return
 	}
 	if err := checkTemplate(text); err != nil {

@@ -1,0 +1,362 @@
+package scenarios
+
+// Regression tests of the attack pass on a shared, long-running mock (issue 10): templates
+// that crashed the linter, caller input evaluated as a template, unbounded growth and work
+// under the engine's lock. Each case replays what was found; keep them together.
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+// engineWith compiles the built-in files plus one scenario file given as text.
+func engineWith(t testing.TB, yaml string) (*Engine, error) {
+	t.Helper()
+	files, err := BuiltinFiles()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := ParseFile("attack.yaml", strings.NewReader(yaml))
+	if err != nil {
+		return nil, err
+	}
+	return NewEngine(0, append(files, f), nil)
+}
+
+// Every text/template construct lints and serves: if, range and with, each with and
+// without else, nested, variables, define/template, break and continue. The first of them
+// (an if without else) panicked the linter: walkTemplate followed a nil ElseList.
+func TestAttackEveryTemplateConstructLintsAndServes(t *testing.T) {
+	for _, tc := range []struct{ template, want string }{
+		{`{{ if eq .region "sg" }}SG{{ end }}`, "SG"},
+		{`{{ if eq .region "ph" }}PH{{ else }}not PH{{ end }}`, "not PH"},
+		{`{{ if eq .region "ph" }}PH{{ else if eq .region "sg" }}SG{{ else }}?{{ end }}`, "SG"},
+		{`{{ range $i := 3 }}{{ $i }}{{ end }}`, "012"},
+		{`{{ range 0 }}x{{ else }}none{{ end }}`, "none"},
+		{`{{ with .country }}{{ . }}{{ end }}`, "SGP"},
+		{`{{ with "" }}x{{ else }}empty{{ end }}`, "empty"},
+		{`{{ with .userId }}{{ if eq . "u1" }}{{ range 2 }}{{ upper $.region }}{{ end }}{{ end }}{{ end }}`, "SGSG"},
+		{`{{ $c := .country }}{{ lower $c }}-{{ printf "%03d" 7 }}`, "sgp-007"},
+		{`{{ range $i := 5 }}{{ if eq $i 3 }}{{ break }}{{ end }}{{ if eq $i 1 }}{{ continue }}{{ end }}{{ $i }}{{ end }}`, "02"},
+		{`{{ define "tag" }}[{{ . }}]{{ end }}{{ template "tag" .region }}`, "[sg]"},
+		{`{{ len .userId }} {{ html "<a>" }} {{ urlquery "a b" }} {{ print 1 2 }}`, "2 &lt;a&gt; a+b 1 2"},
+	} {
+		t.Run(tc.template, func(t *testing.T) {
+			yaml := fmt.Sprintf("users:\n  u1:\n    profileStatus: ACTIVE\n    sessions:\n      - overallResult: PASS\n        bizId: %q\n", tc.template)
+			e, err := engineWith(t, yaml)
+			if err != nil {
+				t.Fatalf("refused: %v", err)
+			}
+			if got := result(t, ask(t, e, Request{UserID: "u1"})).InputParameters.BizID; got != tc.want {
+				t.Errorf("bizId %q, want %q", got, tc.want)
+			}
+			if err := e.PutUser("u2", []byte(fmt.Sprintf("profileStatus: INIT\nsessions: [{bizId: %q}]\n", tc.template))); err != nil {
+				t.Errorf("PUT refused it: %v", err)
+			}
+		})
+	}
+}
+
+// Templates that would run away are refused by lint, with the limit they pass.
+func TestAttackRunawayTemplatesAreLintProblems(t *testing.T) {
+	for name, template := range map[string]string{
+		"long loop":         `{{ range 2000000 }}ABCDEFGHIJ{{ end }}`,
+		"nested loops":      `{{ range 1000 }}{{ range 1000 }}{{ end }}{{ end }}`,
+		"empty long loop":   `{{ range 100000000 }}{{ end }}`,
+		"doubling variable": `{{ $a := printf "%s%s" .userId .userId }}` + strings.Repeat(`{{ $a = printf "%s%s" $a $a }}`, 30) + `{{ $a }}`,
+		"wide printf":       `{{ printf "%01000000d" 1 }}`,
+		"printf star width": `{{ printf "%*d" 100000000 1 }}`,
+		"recursion":         `{{ define "r" }}{{ template "r" . }}{{ end }}{{ template "r" . }}`,
+		"output":            `{{ range 9000 }}ABCDEFGHIJ{{ end }}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := engineWith(t, fmt.Sprintf("users:\n  u1:\n    profileStatus: INIT\n    sessions:\n      - bizId: '%s'\n", template))
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			var problems Problems
+			if !errors.As(err, &problems) || len(problems) != 1 || problems[0].Line != 5 || problems[0].Path != "users.u1.sessions[0].bizId" ||
+				!strings.Contains(problems[0].Hint, "see Templates in docs/scenarios.md") {
+				t.Errorf("want one problem at attack.yaml:5, users.u1.sessions[0].bizId, with the limits as hint; got:\n%v", err)
+			}
+		})
+	}
+}
+
+// A template lint cannot see over its limits (it depends on the requested userId) answers
+// a BuildError that wraps ErrTemplateLimit, never a panic; other users keep answering.
+func TestAttackTemplateOverItsLimitAtRunTime(t *testing.T) {
+	e, err := engineWith(t, `rules:
+  - name: long
+    match: {userIdGlob: "long-*"}
+    profileStatus: INIT
+    sessions:
+      - bizId: '{{ range len .userId }}{{ range 200 }}{{ end }}{{ end }}'
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out := ask(t, e, Request{UserID: "long-1"}); out.Code != CodeSuccess {
+		t.Fatalf("a short userId: %s %s", out.Code, out.Message)
+	}
+	req := Request{Operation: "getLatestSessionResult", UserID: "long-" + strings.Repeat("x", 200), Region: "sg", Country: "SGP"}
+	_, err = e.Answer(req, e.Decide(req))
+	var be *BuildError
+	if !errors.As(err, &be) || !errors.Is(err, ErrTemplateLimit) || be.Source != "rule long" {
+		t.Fatalf("want a BuildError of rule long wrapping ErrTemplateLimit, got %v", err)
+	}
+	if out := ask(t, e, Request{UserID: "user_active"}); out.Code != CodeSuccess {
+		t.Errorf("user_active after a failed build: %s", out.Code)
+	}
+}
+
+// What a caller of Generate URL sends is data: a bizId of "{{" and templates in any field
+// come back verbatim (a bizId of "{{" made every later answer for the user an HTTP 500, and
+// {"n": "{{range 2000000}}...{{end}}"} made each poll a 20 MB answer).
+func TestAttackGenerateURLInputIsNeverATemplate(t *testing.T) {
+	e, _ := newTestEngine(t)
+	for _, hostile := range []string{`{{`, `{{.}}`, `{{range 1000000}}x{{end}}`, `{{ fake "firstname" }}`, `{{ .userId }}`} {
+		input, _ := json.Marshal(map[string]string{"userId": "victim", "bizId": hostile, "n": hostile, "region": "PHL"})
+		started := e.StartSession(StartRequest{UserID: "victim", BizID: hostile, Region: "PHL", Input: input})
+		out := ask(t, e, Request{UserID: "victim"})
+		r := result(t, out)
+		var whole struct {
+			InputParameters map[string]any `json:"inputParameters"`
+		}
+		json.Unmarshal(out.Data.Result, &whole)
+		if r.SignatureID != started.SignatureID || r.InputParameters.BizID != hostile || whole.InputParameters["n"] != hostile {
+			t.Errorf("%q came back as bizId %q, n %v", hostile, r.InputParameters.BizID, whole.InputParameters["n"])
+		}
+		if len(out.Data.Result) > 4096 {
+			t.Errorf("%q made a %d-byte result", hostile, len(out.Data.Result))
+		}
+		raw, err := e.Result(started.SignatureID, Request{Region: "ph", Country: "PHL"})
+		if err != nil || !strings.Contains(string(raw), `"bizId":`+string(mustJSON(hostile))) {
+			t.Errorf("Get Result of %q: %v %s", hostile, err, raw)
+		}
+		// an admin completion's errorCode is data too
+		if _, err := e.Complete(started.SignatureID, Completion{OverallResult: VerdictFail, ErrorCode: hostile}); err != nil {
+			t.Errorf("completion with errorCode %q: %v", hostile, err)
+		}
+		if r := result(t, ask(t, e, Request{UserID: "victim"})); r.ErrorCode == nil || *r.ErrorCode != hostile {
+			t.Errorf("errorCode %q came back as %v", hostile, r.ErrorCode)
+		}
+	}
+}
+
+func mustJSON(v any) []byte {
+	b, _ := json.Marshal(v)
+	return b
+}
+
+// liveHeap is the heap in use after a collection.
+func liveHeap() uint64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
+}
+
+// Started sessions are bounded in all, per user, and by the bytes they echo; the oldest go
+// first. 100,000 Generate URL calls added 281 MB before.
+func TestAttackStartedSessionsAreBounded(t *testing.T) {
+	e, _ := newTestEngine(t)
+	e.SetLimits(Limits{MaxStartedSessions: 1000, MaxSessionsPerUser: 5, MaxStartedBytes: 1 << 20})
+	before := liveHeap()
+	input := json.RawMessage(`{"note":"` + strings.Repeat("x", 2000) + `"}`)
+	var first, last Started
+	for i := range 10_000 {
+		s := e.StartSession(StartRequest{UserID: fmt.Sprintf("user-%d", i%3000), Region: "PHL", Input: input})
+		if i == 0 {
+			first = s
+		}
+		last = s
+	}
+	grown := int64(liveHeap()) - int64(before)
+	e.mu.Lock()
+	n, bytes, perUser := e.started.len(), e.started.bytes, 0
+	for _, rt := range e.started.byUser {
+		perUser = max(perUser, len(rt.sessions))
+	}
+	e.mu.Unlock()
+	if n > 1000 || bytes > 1<<20 || perUser > 5 || n < 100 {
+		t.Errorf("%d sessions, %d bytes, at most %d for one user: not within the limits", n, bytes, perUser)
+	}
+	if _, ok := e.Session(first.SignatureID); ok {
+		t.Error("the oldest session is still kept")
+	}
+	if _, ok := e.Session(last.SignatureID); !ok {
+		t.Error("the newest session was dropped")
+	}
+	if grown > 8<<20 {
+		t.Errorf("the live heap grew %d bytes for 10,000 sessions bounded to 1 MiB", grown)
+	}
+	for range 20 { // one user's oldest go first
+		e.StartSession(StartRequest{UserID: "busy", Region: "PHL"})
+	}
+	if got := len(e.Users()); got == 0 {
+		t.Fatal("no users")
+	}
+	if p := e.started.byUser["busy"]; p == nil || len(p.sessions) != 5 || p.sessions[4].seq != e.startedCount {
+		t.Errorf("busy keeps %v", p)
+	}
+}
+
+// The template cache is bounded and cleared by a reset (it grew about 180 MB per 20,000
+// templates and survived reset).
+func TestAttackTemplateCacheIsBounded(t *testing.T) {
+	e, _ := newTestEngine(t)
+	ClearTemplateCache()
+	before := liveHeap()
+	for i := range 3 * maxCachedTemplates {
+		if _, err := render(fmt.Sprintf("{{ .userId }}-%d-%s", i, strings.Repeat("y", 2000)), templateData{UserID: "u"}, 0, "k", newBudget()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := parsedTemplates.Len(); n > maxCachedTemplates || parsedTemplates.Bytes() > maxCachedTemplateBytes {
+		t.Errorf("%d templates, %d bytes cached", n, parsedTemplates.Bytes())
+	}
+	if grown := int64(liveHeap()) - int64(before); grown > 64<<20 {
+		t.Errorf("the live heap grew %d bytes", grown)
+	}
+	e.Reset("")
+	if n := parsedTemplates.Len(); n != 0 {
+		t.Errorf("%d templates cached after a reset", n)
+	}
+}
+
+// Admin-declared users are bounded: past the limit a declaration is refused, not another
+// user dropped; replacing one is always possible.
+func TestAttackAdminUsersAreBounded(t *testing.T) {
+	e, _ := newTestEngine(t)
+	e.SetLimits(Limits{MaxAdminUsers: 3, MaxAdminBytes: 1 << 10})
+	for i := range 3 {
+		if err := e.PutUser(fmt.Sprintf("qa_%d", i), []byte("scenario: active\n")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.PutUser("qa_3", []byte("scenario: active\n")); !errors.Is(err, ErrAdminFull) || !strings.Contains(err.Error(), "--max-admin-users") {
+		t.Errorf("a fourth user: %v", err)
+	}
+	if err := e.PutUser("qa_0", []byte("scenario: failed\n")); err != nil {
+		t.Errorf("replacing a user within the limit: %v", err)
+	}
+	if err := e.PutUser("qa_1", []byte("scenario: failed\n# "+strings.Repeat("z", 1100)+"\n")); !errors.Is(err, ErrAdminFull) || !strings.Contains(err.Error(), "--max-admin-bytes") {
+		t.Errorf("a declaration over the byte limit: %v", err)
+	}
+	if err := e.DeleteUser("qa_2"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.PutUser("qa_3", []byte("scenario: active\n")); err != nil {
+		t.Errorf("after a delete there is room: %v", err)
+	}
+}
+
+// The banded edit distance agrees with the plain one wherever the plain one is within the
+// bound, and says "farther" everywhere else.
+func TestBoundedEditDistanceAgreesWithLevenshtein(t *testing.T) {
+	plain := func(a, b string) int {
+		prev := make([]int, len(b)+1)
+		for j := range prev {
+			prev[j] = j
+		}
+		for i := 1; i <= len(a); i++ {
+			cur := make([]int, len(b)+1)
+			cur[0] = i
+			for j := 1; j <= len(b); j++ {
+				cost := 1
+				if a[i-1] == b[j-1] {
+					cost = 0
+				}
+				cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			}
+			prev = cur
+		}
+		return prev[len(b)]
+	}
+	words := []string{"", "a", "user_active", "user_actve", "USER_ACTIVE", "resu_active", "user_activeeeeeeee", "qa-17", "qa-71", "xyz", "user_active_2"}
+	for _, a := range words {
+		for _, b := range words {
+			for k := 0; k <= 8; k++ {
+				want := plain(a, b)
+				d, ok := boundedEditDistance(a, b, k)
+				if ok != (want <= k) || (ok && d != want) {
+					t.Errorf("(%q, %q, k=%d) = %d, %v; plain distance %d", a, b, k, d, ok, want)
+				}
+			}
+		}
+	}
+}
+
+// A document nested deeper than MaxDepth is refused with where it goes too deep, before any
+// work that grows with the depth (a 9,000-deep body was accepted, at a memory cost quadratic
+// in its depth).
+func TestAttackDeepDocumentsAreRefused(t *testing.T) {
+	e, _ := newTestEngine(t)
+	for name, body := range map[string]string{
+		"flow lists":    "sessions: [{result: {x: " + strings.Repeat("[", 9000) + strings.Repeat("]", 9000) + "}}]\n",
+		"block maps":    deepBlockMaps(100),
+		"json":          `{"profileStatus":"INIT","sessions":[{"result":` + strings.Repeat(`{"a":`, 5000) + "1" + strings.Repeat("}", 5000) + `}]}`,
+		"just too deep": "sessions: [{result: {x: " + strings.Repeat("[", MaxDepth-3) + strings.Repeat("]", MaxDepth-3) + "}}]\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			var m0, m1 runtime.MemStats
+			runtime.ReadMemStats(&m0)
+			err := e.PutUser("deep", []byte(body))
+			runtime.ReadMemStats(&m1)
+			var problems Problems
+			if !errors.As(err, &problems) || !strings.Contains(err.Error(), fmt.Sprintf("nests deeper than %d levels", MaxDepth)) || problems[0].Line < 1 {
+				t.Fatalf("want a problem naming the depth with its line, got %v", err)
+			}
+			if !strings.HasPrefix(problems[0].Path, "deep.sessions[0].result") {
+				t.Errorf("path %q does not lead to the deep value", problems[0].Path)
+			}
+			if alloc := m1.TotalAlloc - m0.TotalAlloc; alloc > 512*uint64(len(body))+1<<20 { // linear: yaml.v3 keeps a node per level
+				t.Errorf("refusing a %d-byte body allocated %d bytes", len(body), alloc)
+			}
+		})
+	}
+	if err := e.PutUser("shallow", []byte("sessions: [{result: {x: "+strings.Repeat("[", MaxDepth-6)+strings.Repeat("]", MaxDepth-6)+"}}]\n")); err != nil &&
+		strings.Contains(err.Error(), "deeper") {
+		t.Errorf("a value within the depth limit was refused for its depth: %v", err)
+	}
+}
+
+func deepBlockMaps(depth int) string {
+	var b strings.Builder
+	b.WriteString("sessions:\n  - result:\n")
+	for i := range depth {
+		fmt.Fprintf(&b, "%sk%d:\n", strings.Repeat("  ", i+3), i)
+	}
+	fmt.Fprintf(&b, "%sleaf: 1\n", strings.Repeat("  ", depth+3))
+	return b.String()
+}
+
+// YAML aliases cannot multiply a small declaration into a huge one ("billion laughs").
+func TestAttackYAMLAliasBomb(t *testing.T) {
+	e, _ := newTestEngine(t)
+	body := `a: &a ["x","x","x","x","x","x","x","x","x","x"]
+b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]
+c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]
+d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]
+e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d]
+f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e,*e]
+g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f,*f]
+profileStatus: INIT
+sessions: [{result: {x: *g}}]
+`
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
+	err := e.PutUser("bomb", []byte(body))
+	runtime.ReadMemStats(&m1)
+	if err == nil {
+		t.Fatal("accepted")
+	}
+	if alloc := m1.TotalAlloc - m0.TotalAlloc; alloc > 64<<20 {
+		t.Errorf("refusing it allocated %d bytes", alloc)
+	}
+}
