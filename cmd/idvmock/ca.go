@@ -17,12 +17,19 @@ serve --tls-addr signs its HTTPS certificate (for the vendor's six hostnames, lo
 127.0.0.1) with this CA. Trust it in your clients: curl --cacert, SSL_CERT_FILE,
 NODE_EXTRA_CA_CERTS, the JVM's keytool, or the system store (see README).
 
+The CA may sign only those names (name constraints) and lives 2 years; an expired one is
+replaced by a new one, which clients must then trust. Like ssh, idvmock refuses a CA folder
+that other users may write to, or a key that they may read.
+
 Examples:
   idvmock ca print > idvmock-ca.pem
   curl --cacert "$(idvmock ca path)" --resolve sg-api.advance.ai:8443:127.0.0.1 https://sg-api.advance.ai:8443/__admin/health
 `
 
-type caCmd struct{ stdout io.Writer }
+type caCmd struct {
+	stdout io.Writer
+	stderr io.Writer // the CA's warnings
+}
 
 func (c *caCmd) Run(_ context.Context, args []string) error {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
@@ -44,6 +51,11 @@ func (c *caCmd) Run(_ context.Context, args []string) error {
 	ca, _, err := loadCA(*dir)
 	if err != nil {
 		return err
+	}
+	// The same warnings serve logs (a renewed, expiring or unconstrained CA), kept off stdout,
+	// which scripts capture: idvmock ca print > idvmock-ca.pem.
+	for _, note := range ca.Notes {
+		fmt.Fprintf(c.stderr, "idvmock ca: warning: %s\n", note)
 	}
 	if sub == "path" {
 		fmt.Fprintln(c.stdout, filepath.Join(ca.Dir, mockserver.CACertFile))

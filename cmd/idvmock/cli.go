@@ -80,7 +80,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "proxy":
 		cmd = &proxyCmd{stdout: stdout, stderr: stderr}
 	case "ca":
-		cmd = &caCmd{stdout: stdout}
+		cmd = &caCmd{stdout: stdout, stderr: stderr}
 	case "version":
 		cmd = &versionCmd{stdout: stdout}
 	default:

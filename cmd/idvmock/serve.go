@@ -153,6 +153,9 @@ func (c *serveCmd) tlsConfig(caDir, certFile, keyFile string, logger *slog.Logge
 	if created {
 		logger.Info("created a local CA for HTTPS; trust its certificate in your clients", slog.String("caCert", filepath.Join(ca.Dir, mockserver.CACertFile)))
 	}
+	for _, note := range ca.Notes { // renewed, expiring soon, or without name constraints
+		logger.Warn(note, slog.String("caDir", ca.Dir))
+	}
 	hosts, err := mockserver.CertificateHosts()
 	if err != nil {
 		return nil, err
