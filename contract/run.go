@@ -117,6 +117,31 @@ type UsageError struct{ Err error }
 func (e UsageError) Error() string { return e.Err.Error() }
 func (e UsageError) Unwrap() error { return e.Err }
 
+// UnreachableError is a target no connection could be made to (refused, no such host, timed
+// out): nothing answers there, so the run stops instead of reporting every case as an error.
+type UnreachableError struct {
+	Target string // the base URL, or a region's host
+	Vendor bool   // the target is one of the vendor's hosts
+	Err    error  // why the connection failed
+}
+
+func (e *UnreachableError) Error() string {
+	if e.Vendor {
+		return fmt.Sprintf("cannot connect to %s (%v): check the network and proxy settings, or leave that region out with --region", e.Target, e.Err)
+	}
+	return fmt.Sprintf("cannot connect to %s (%v): is the mock running there? Start it with idvmock serve, or correct --target", e.Target, e.Err)
+}
+
+func (e *UnreachableError) Unwrap() error { return e.Err }
+
+// connectFailed reports whether err is a failure to connect at all, as opposed to a
+// connection that broke or a protocol error.
+func connectFailed(err error) bool {
+	var op *net.OpError
+	var dns *net.DNSError
+	return errors.As(err, &dns) || (errors.As(err, &op) && op.Op == "dial")
+}
+
 // IsVendorHost reports whether host is one of ADVANCE.AI's API hosts.
 func IsVendorHost(host string) bool {
 	h := strings.ToLower(host)
@@ -132,10 +157,13 @@ type runner struct {
 	base    *url.URL
 	vendor  bool
 	now     func() time.Time
+	reached map[string]bool // hosts that answered once: a later failure there is a case's error
 }
 
-// Run runs the cases on every region asked for. Its error is a UsageError (bad options) or
-// the context's; what the target answers, connection failures included, is in the report.
+// Run runs the cases on every region asked for. Its error is a UsageError (bad options), an
+// *UnreachableError (no connection could be made to a target that never answered: the run
+// stops there), or the context's; what the target answers, failures of a target that
+// answered before included, is in the report.
 func Run(ctx context.Context, opts Options) (*Report, error) {
 	base, err := url.Parse(strings.TrimRight(opts.Target, "/"))
 	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
@@ -161,7 +189,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	ru := &runner{opts: opts, checker: checker, base: base, vendor: IsVendorHost(base.Host), now: opts.Now}
+	ru := &runner{opts: opts, checker: checker, base: base, vendor: IsVendorHost(base.Host), now: opts.Now, reached: map[string]bool{}}
 	if ru.now == nil {
 		ru.now = time.Now
 	}
@@ -186,6 +214,10 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	for _, region := range rs {
 		target, host := ru.regionTarget(region)
 		token, tokenErr := ru.token(ctx, target, host)
+		var unreachable *UnreachableError
+		if errors.As(tokenErr, &unreachable) {
+			return report, unreachable
+		}
 		for _, c := range ru.opts.Cases {
 			if err := ctx.Err(); err != nil {
 				return report, err
@@ -206,7 +238,9 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 			case c.operation() == OpGetLatest && c.Token != TokenNone && tokenErr != nil:
 				res.Error = tokenErr.Error()
 			default:
-				ru.runCase(ctx, &res, c, target, host, token)
+				if err := ru.runCase(ctx, &res, c, target, host, token); errors.As(err, &unreachable) {
+					return report, unreachable
+				}
 			}
 			report.Results = append(report.Results, res)
 		}
@@ -244,7 +278,7 @@ func (ru *runner) token(ctx context.Context, target *url.URL, host string) (stri
 	body := ru.tokenBody(ru.opts.SecretKey)
 	status, _, raw, err := ru.do(ctx, http.MethodPost, target.String()+PathToken, host, "", body)
 	if err != nil {
-		return "", fmt.Errorf("no token: the token API could not be reached: %v", err)
+		return "", fmt.Errorf("no token: the token API could not be reached: %w", err)
 	}
 	var env struct {
 		Code    string `json:"code"`
@@ -269,7 +303,8 @@ func (ru *runner) tokenBody(secret string) []byte {
 	return b
 }
 
-func (ru *runner) runCase(ctx context.Context, res *CaseResult, c Case, target *url.URL, host, token string) {
+// runCase runs one case into res; its error is the request's, already in res.
+func (ru *runner) runCase(ctx context.Context, res *CaseResult, c Case, target *url.URL, host, token string) error {
 	var method, rawURL, tok string
 	var body []byte
 	switch c.operation() {
@@ -306,7 +341,7 @@ func (ru *runner) runCase(ctx context.Context, res *CaseResult, c Case, target *
 	res.Duration = ru.now().Sub(start)
 	if err != nil {
 		res.Error = err.Error()
-		return
+		return err
 	}
 	res.Status = status
 	req, _ := http.NewRequest(method, rawURL, nil)
@@ -319,6 +354,7 @@ func (ru *runner) runCase(ctx context.Context, res *CaseResult, c Case, target *
 	if env != nil {
 		res.Violations = append(res.Violations, expectations(c, env)...)
 	}
+	return nil
 }
 
 // expectations compares the answer with what the case expects, pointer by pointer.
@@ -389,8 +425,20 @@ func (ru *runner) do(ctx context.Context, method, rawURL, host, token string, bo
 	}
 	resp, err := ru.opts.Client.Do(req)
 	if err != nil {
+		if ctx.Err() == nil && !ru.reached[req.URL.Host] && connectFailed(err) {
+			var ue *url.Error
+			if errors.As(err, &ue) {
+				err = ue.Err // the URL is in the message already
+			}
+			where := ru.base.String()
+			if ru.vendor {
+				where = req.URL.Host
+			}
+			return 0, nil, nil, &UnreachableError{Target: where, Vendor: ru.vendor, Err: err}
+		}
 		return 0, nil, nil, err
 	}
+	ru.reached[req.URL.Host] = true
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
 	if err != nil && len(raw) == 0 {

@@ -120,17 +120,49 @@ func TestSuiteFailsAgainstABrokenMock(t *testing.T) {
 	}
 }
 
-// A target that does not answer is exit 2, not a pass or a contract failure.
-func TestUnreachableTargetIsAnError(t *testing.T) {
+// A target nothing answers at stops the run with an *UnreachableError naming it, instead of
+// a report of every case failing the same way.
+func TestUnreachableTargetStopsTheRun(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	report := run(t, Options{Target: "http://" + addr, Regions: []string{"sg"}})
+	for _, opts := range []Options{
+		{Target: "http://" + addr, Regions: []string{"sg"}},                 // the token API is the first request
+		{Target: "http://" + addr, Regions: []string{"sg"}, Token: "given"}, // a case is
+	} {
+		report, err := Run(context.Background(), opts)
+		var unreachable *UnreachableError
+		if !errors.As(err, &unreachable) || unreachable.Target != "http://"+addr ||
+			!strings.Contains(err.Error(), "connection refused") || strings.Contains(err.Error(), "\n") {
+			t.Fatalf("token %q: %v, want an UnreachableError naming %s", opts.Token, err, addr)
+		}
+		if report == nil || len(report.Results) != 0 {
+			t.Errorf("token %q: report %+v, want no results", opts.Token, report)
+		}
+	}
+}
+
+// A target that answered and then stopped is a case error in the report, exit 2: the
+// failures after it are the target's, worth seeing case by case.
+func TestRunReportsATargetThatStopsAnswering(t *testing.T) {
+	var once sync.Once
+	var ts *httptest.Server
+	mock := newMock(t)
+	ts = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mock.ServeHTTP(w, r)
+		once.Do(func() { ts.Listener.Close() }) // nothing answers after the first request
+	}))
+	defer ts.Close()
+	report, err := Run(context.Background(), Options{Target: ts.URL, Regions: []string{"sg"},
+		Client: &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}})
+	if err != nil {
+		t.Fatalf("a target that answered once: %v, want the failures in the report", err)
+	}
 	if report.ExitCode() != 2 || report.Counts().Errors == 0 {
-		t.Fatalf("exit %d, counts %+v", report.ExitCode(), report.Counts())
+		t.Errorf("exit %d, counts %+v", report.ExitCode(), report.Counts())
 	}
 }
 

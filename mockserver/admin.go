@@ -99,7 +99,7 @@ func (s *Server) adminScenarios(c echo.Context) error {
 	set := s.cfg.Engine.Set()
 	rules := []ruleView{}
 	for _, r := range set.Rules() {
-		v := ruleView{Name: r.Name, Source: r.Source, Match: r.Spec.Match, Scenario: r.Spec.Scenario}
+		v := ruleView{Name: r.Name, Source: r.Source, Match: r.Spec.Match.Masked(), Scenario: r.Spec.Scenario}
 		for _, f := range r.Faults {
 			v.Faults = append(v.Faults, string(f.Kind))
 		}
@@ -137,7 +137,11 @@ func (s *Server) adminPutUser(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.cfg.Engine.PutUser(id, data); err != nil {
+	err = s.cfg.Engine.PutUser(id, data)
+	switch {
+	case errors.Is(err, scenarios.ErrAdminFull):
+		return sendAdminError(c, http.StatusInsufficientStorage, err.Error(), "the limits keep a mock shared by many within its memory")
+	case err != nil:
 		return sendProblems(c, err)
 	}
 	return s.adminUser(c)
@@ -263,6 +267,12 @@ func (s *Server) adminComplete(c echo.Context) error {
 	switch {
 	case errors.Is(err, scenarios.ErrUnknownSignature):
 		return sendAdminError(c, http.StatusNotFound, err.Error(), "only sessions started through Generate URL can be completed")
+	case errors.Is(err, scenarios.ErrSessionFinished) && started.State == scenarios.StateSubmitted:
+		return sendAdminError(c, http.StatusConflict, err.Error()+"; no callback was sent",
+			`finish it with an outcome, e.g. {"overallResult": "PASS"}`)
+	case errors.Is(err, scenarios.ErrSessionFinished):
+		return sendAdminError(c, http.StatusConflict, err.Error()+"; no callback was sent",
+			"a finished session keeps its outcome: start a new session through Generate URL to verify again")
 	case err != nil:
 		return sendProblems(c, err)
 	}

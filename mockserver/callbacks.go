@@ -4,22 +4,54 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
+	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
+// Defaults of the callback bounds.
+const (
+	DefaultCallbackWorkers    = 4
+	DefaultCallbackMaxPending = 1000
+)
+
 // CallbackPolicy says how a completed session is reported to its callbackUrl: the vendor
-// POSTs {"signatureId", "type"} and retries until the receiver answers HTTP 200.
+// POSTs {"signatureId", "type"} and retries until the receiver answers HTTP 200. Redirects
+// are never followed: a 3xx is a failed attempt. Every attempt is a journal entry (kind
+// callback).
 type CallbackPolicy struct {
 	Attempts int           // tries in all; default 5
 	Backoff  time.Duration // wait before the second try, doubled after each; default 1s
 	Timeout  time.Duration // per try; default 5s
-	Client   *http.Client  // default: a client with Timeout
+
+	// Workers is how many callbacks are sent at once; default 4. A delivery waiting for its
+	// next try holds no worker.
+	Workers int
+	// MaxPending bounds the deliveries pending at once: queued, being sent or waiting for a
+	// retry; default 1000. A completion that finds the bound reached is not called back: the
+	// journal shows the delivery dropped, and why.
+	MaxPending int
+	// Allow is where callbacks may go (see ParseCallbackAllow); empty: anywhere, for a mock on
+	// a developer's machine. It is checked on the address each connection is made to, so a
+	// name that resolves to an address outside the list is refused too (DNS rebinding
+	// included). A refused target is journaled and not retried. With Allow set, no HTTP
+	// proxy is used, since the check must see the receiver's own address.
+	Allow CallbackAllow
+
+	// Client sends the callbacks; default: a client with Timeout. Its redirects are never
+	// followed. With Allow set, its Transport must be nil or an *http.Transport, whose dialer
+	// is replaced by the one that checks Allow; with any other Transport every callback is
+	// refused, since Allow could not be enforced.
+	Client *http.Client
 }
 
 func (p *CallbackPolicy) setDefaults() {
@@ -32,83 +64,414 @@ func (p *CallbackPolicy) setDefaults() {
 	if p.Timeout <= 0 {
 		p.Timeout = 5 * time.Second
 	}
-	if p.Client == nil {
-		p.Client = &http.Client{Timeout: p.Timeout}
+	if p.Workers <= 0 {
+		p.Workers = DefaultCallbackWorkers
+	}
+	if p.MaxPending <= 0 {
+		p.MaxPending = DefaultCallbackMaxPending
 	}
 }
 
-// callbacks delivers callbacks in the background and journals every attempt.
+// The settings the journal's messages name, where an operator changes them.
+const (
+	settingAllow      = "--callback-allow"
+	settingMaxPending = "CallbackPolicy.MaxPending"
+)
+
+// CallbackAllow is a parsed list of the hosts and networks callbacks may go to. The zero
+// value is the empty list: every target is allowed.
+type CallbackAllow struct {
+	names    []string // exact host names, lower case
+	suffixes []string // ".example.com" for *.example.com
+	networks []netip.Prefix
+	text     string
+}
+
+// ParseCallbackAllow parses a comma-separated allow-list of callback targets: host names
+// (app.internal), wildcards of subdomains (*.example.com, which does not match example.com
+// itself), networks (10.0.0.0/8, fd00::/8) and addresses (127.0.0.1, ::1). A callbackUrl is
+// allowed when its host is a listed name, or when the address connected to is in a listed
+// network. An empty s is the empty list: everything allowed.
+func ParseCallbackAllow(s string) (CallbackAllow, error) {
+	var a CallbackAllow
+	var kept []string
+	for _, item := range strings.Split(s, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		if err := a.add(item); err != nil {
+			return CallbackAllow{}, err
+		}
+		kept = append(kept, item)
+	}
+	a.text = strings.Join(kept, ",")
+	return a, nil
+}
+
+func (a *CallbackAllow) add(item string) error {
+	const examples = "list host names (app.internal), wildcards (*.example.com), networks (10.0.0.0/8) or addresses (127.0.0.1), comma-separated"
+	switch {
+	case strings.Contains(item, "/") && !strings.Contains(item, "://"):
+		p, err := netip.ParsePrefix(item)
+		if err != nil {
+			why := err.Error() // netip.ParsePrefix("..."): ParseAddr("..."): the reason
+			if i := strings.LastIndex(why, "): "); i >= 0 {
+				why = why[i+3:]
+			}
+			return fmt.Errorf("%q is not a network (%s): write one as an address, a slash and the prefix length, such as 10.0.0.0/8 or fd00::/8", item, why)
+		}
+		a.networks = append(a.networks, p.Masked())
+		return nil
+	case strings.Contains(item, "://"):
+		return fmt.Errorf("%q is a URL: give its host alone (app.internal); %s", item, examples)
+	case strings.HasPrefix(item, "["):
+		return fmt.Errorf("%q: write an IPv6 address without brackets or port (::1)", item)
+	}
+	if ip, err := netip.ParseAddr(item); err == nil {
+		ip = ip.Unmap()
+		a.networks = append(a.networks, netip.PrefixFrom(ip, ip.BitLen()))
+		return nil
+	}
+	name := strings.TrimSuffix(strings.ToLower(item), ".")
+	wildcard := strings.HasPrefix(name, "*.")
+	if wildcard {
+		name = name[2:]
+	}
+	switch {
+	case name == "*" || name == "":
+		return fmt.Errorf("%q would allow every host: leave the list empty for that", item)
+	case strings.Contains(name, ":"):
+		return fmt.Errorf("%q has a port or is not an address: give the host without a port (callbacks to any port of an allowed host are allowed)", item)
+	case !validHostName(name):
+		return fmt.Errorf("%q is not a host name, a wildcard (only *. in front) or a network; %s", item, examples)
+	}
+	if wildcard {
+		a.suffixes = append(a.suffixes, "."+name)
+	} else {
+		a.names = append(a.names, name)
+	}
+	return nil
+}
+
+func validHostName(s string) bool {
+	for _, label := range strings.Split(s, ".") {
+		if label == "" || len(label) > 63 {
+			return false
+		}
+		for _, r := range label {
+			if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+				return false
+			}
+		}
+	}
+	return len(s) <= 253
+}
+
+// Empty reports whether the list allows every target.
+func (a CallbackAllow) Empty() bool { return len(a.names)+len(a.suffixes)+len(a.networks) == 0 }
+
+// String is the list as parsed, comma-separated.
+func (a CallbackAllow) String() string { return a.text }
+
+func (a CallbackAllow) allowsName(host string) bool {
+	host = strings.TrimSuffix(strings.ToLower(host), ".")
+	for _, n := range a.names {
+		if host == n {
+			return true
+		}
+	}
+	for _, suffix := range a.suffixes {
+		if strings.HasSuffix(host, suffix) && len(host) > len(suffix) {
+			return true
+		}
+	}
+	return false
+}
+
+func (a CallbackAllow) allowsAddr(ip netip.Addr) bool {
+	ip = ip.Unmap()
+	for _, n := range a.networks {
+		if n.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// notAllowedError is a callback target the allow-list refuses, found when connecting.
+type notAllowedError struct{ host, addr string }
+
+func (e *notAllowedError) Error() string {
+	if e.addr == e.host {
+		return fmt.Sprintf("refused: %s is not allowed by %s (not in a listed network); not retried", e.host, settingAllow)
+	}
+	return fmt.Sprintf("refused: %s (connecting to %s) is not allowed by %s (not a listed name, and the address is in no listed network); not retried",
+		e.host, e.addr, settingAllow)
+}
+
+// dialAllowed dials like net.Dialer, and refuses a connection the allow-list does not allow:
+// by the host's name, or by the address connected to, checked in the dialer's Control
+// function after the name was resolved.
+func (a CallbackAllow) dialAllowed(ctx context.Context, network, address string) (net.Conn, error) {
+	host, _, err := net.SplitHostPort(address)
+	if err != nil {
+		return nil, err
+	}
+	d := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
+	if !a.allowsName(host) {
+		d.Control = func(_, connectTo string, _ syscall.RawConn) error {
+			ap, err := netip.ParseAddrPort(connectTo)
+			if err == nil && a.allowsAddr(ap.Addr()) {
+				return nil
+			}
+			ip := connectTo
+			if err == nil {
+				ip = ap.Addr().Unmap().String()
+			}
+			return &notAllowedError{host: host, addr: ip}
+		}
+	}
+	return d.DialContext(ctx, network, address)
+}
+
+// client is the policy's HTTP client as callbacks use it: no redirects followed, and Allow
+// enforced by the dialer. refuse is set when Allow cannot be enforced.
+func (p *CallbackPolicy) client() (c *http.Client, refuse error) {
+	c = &http.Client{Timeout: p.Timeout}
+	if p.Client != nil {
+		copied := *p.Client
+		c = &copied
+	}
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	if p.Allow.Empty() {
+		return c, nil
+	}
+	var tr *http.Transport
+	switch t := c.Transport.(type) {
+	case nil:
+		tr = http.DefaultTransport.(*http.Transport).Clone()
+	case *http.Transport:
+		tr = t.Clone()
+	default:
+		return c, fmt.Errorf("refused: %s is set but the callback client's Transport is a %T, whose connections it cannot check; not retried", settingAllow, t)
+	}
+	tr.Proxy = nil // the allow-list must see the receiver's address, not a proxy's
+	tr.DialContext = p.Allow.dialAllowed
+	tr.DialTLSContext = nil
+	c.Transport = tr
+	return c, nil
+}
+
+// delivery is one callback to send, tried until the receiver takes it or the attempts run
+// out.
+type delivery struct {
+	target, signatureID, kind, userID string
+	body                              []byte
+	attempt                           int           // the next attempt, from 1
+	wait                              time.Duration // before the retry after it
+}
+
+// callbacks delivers callbacks in the background through a fixed pool of workers and a
+// bounded queue, and journals every attempt. A delivery waiting for a retry is held by a
+// timer, not by a worker.
 type callbacks struct {
 	policy  CallbackPolicy
+	client  *http.Client
+	refuse  error // every callback is refused with it (Allow cannot be enforced)
 	journal *journal
 	log     *slog.Logger
 	stop    <-chan struct{}
-	wg      sync.WaitGroup
+	queue   chan *delivery // never holds more than MaxPending: sends do not block
+
+	mu      sync.Mutex
+	started bool
+	closed  bool
+	pending int                       // queued, being sent or waiting for a retry
+	timers  map[*delivery]*time.Timer // the deliveries waiting for a retry
+	ctx     context.Context           // cancelled when the server stops: attempts in flight end
+	wg      sync.WaitGroup            // the workers
 }
 
 func newCallbacks(p CallbackPolicy, j *journal, log *slog.Logger, stop <-chan struct{}) *callbacks {
-	return &callbacks{policy: p, journal: j, log: log, stop: stop}
+	p.setDefaults()
+	cb := &callbacks{policy: p, journal: j, log: log, stop: stop,
+		queue: make(chan *delivery, p.MaxPending), timers: map[*delivery]*time.Timer{}}
+	cb.client, cb.refuse = p.client()
+	return cb
 }
 
-// deliver reports a session's completion to target, retrying on anything but HTTP 200.
+// deliver reports a session's completion to target in the background, retrying on anything
+// but HTTP 200, or journals why it will not.
 func (cb *callbacks) deliver(target, signatureID, kind, userID string) {
 	body, _ := json.Marshal(map[string]string{"signatureId": signatureID, "type": kind})
-	cb.wg.Add(1)
+	d := &delivery{target: target, signatureID: signatureID, kind: kind, userID: userID, body: body,
+		attempt: 1, wait: cb.policy.Backoff}
+	cb.mu.Lock()
+	var why string
+	switch {
+	case cb.closed || cb.stopped():
+		why = "not sent: the server is shutting down"
+	case cb.pending >= cb.policy.MaxPending:
+		why = fmt.Sprintf("dropped, not sent: %d callbacks are already pending (queued, being sent or waiting for a retry), the bound set by %s (default %d); their receivers are slow or down",
+			cb.pending, settingMaxPending, DefaultCallbackMaxPending)
+	}
+	if why != "" {
+		cb.mu.Unlock()
+		cb.journal.add(cb.entry(d, time.Now(), why))
+		cb.log.Warn("callback not sent", slog.String("url", target), slog.String("signatureId", signatureID), slog.String("why", why))
+		return
+	}
+	if !cb.started {
+		cb.startLocked()
+	}
+	cb.pending++
+	cb.mu.Unlock()
+	cb.queue <- d
+}
+
+func (cb *callbacks) stopped() bool {
+	select {
+	case <-cb.stop:
+		return true
+	default:
+		return false
+	}
+}
+
+// startLocked starts the workers, on the first delivery: a server that never calls back runs
+// none.
+func (cb *callbacks) startLocked() {
+	cb.started = true
+	ctx, cancel := context.WithCancel(context.Background())
+	cb.ctx = ctx
+	cb.wg.Add(cb.policy.Workers + 1)
 	go func() {
 		defer cb.wg.Done()
-		wait := cb.policy.Backoff
-		for attempt := 1; attempt <= cb.policy.Attempts; attempt++ {
-			if cb.try(target, body, signatureID, kind, userID, attempt) {
-				return
-			}
-			if attempt == cb.policy.Attempts {
-				cb.log.Warn("callback given up", slog.String("url", target), slog.String("signatureId", signatureID), slog.Int("attempts", attempt))
-				return
-			}
-			select {
-			case <-time.After(wait):
-			case <-cb.stop:
-				return
-			}
-			wait *= 2
-		}
+		<-cb.stop
+		cancel()
 	}()
+	for range cb.policy.Workers {
+		go cb.work()
+	}
 }
 
-// try makes one attempt and journals it; it reports whether the receiver took the callback.
-func (cb *callbacks) try(target string, body []byte, signatureID, kind, userID string, attempt int) bool {
-	start := time.Now()
-	entry := Entry{Time: start.UTC(), Kind: "callback", Method: http.MethodPost, Path: target, UserID: userID,
-		Query: url.Values{"signatureId": {signatureID}, "type": {kind}}.Encode(), Attempt: attempt}
-	ctx, cancel := context.WithTimeout(context.Background(), cb.policy.Timeout)
-	defer cancel()
-	go func() { // a stopping server does not wait for a slow receiver
+func (cb *callbacks) work() {
+	defer cb.wg.Done()
+	for {
 		select {
 		case <-cb.stop:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
-	if err == nil {
-		req.Header.Set("Content-Type", "application/json")
-		var resp *http.Response
-		if resp, err = cb.policy.Client.Do(req); err == nil {
-			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
-			resp.Body.Close()
-			entry.Status = resp.StatusCode
-			if resp.StatusCode != http.StatusOK {
-				err = fmt.Errorf("the receiver answered HTTP %d; the vendor retries until it gets 200", resp.StatusCode)
-			}
+			return
+		case d := <-cb.queue:
+			cb.attempt(d)
 		}
 	}
-	if err != nil {
-		entry.Error = err.Error()
-	}
-	entry.LatencyMillis = float64(time.Since(start).Microseconds()) / 1000
-	cb.journal.add(entry)
-	return err == nil
 }
 
-// wait returns when every delivery has ended.
-func (cb *callbacks) wait() { cb.wg.Wait() }
+// attempt makes one try of d, journals it, and schedules the next one or ends d.
+func (cb *callbacks) attempt(d *delivery) {
+	if cb.stopped() {
+		return // the server stopped while d was queued
+	}
+	start := time.Now()
+	status, err := cb.post(d)
+	final := d.attempt >= cb.policy.Attempts
+	var refused *notAllowedError
+	var msg string
+	switch {
+	case err == nil:
+	case cb.stopped():
+		msg = err.Error() + "; not retried: the server is shutting down"
+		final = true
+	case errors.As(err, &refused):
+		msg, final = refused.Error(), true // not "dial tcp ...: refused: ..."
+	case errors.Is(err, cb.refuse):
+		msg, final = err.Error(), true
+	case final:
+		msg = fmt.Sprintf("%v; given up after %d attempts", err, d.attempt)
+	default:
+		msg = err.Error()
+	}
+	e := cb.entry(d, start, msg)
+	e.Attempt, e.Status = d.attempt, status
+	e.LatencyMillis = float64(time.Since(start).Microseconds()) / 1000
+	cb.journal.add(e)
+	if err == nil || final {
+		if err != nil {
+			cb.log.Warn("callback given up", slog.String("url", d.target), slog.String("signatureId", d.signatureID),
+				slog.Int("attempts", d.attempt), slog.String("error", msg))
+		}
+		cb.mu.Lock()
+		cb.pending--
+		cb.mu.Unlock()
+		return
+	}
+	wait := d.wait
+	d.attempt++
+	d.wait *= 2
+	cb.mu.Lock()
+	defer cb.mu.Unlock()
+	if cb.closed {
+		cb.pending--
+		return
+	}
+	cb.timers[d] = time.AfterFunc(wait, func() {
+		cb.mu.Lock()
+		delete(cb.timers, d)
+		cb.mu.Unlock()
+		if !cb.stopped() {
+			cb.queue <- d // d is counted in pending: there is room
+		}
+	})
+}
+
+// post sends d once; it answers the receiver's status, and why the attempt failed.
+func (cb *callbacks) post(d *delivery) (int, error) {
+	if cb.refuse != nil {
+		return 0, cb.refuse
+	}
+	ctx, cancel := context.WithTimeout(cb.ctx, cb.policy.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.target, bytes.NewReader(d.body))
+	if err != nil {
+		return 0, fmt.Errorf("the callbackUrl cannot be called: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := cb.client.Do(req)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // the URL is the entry's path already
+		}
+		return 0, err
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+	resp.Body.Close()
+	switch {
+	case resp.StatusCode == http.StatusOK:
+		return resp.StatusCode, nil
+	case resp.StatusCode >= 300 && resp.StatusCode < 400:
+		return resp.StatusCode, fmt.Errorf("the receiver answered HTTP %d, a redirect to %q, which was not followed: give the final URL as callbackUrl; the vendor retries until it gets 200",
+			resp.StatusCode, clipTo(resp.Header.Get("Location"), 80))
+	}
+	return resp.StatusCode, fmt.Errorf("the receiver answered HTTP %d; the vendor retries until it gets 200", resp.StatusCode)
+}
+
+// entry is the journal entry of an attempt of d, or of a delivery not sent.
+func (cb *callbacks) entry(d *delivery, start time.Time, msg string) Entry {
+	return Entry{Time: start.UTC(), Kind: "callback", Method: http.MethodPost, Path: d.target, UserID: d.userID,
+		Body: string(d.body), Error: msg}
+}
+
+// wait stops the retries not yet due and returns when the workers have ended. The server's
+// stop channel is closed first, which ends attempts in flight.
+func (cb *callbacks) wait() {
+	cb.mu.Lock()
+	cb.closed = true
+	for d, t := range cb.timers {
+		t.Stop()
+		delete(cb.timers, d)
+	}
+	cb.mu.Unlock()
+	cb.wg.Wait()
+}

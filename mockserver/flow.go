@@ -130,14 +130,21 @@ var h5Template = template.Must(template.New("h5").Parse(`<!doctype html>
 <h1>Identity verification (idvmock)</h1>
 <p>This page stands in for ADVANCE.AI's H5 flow. Pick how the verification ends.</p>
 <dl><dt>signatureId</dt><dd>{{.SignatureID}}</dd><dt>userId</dt><dd>{{.UserID}}</dd><dt>bizId</dt><dd>{{.Start.BizID}}</dd><dt>state</dt><dd>{{.State}}{{if .Verdict}} ({{.Verdict}}){{end}}</dd></dl>
-<form method="post">
+{{if .Finished}}<p><strong>This verification is finished: {{.Verdict}}.</strong> Its outcome cannot change; start a new session through Generate URL to verify again.</p>
+{{else}}<form method="post">
 <button name="outcome" value="PASS">Pass</button>
 <button name="outcome" value="FAIL">Fail (liveness attack)</button>
 <button name="outcome" value="INCOMPLETE">Give up</button>
-<button name="outcome" value="SUBMIT">Submit, verdict pending</button>
-</form>
-</body></html>
+{{if not .Submitted}}<button name="outcome" value="SUBMIT">Submit, verdict pending</button>
+{{end}}</form>
+{{end}}</body></html>
 `))
+
+// h5View is what the H5 page shows of a session.
+type h5View struct {
+	scenarios.Started
+	Finished, Submitted bool
+}
 
 // h5Page is the verification page a Generate URL answer points to.
 func (s *Server) h5Page(c echo.Context) error {
@@ -146,7 +153,8 @@ func (s *Server) h5Page(c echo.Context) error {
 		return c.HTML(http.StatusNotFound, "<!doctype html><title>Not found</title><p>No session has this signatureId.</p>\n")
 	}
 	var b strings.Builder
-	if err := h5Template.Execute(&b, started); err != nil {
+	view := h5View{Started: started, Finished: started.State == scenarios.StateFinished, Submitted: started.State == scenarios.StateSubmitted}
+	if err := h5Template.Execute(&b, view); err != nil {
 		return err
 	}
 	exchangeOf(c).UserID = started.UserID
@@ -154,13 +162,23 @@ func (s *Server) h5Page(c echo.Context) error {
 }
 
 // h5Finish ends the session the way the user picked, calls back, and sends the browser to
-// returnUrl (PASS, SUBMIT) or failReturnUrl (FAIL, INCOMPLETE) when the session has them.
+// returnUrl (PASS, SUBMIT) or failReturnUrl (FAIL, INCOMPLETE) when the session has them. A
+// session that already finished, or a second SUBMIT, answers 409 and sends no callback.
 func (s *Server) h5Finish(c echo.Context) error {
 	sig := c.Param("signatureId")
 	outcome := c.FormValue("outcome")
 	started, err := s.complete(sig, h5Outcomes[outcome])
 	if errors.Is(err, scenarios.ErrUnknownSignature) {
 		return c.HTML(http.StatusNotFound, "<!doctype html><title>Not found</title><p>No session has this signatureId.</p>\n")
+	}
+	if errors.Is(err, scenarios.ErrSessionFinished) {
+		exchangeOf(c).UserID = started.UserID
+		msg := fmt.Sprintf("Session %s already finished (%s): its outcome cannot change, and no callback was sent. Start a new session through Generate URL to verify again.",
+			sig, started.Verdict)
+		if started.State == scenarios.StateSubmitted {
+			msg = fmt.Sprintf("Session %s is already submitted: submitting again changes nothing, and no callback was sent. Pick a verdict to finish it.", sig)
+		}
+		return c.HTML(http.StatusConflict, "<!doctype html><title>Already done</title><p>"+template.HTMLEscapeString(msg)+"</p>\n")
 	}
 	if err != nil {
 		return err
@@ -177,7 +195,9 @@ func (s *Server) h5Finish(c echo.Context) error {
 		template.HTMLEscapeString(sig), template.HTMLEscapeString(outcome)))
 }
 
-// complete finishes a started session and reports it to its callbackUrl.
+// complete finishes a started session and reports it to its callbackUrl. The engine refuses
+// a session that already finished, and submitting one again (scenarios.ErrSessionFinished):
+// either would only send another callback.
 func (s *Server) complete(sig string, c scenarios.Completion) (scenarios.Started, error) {
 	started, err := s.cfg.Engine.Complete(sig, c)
 	if err != nil {

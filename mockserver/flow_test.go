@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -106,6 +107,11 @@ func TestGenerateURLFlowWithH5PageAndCallback(t *testing.T) {
 	if attempts[0].Attempt != 3 || attempts[0].Status != 200 || attempts[2].Status != 500 || attempts[2].Error == "" {
 		t.Errorf("journaled attempts: %+v", attempts)
 	}
+	for _, a := range attempts {
+		if a.Body != `{"signatureId":"`+sig+`","type":"COMPLETED"}` {
+			t.Errorf("attempt %d shows the body %q", a.Attempt, a.Body)
+		}
+	}
 
 	status, result = poll()
 	if status != "ACTIVE" || result["overallResult"] != "PASS" || result["errorCode"] != "SUCCESS" {
@@ -165,5 +171,93 @@ func TestAdminCompletesStartedSessions(t *testing.T) {
 	}
 	if rec := serve(t, s, call{target: "/h5/nope"}); rec.Code != http.StatusNotFound {
 		t.Errorf("unknown session page: %d", rec.Code)
+	}
+}
+
+// A finished session stays finished: its H5 page shows the outcome and no buttons, and
+// finishing it again, on the page or through the admin API, answers 409 and sends no
+// callback.
+func TestH5AndAdminCompleteRefuseAFinishedSession(t *testing.T) {
+	receiver := &callbackReceiver{}
+	cbServer := httptest.NewServer(receiver)
+	defer cbServer.Close()
+	s := newTestServer(t, Config{})
+	defer s.Close()
+	sig := startSession(t, s, "once_user", cbServer.URL+"/cb")
+	h5 := func(outcome string) *httptest.ResponseRecorder {
+		return serve(t, s, call{method: http.MethodPost, target: "/h5/" + sig,
+			header: map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, body: "outcome=" + outcome})
+	}
+	if rec := h5("PASS"); rec.Code != http.StatusSeeOther {
+		t.Fatalf("the first finish: %d %s", rec.Code, rec.Body)
+	}
+	waitFor(t, func() bool { return len(receiver.received()) == 1 }, "the COMPLETED callback")
+
+	page := serve(t, s, call{target: "/h5/" + sig})
+	if page.Code != 200 || !strings.Contains(page.Body.String(), "finished: PASS") || strings.Contains(page.Body.String(), "<button") {
+		t.Errorf("the page of a finished session: %d %s", page.Code, page.Body)
+	}
+	for _, outcome := range []string{"FAIL", "PASS", "SUBMIT"} {
+		rec := h5(outcome)
+		if rec.Code != http.StatusConflict || !strings.HasPrefix(rec.Header().Get("Content-Type"), "text/html") ||
+			!strings.Contains(rec.Body.String(), "already finished (PASS)") {
+			t.Errorf("%s again on the page: %d %s", outcome, rec.Code, rec.Body)
+		}
+	}
+	rec := serve(t, s, adminCall(http.MethodPost, "/__admin/sessions/"+sig+"/complete", `{"overallResult":"FAIL","errorCode":"LIVENESS_ATTACK"}`))
+	var body adminError
+	if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || rec.Code != http.StatusConflict ||
+		!strings.Contains(body.Error, "already finished") || body.Hint == "" {
+		t.Errorf("again through the admin API: %d %s", rec.Code, rec.Body)
+	}
+
+	time.Sleep(50 * time.Millisecond)
+	if got := receiver.received(); len(got) != 1 {
+		t.Errorf("%d callbacks, want the first one only: %v", len(got), got)
+	}
+	if n := s.journal.count(filter{Kind: "callback"}); n != 1 {
+		t.Errorf("%d callback entries, want 1", n)
+	}
+	if env := decode(t, serve(t, s, latestCall("userId=once_user", ""))); !strings.Contains(string(env.Data), `"overallResult":"PASS"`) {
+		t.Errorf("the outcome changed: %s", env.Data)
+	}
+}
+
+// A submitted session can still finish, but submitting it again is refused: it would only
+// send another SUBMIT_COMPLETED.
+func TestH5AndAdminCompleteRefuseSubmittingAgain(t *testing.T) {
+	receiver := &callbackReceiver{}
+	cbServer := httptest.NewServer(receiver)
+	defer cbServer.Close()
+	s := newTestServer(t, Config{})
+	defer s.Close()
+	sig := startSession(t, s, "submit_user", cbServer.URL+"/cb")
+	complete := func(body string) *httptest.ResponseRecorder {
+		return serve(t, s, adminCall(http.MethodPost, "/__admin/sessions/"+sig+"/complete", body))
+	}
+	if rec := complete(`{"state":"submitted"}`); rec.Code != 200 {
+		t.Fatalf("submit: %d %s", rec.Code, rec.Body)
+	}
+	page := serve(t, s, call{target: "/h5/" + sig}).Body.String()
+	if !strings.Contains(page, `value="PASS"`) || strings.Contains(page, `value="SUBMIT"`) {
+		t.Errorf("the page of a submitted session: %s", page)
+	}
+	if rec := complete(`{"state":"submitted"}`); rec.Code != http.StatusConflict || !strings.Contains(rec.Body.String(), "submitted already") {
+		t.Errorf("submit again through the admin API: %d %s", rec.Code, rec.Body)
+	}
+	again := serve(t, s, call{method: http.MethodPost, target: "/h5/" + sig,
+		header: map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, body: "outcome=SUBMIT"})
+	if again.Code != http.StatusConflict || !strings.Contains(again.Body.String(), "already submitted") {
+		t.Errorf("submit again on the page: %d %s", again.Code, again.Body)
+	}
+	if rec := complete(`{"overallResult":"PASS"}`); rec.Code != 200 {
+		t.Errorf("finish after submitting: %d %s", rec.Code, rec.Body)
+	}
+	waitFor(t, func() bool { return len(receiver.received()) == 2 }, "SUBMIT_COMPLETED then COMPLETED")
+	time.Sleep(50 * time.Millisecond)
+	got := receiver.received() // in any order: callbacks go out in parallel
+	slices.Sort(got)
+	if want := []string{`{"signatureId":"` + sig + `","type":"COMPLETED"}`, `{"signatureId":"` + sig + `","type":"SUBMIT_COMPLETED"}`}; !slices.Equal(got, want) {
+		t.Errorf("callbacks: %v, want one SUBMIT_COMPLETED and one COMPLETED", got)
 	}
 }

@@ -35,13 +35,16 @@ type Entry struct {
 	Unmatched     bool                 `json:"unmatched,omitempty"` // no user or rule knew the userId
 	NearMisses    []scenarios.NearMiss `json:"nearMisses,omitempty"`
 	Attempt       int                  `json:"attempt,omitempty"` // callbacks: 1 for the first try
-	Error         string               `json:"error,omitempty"`   // callbacks: why the attempt failed
+	Error         string               `json:"error,omitempty"`   // callbacks: why the attempt failed, or why none was made
+	Body          string               `json:"body,omitempty"`    // callbacks: the JSON body POSTed
 }
 
 // Limits on what one entry keeps of a client's values.
 const (
 	maxEntryField = 256
 	maxEntryQuery = 1024
+	maxEntryError = 512
+	maxEntryBody  = 8 << 10
 )
 
 // journal is a ring of the latest entries: memory stays bounded whatever the traffic.
@@ -60,7 +63,8 @@ func (j *journal) add(e Entry) {
 	e.Path = clipTo(e.Path, maxEntryField)
 	e.Query = clipTo(e.Query, maxEntryQuery)
 	e.UserID = clipTo(e.UserID, maxEntryField)
-	e.Error = clipTo(e.Error, maxEntryField)
+	e.Error = clipTo(e.Error, maxEntryError)
+	e.Body = clipTo(e.Body, maxEntryBody)
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	j.lastID++

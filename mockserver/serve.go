@@ -10,33 +10,23 @@ import (
 	"time"
 )
 
-// Timeouts of the HTTP server: slow clients cannot hold a connection forever.
-const (
-	readHeaderTimeout = 10 * time.Second
-	idleTimeout       = 2 * time.Minute
-	// ShutdownGrace is how long requests in flight may take to finish after a shutdown
-	// starts.
-	ShutdownGrace = 10 * time.Second
-)
+// ShutdownGrace is how long requests in flight may take to finish after a shutdown starts.
+const ShutdownGrace = 10 * time.Second
 
 // Serve answers connections from ln (and the more listeners: plain HTTP and HTTPS side by
 // side) until ctx is cancelled, then stops accepting and lets requests in flight finish within
 // ShutdownGrace. net/http's own answers to requests that are not valid HTTP are turned into
 // the vendor's envelope (WrapListener). A TLS listener is given as tls.NewListener's.
 func (s *Server) Serve(ctx context.Context, ln net.Listener, more ...net.Listener) error {
-	t := s.cfg.Timeouts
-	if t.ReadHeader <= 0 {
-		t.ReadHeader = readHeaderTimeout
-	}
-	if t.Idle <= 0 {
-		t.Idle = idleTimeout
-	}
 	hs := &http.Server{
 		Handler:           s,
-		ReadHeaderTimeout: t.ReadHeader,
-		IdleTimeout:       t.Idle,
+		ReadHeaderTimeout: s.timeouts.ReadHeader,
+		IdleTimeout:       s.timeouts.Idle,
 		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		// OPTIONS * reaches the handler, which answers it with the envelope like any other
+		// request it has no route for, instead of net/http's empty 200.
+		DisableGeneralOptionsHandler: true,
 	}
 	listeners := append([]net.Listener{ln}, more...)
 	done := make(chan error, len(listeners))

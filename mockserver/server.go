@@ -55,14 +55,36 @@ type Config struct {
 	Version     string                        // reported by the health endpoint; default "dev"
 	Reload      func() scenarios.ReloadStatus // how the last reload of the scenario files went; nil: no reloading
 	Timeouts    Timeouts                      // against slow and idle clients; zero fields: the defaults
+	MaxTokens   int                           // strict mode: tokens kept, the oldest dropped first; default 100,000
 }
 
 // Timeouts bound how long a client may hold a connection without sending: a request's
-// headers (default 10 s) and the wait for the next request on a kept-alive connection
-// (default 2 min).
+// headers (default 10 s), its body (default 30 s) and the wait for the next request on a
+// kept-alive connection (default 2 min).
 type Timeouts struct {
 	ReadHeader time.Duration
+	Body       time.Duration
 	Idle       time.Duration
+}
+
+// Defaults of Timeouts and Config.
+const (
+	DefaultReadHeaderTimeout = 10 * time.Second
+	DefaultBodyTimeout       = 30 * time.Second
+	DefaultIdleTimeout       = 2 * time.Minute
+	DefaultMaxTokens         = 100_000
+)
+
+func (t *Timeouts) setDefaults() {
+	if t.ReadHeader <= 0 {
+		t.ReadHeader = DefaultReadHeaderTimeout
+	}
+	if t.Body <= 0 {
+		t.Body = DefaultBodyTimeout
+	}
+	if t.Idle <= 0 {
+		t.Idle = DefaultIdleTimeout
+	}
 }
 
 // DefaultJournalSize is how many requests the journal keeps unless told otherwise.
@@ -79,6 +101,7 @@ type Server struct {
 	regions       *idvmock.Regions
 	filterOptions *openapi3filter.Options
 	adminOptions  *openapi3filter.Options
+	timeouts      Timeouts
 	tokens        *tokenStore
 	journal       *journal
 	callbacks     *callbacks
@@ -96,7 +119,10 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, tokens: newTokenStore(), journal: newJournal(cfg.JournalSize), stop: make(chan struct{})}
+	s := &Server{cfg: cfg, log: cfg.Logger, timeouts: cfg.Timeouts, journal: newJournal(cfg.JournalSize), stop: make(chan struct{})}
+	if cfg.Auth == AuthStrict { // present mode keeps no token: any non-blank one is accepted
+		s.tokens = newTokenStore(cfg.MaxTokens)
+	}
 	if s.regions, err = idvmock.RegionsFromSpec(doc); err != nil {
 		return nil, err
 	}
@@ -147,6 +173,10 @@ func (c *Config) setDefaults() error {
 	if c.Version == "" {
 		c.Version = "dev"
 	}
+	if c.MaxTokens <= 0 {
+		c.MaxTokens = DefaultMaxTokens
+	}
+	c.Timeouts.setDefaults()
 	c.Callbacks.setDefaults()
 	return nil
 }

@@ -13,12 +13,12 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/labstack/echo/v4"
 
+	"github.com/idvmock/idvmock/internal/bounded"
 	"github.com/idvmock/idvmock/scenarios"
 )
 
@@ -91,7 +91,7 @@ func (s *Server) generateToken(c echo.Context) error {
 		return sendError(c, http.StatusOK, scenarios.CodeAccountDisabled, messageAccountDisabled)
 	}
 	expires := now.Add(time.Duration(body.PeriodSecond) * time.Second)
-	token := s.tokens.issue(expires, now)
+	token := s.tokens.issue(expires)
 	return send(c, http.StatusOK, scenarios.CodeSuccess, newFullBody(c, tokenData{Token: token, ExpiredTime: expires.UnixMilli()}))
 }
 
@@ -148,42 +148,36 @@ func (s *Server) authenticate(_ context.Context, in *openapi3filter.Authenticati
 	return nil
 }
 
-// tokenStore remembers the tokens this process issued until they expire. Expired tokens are
-// swept when the store has doubled since the last sweep, so it holds about the live tokens
-// and issuing stays O(1) amortized.
+// tokenStore remembers the tokens this process issued (strict mode only), at most max of
+// them: past that the oldest issued go first, whatever their expiry. An expired token stays
+// until it is pushed out, and is refused meanwhile.
 type tokenStore struct {
-	mu        sync.Mutex
-	expires   map[string]time.Time
-	nextSweep int
+	expires *bounded.Cache[string, time.Time]
 }
 
-const minSweep = 1024
+// tokenBytes is about what one kept token costs, for the documentation of the bound.
+const tokenBytes = 100
 
-func newTokenStore() *tokenStore {
-	return &tokenStore{expires: map[string]time.Time{}, nextSweep: minSweep}
+func newTokenStore(max int) *tokenStore {
+	return &tokenStore{expires: bounded.NewCache[string, time.Time](max, 0)}
 }
 
-func (t *tokenStore) issue(expires, now time.Time) string {
+// newToken returns a random token: 32 hex characters.
+func newToken() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
-	token := hex.EncodeToString(b[:])
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if len(t.expires) >= t.nextSweep {
-		for tok, exp := range t.expires {
-			if !now.Before(exp) {
-				delete(t.expires, tok)
-			}
-		}
-		t.nextSweep = max(minSweep, 2*len(t.expires))
+	return hex.EncodeToString(b[:])
+}
+
+func (t *tokenStore) issue(expires time.Time) string {
+	token := newToken()
+	if t != nil {
+		t.expires.Put(token, expires, tokenBytes)
 	}
-	t.expires[token] = expires
 	return token
 }
 
 func (t *tokenStore) valid(token string, now time.Time) bool {
-	t.mu.Lock()
-	exp, ok := t.expires[token]
-	t.mu.Unlock()
+	exp, ok := t.expires.Get(token)
 	return ok && now.Before(exp)
 }

@@ -161,19 +161,3 @@ func TestAuthModes(t *testing.T) {
 		t.Errorf("strict: expired token: %s, want IAM_FAILED", got)
 	}
 }
-
-// Expired tokens do not pile up: the store sweeps them as it grows.
-func TestTokenStoreForgetsExpiredTokens(t *testing.T) {
-	store := newTokenStore()
-	now := vectorTime
-	for i := 0; i < 10*minSweep; i++ {
-		store.issue(now.Add(time.Second), now)
-		now = now.Add(2 * time.Second) // every earlier token has expired
-	}
-	store.mu.Lock()
-	n := len(store.expires)
-	store.mu.Unlock()
-	if n > minSweep {
-		t.Fatalf("store holds %d tokens, want at most %d live ones", n, minSweep)
-	}
-}

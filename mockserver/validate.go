@@ -1,13 +1,17 @@
 package mockserver
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"html"
+	"io"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -91,7 +95,9 @@ func (s *Server) validateRequests(next echo.HandlerFunc) echo.HandlerFunc {
 		if req.ContentLength > limit {
 			return s.refuse(c, admin, "", &http.MaxBytesError{Limit: limit})
 		}
-		req.Body = http.MaxBytesReader(c.Response(), req.Body, limit)
+		if err := s.readBody(c, limit); err != nil {
+			return s.refuse(c, admin, "", err)
+		}
 		queryProblem := checkQuery(req.URL.RawQuery, route.Operation)
 		input := &openapi3filter.RequestValidationInput{
 			Request:    req,
@@ -107,12 +113,151 @@ func (s *Server) validateRequests(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
+// readBody reads the request's body, at most limit bytes, within the body timeout, and
+// checks that a JSON body nests at most maxJSONDepth deep; the handlers then read it from
+// memory. The read deadline is cleared once the body is in, so that a slow answer (a latency
+// fault) is not mistaken for a client that went away.
+func (s *Server) readBody(c echo.Context, limit int64) error {
+	req := c.Request()
+	if req.Body == nil || req.Body == http.NoBody {
+		return nil
+	}
+	rc := http.NewResponseController(c.Response())
+	_ = rc.SetReadDeadline(time.Now().Add(s.timeouts.Body)) // not supported by test recorders
+	data, err := io.ReadAll(http.MaxBytesReader(c.Response(), req.Body, limit))
+	_ = rc.SetReadDeadline(time.Time{})
+	if err != nil {
+		// The rest of the body is not worth waiting for: net/http would read it before
+		// answering, unless the connection closes after the answer.
+		c.Response().Header().Set(echo.HeaderConnection, "close")
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return err
+		}
+		return &bodyError{fmt.Sprintf("the body could not be read within %v: %v", s.timeouts.Body, err)}
+	}
+	req.Body = io.NopCloser(bytes.NewReader(data))
+	if isJSON(req.Header.Get(echo.HeaderContentType)) {
+		if at, deep := jsonTooDeep(data, maxJSONDepth); deep {
+			return &bodyError{fmt.Sprintf("the JSON body nests deeper than %d levels at %s", maxJSONDepth, at)}
+		}
+	}
+	return nil
+}
+
+// bodyError is a request body refused before validation: too slow, or nested too deep.
+type bodyError struct{ msg string }
+
+func (e *bodyError) Error() string { return e.msg }
+
+// maxJSONDepth bounds how deeply a JSON body may nest (a valid one nests 4 levels at most).
+const maxJSONDepth = 64
+
+func isJSON(contentType string) bool {
+	mt, _, _ := strings.Cut(contentType, ";")
+	mt = strings.ToLower(strings.TrimSpace(mt))
+	return mt == "application/json" || strings.HasSuffix(mt, "+json")
+}
+
+// jsonTooDeep reports whether data nests arrays and objects more than limit deep, and then
+// where (a JSON pointer). It scans bytes, without decoding.
+func jsonTooDeep(data []byte, limit int) (string, bool) {
+	depth, inString, escaped := 0, false, false
+	for i, b := range data {
+		switch {
+		case inString:
+			switch {
+			case escaped:
+				escaped = false
+			case b == '\\':
+				escaped = true
+			case b == '"':
+				inString = false
+			}
+		case b == '"':
+			inString = true
+		case b == '{' || b == '[':
+			if depth++; depth > limit {
+				return jsonPointerAt(data[:i], limit), true
+			}
+		case b == '}' || b == ']':
+			depth--
+		}
+	}
+	return "", false
+}
+
+// jsonPointerAt is the JSON pointer of the value that prefix (a JSON text cut short) was in
+// when it was limit levels deep.
+func jsonPointerAt(prefix []byte, limit int) string {
+	dec := json.NewDecoder(bytes.NewReader(prefix))
+	type level struct {
+		object bool
+		key    string
+		index  int
+	}
+	var stack []level
+	expectKey := false
+	for len(stack) < limit {
+		tok, err := dec.Token()
+		if err != nil {
+			break
+		}
+		switch t := tok.(type) {
+		case json.Delim:
+			switch t {
+			case '{', '[':
+				if n := len(stack); n > 0 && !stack[n-1].object {
+					stack[n-1].index++
+				}
+				stack = append(stack, level{object: t == '{', index: -1})
+				expectKey = t == '{'
+			default:
+				stack = stack[:len(stack)-1]
+				expectKey = len(stack) > 0 && stack[len(stack)-1].object
+			}
+			continue
+		case string:
+			if expectKey {
+				stack[len(stack)-1].key = t
+				expectKey = false
+				continue
+			}
+		}
+		if n := len(stack); n > 0 {
+			if stack[n-1].object {
+				expectKey = true
+			} else {
+				stack[n-1].index++
+			}
+		}
+	}
+	var b strings.Builder
+	for _, l := range stack[:max(0, len(stack)-1)] {
+		b.WriteByte('/')
+		if l.object {
+			b.WriteString(strings.NewReplacer("~", "~0", "/", "~1").Replace(l.key))
+		} else {
+			fmt.Fprint(&b, max(l.index, 0))
+		}
+	}
+	if b.Len() == 0 {
+		return "/"
+	}
+	return b.String()
+}
+
 // refuse answers a request that failed validation: a vendor operation with the vendor's
 // envelope, an admin call with the admin API's error.
 func (s *Server) refuse(c echo.Context, admin bool, queryProblem string, err error) error {
 	var security *openapi3filter.SecurityRequirementsError
 	var tooLarge *http.MaxBytesError
+	var bad *bodyError
 	switch {
+	case errors.As(err, &bad) && admin:
+		return sendAdminError(c, http.StatusBadRequest, bad.msg, "send the body at once, nested a few levels at most")
+	case errors.As(err, &bad):
+		return sendClientError(c, http.StatusBadRequest, bad.msg)
 	case errors.As(err, &tooLarge) && admin:
 		return sendAdminError(c, http.StatusRequestEntityTooLarge, fmt.Sprintf("the body is over %d bytes", tooLarge.Limit), "")
 	case errors.As(err, &tooLarge):

@@ -2,11 +2,15 @@ package scenarios
 
 import (
 	"encoding/json"
-	"sync"
+
+	"github.com/idvmock/idvmock/internal/bounded"
 )
 
-// maxCachedResults bounds the result cache; when it is full it starts over.
-const maxCachedResults = 8192
+// Bounds of the result cache: entries, and bytes (a result with templates may be large).
+const (
+	maxCachedResults      = 8192
+	maxCachedResultsBytes = 64 << 20
+)
 
 // resultKey is everything a declared session's result depends on: the profile (compiled
 // with the set, so a reload or an admin change makes new keys), the userId its sessions are
@@ -19,31 +23,19 @@ type resultKey struct {
 }
 
 // resultCache keeps built results, which are costly (seeded fake data, templates, merge,
-// JSON) and the same for the same key. Results are shared: callers must not change them.
+// JSON) and the same for the same key; the oldest go first. Results are shared: callers must
+// not change them.
 type resultCache struct {
-	mu sync.RWMutex
-	m  map[resultKey]json.RawMessage
+	c *bounded.Cache[resultKey, json.RawMessage]
 }
 
-func (c *resultCache) get(k resultKey) (json.RawMessage, bool) {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	raw, ok := c.m[k]
-	return raw, ok
+func newResultCache() resultCache {
+	return resultCache{bounded.NewCache[resultKey, json.RawMessage](maxCachedResults, maxCachedResultsBytes)}
 }
 
-func (c *resultCache) put(k resultKey, raw json.RawMessage) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.m == nil || len(c.m) >= maxCachedResults {
-		c.m = make(map[resultKey]json.RawMessage)
-	}
-	c.m[k] = raw
-}
+func (c resultCache) get(k resultKey) (json.RawMessage, bool) { return c.c.Get(k) }
+
+func (c resultCache) put(k resultKey, raw json.RawMessage) { c.c.Put(k, raw, len(raw)+64) }
 
 // reset forgets every result, when the set they were built from is replaced.
-func (c *resultCache) reset() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.m = nil
-}
+func (c resultCache) reset() { c.c.Clear() }

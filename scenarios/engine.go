@@ -48,7 +48,7 @@ func NewEngine(seed int64, files []*File, now func() time.Time) (*Engine, error)
 	e := &Engine{
 		seed: seed, now: now, limits: Limits{}.withDefaults(),
 		admin: map[string]UserSpec{}, adminBytes: map[string]int{}, removed: map[string]bool{},
-		progress: map[string]*progress{}, hits: map[string]uint64{},
+		progress: map[string]*progress{}, hits: map[string]uint64{}, results: newResultCache(),
 	}
 	e.started = newStartedSessions(e.limits)
 	if err := e.Load(files); err != nil {

@@ -62,6 +62,23 @@ func (m matcher) misses(req Request) []string {
 	return out
 }
 
+// Masked returns m with the values of credential headers (X-ACCESS-TOKEN, Authorization,
+// Cookie) hidden, for listings.
+func (m MatchSpec) Masked() MatchSpec {
+	if len(m.Headers) == 0 {
+		return m
+	}
+	headers := make(map[string]string, len(m.Headers))
+	for name, value := range m.Headers {
+		if secretHeader(name) {
+			value = "****"
+		}
+		headers[name] = value
+	}
+	m.Headers = headers
+	return m
+}
+
 // secretHeader reports whether a header carries a credential, whose value never goes into a
 // near-miss report.
 func secretHeader(name string) bool {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"encoding/xml"
 	"io"
 	"net"
@@ -98,6 +99,62 @@ func TestValidate(t *testing.T) {
 	cmd := &validateCmd{stdout: new(strings.Builder), stdin: strings.NewReader(`{"code":"ERROR","message":"Server error","data":null,"transactionId":"1deae5a13ef2bd5e"}`)}
 	if err := cmd.Run(t.Context(), []string{"-"}); err != nil {
 		t.Errorf("a body on stdin: %v", err)
+	}
+}
+
+// A transactionId must be unique within one recording: two files that each hold it once
+// pass, one file that holds it twice fails.
+func TestValidateTransactionIDsAreUniquePerFile(t *testing.T) {
+	fixture, err := os.ReadFile(filepath.Join("..", "..", "contract", "testdata", "bad", "transaction-id-repeated.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var twice struct {
+		Exchanges []json.RawMessage `json:"exchanges"`
+	}
+	if err := json.Unmarshal(fixture, &twice); err != nil || len(twice.Exchanges) != 2 {
+		t.Fatalf("the fixture: %v", err)
+	}
+	dir := t.TempDir()
+	write := func(name string, exchanges ...json.RawMessage) string {
+		data, _ := json.Marshal(map[string]any{"exchanges": exchanges})
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	a := write("a.json", twice.Exchanges[0])
+	b := write("b.json", twice.Exchanges[0])
+	if code, stdout, _ := runCLI(t, "validate", a, b); code != 0 || !strings.Contains(stdout, "2 exchanges checked: 2 passed") {
+		t.Errorf("two files sharing a transactionId: exit %d\n%s", code, stdout)
+	}
+	both := write("both.json", twice.Exchanges[0], twice.Exchanges[0])
+	code, stdout, _ := runCLI(t, "validate", a, both)
+	if code != 1 || !strings.Contains(stdout, "3 exchanges checked: 2 passed, 1 failed") ||
+		!strings.Contains(stdout, "FAIL "+both+": exchange 1:") || strings.Count(stdout, "[transaction-id-unique]") != 1 {
+		t.Errorf("one file holding a transactionId twice: exit %d\n%s", code, stdout)
+	}
+}
+
+// A target nothing answers at is one line on stderr, exit 2, instead of one error per case.
+func TestContractUnreachableTargetIsOneLine(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	for _, args := range [][]string{
+		{"contract", "--target", "http://" + addr},
+		{"contract", "--target", "http://" + addr, "--token", "t", "--region", "sg"},
+	} {
+		code, stdout, stderr := runCLI(t, args...)
+		if code != 2 || stdout != "" || strings.Count(stderr, "\n") != 1 ||
+			!strings.Contains(stderr, "cannot connect to http://"+addr) || !strings.Contains(stderr, "connection refused") ||
+			!strings.Contains(stderr, "idvmock serve") {
+			t.Errorf("idvmock %v: exit %d, stdout %q, stderr %q; want exit 2 and one line saying what to do", args, code, stdout, stderr)
+		}
 	}
 }
 

@@ -41,16 +41,42 @@ func (c *scenariosCmd) Run(_ context.Context, args []string) error {
 		}
 		return nil
 	}
-	switch args[0] {
-	case "lint":
-		if len(args) < 2 {
-			return usagef("lint needs at least one file or folder")
-		}
-		return c.lint(args[1:])
-	case "list":
-		return c.list(args[1:])
+	sub := args[0]
+	if sub != "lint" && sub != "list" {
+		return usagef("unknown scenarios command %q: use lint or list", sub)
 	}
-	return usagef("unknown scenarios command %q: use lint or list", args[0])
+	paths, help, err := pathArgs(sub, args[1:])
+	if help {
+		fmt.Fprint(c.stdout, scenariosUsage)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if sub == "list" {
+		return c.list(paths)
+	}
+	if len(paths) == 0 {
+		return usagef("lint needs at least one file or folder")
+	}
+	return c.lint(paths)
+}
+
+// pathArgs reads the arguments of lint and list: paths, or --help. They take no flags; a path
+// that starts with - goes after --.
+func pathArgs(sub string, args []string) (paths []string, help bool, err error) {
+	for i, a := range args {
+		switch {
+		case a == "--":
+			return append(paths, args[i+1:]...), false, nil
+		case a == "-h" || a == "-help" || a == "--help":
+			return nil, true, nil
+		case len(a) > 1 && a[0] == '-':
+			return nil, false, usagef("scenarios %s takes no flag %s, only files and folders (give a path starting with - after --)", sub, a)
+		}
+		paths = append(paths, a)
+	}
+	return paths, false, nil
 }
 
 func (c *scenariosCmd) lint(paths []string) error {
@@ -117,7 +143,7 @@ func (c *scenariosCmd) list(paths []string) error {
 			for _, f := range r.Faults {
 				faults = append(faults, fmt.Sprintf("%s@%g", f.Kind, f.Probability))
 			}
-			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", r.Name, r.Source, describeMatch(r.Spec.Match), answer, strings.Join(faults, " "))
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", r.Name, r.Source, describeMatch(r.Spec.Match.Masked()), answer, strings.Join(faults, " "))
 		}
 	}
 	return w.Flush()

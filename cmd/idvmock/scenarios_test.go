@@ -37,6 +37,29 @@ func TestScenariosLint(t *testing.T) {
 	}
 }
 
+// lint and list print their help on --help and exit 0; they take no flags.
+func TestScenariosSubcommandHelp(t *testing.T) {
+	for _, args := range [][]string{
+		{"scenarios", "lint", "--help"},
+		{"scenarios", "lint", "-h"},
+		{"scenarios", "lint", "qa/scenarios", "--help"},
+		{"scenarios", "list", "--help"},
+	} {
+		code, out, errOut := runCLI(t, args...)
+		if code != 0 || !strings.Contains(out, "idvmock scenarios lint PATH...") || errOut != "" {
+			t.Errorf("idvmock %v: exit %d, stdout %q, stderr %q; want the help and exit 0", args, code, out, errOut)
+		}
+	}
+	code, _, errOut := runCLI(t, "scenarios", "lint", "--strict", "qa/scenarios")
+	if code != 2 || !strings.Contains(errOut, "scenarios lint takes no flag --strict") {
+		t.Errorf("an unknown flag: exit %d, stderr %q; want 2 naming the flag", code, errOut)
+	}
+	code, _, errOut = runCLI(t, "scenarios", "lint", "--", "-no-such.yaml")
+	if code != 1 || !strings.Contains(errOut, "-no-such.yaml") {
+		t.Errorf("a path after --: exit %d, stderr %q; want it read as a path", code, errOut)
+	}
+}
+
 // serve refuses to start on a broken scenario file and names the problem.
 func TestServeRefusesABrokenFile(t *testing.T) {
 	broken := filepath.Join("..", "..", "scenarios", "testdata", "invalid", "states-unreachable.yaml")

@@ -17,7 +17,8 @@ const validateExamples = `  idvmock validate answer.json
 const validateSynopsis = `Check recorded exchanges against openapi.yaml and the vendor's rules, offline. Each
 argument is a file, or - for standard input, holding a HAR file (as browsers and proxies
 export them), an exchange file (idvmock's fixture format), or a bare JSON body, checked as an
-answer of Get Latest Session Result. Entries for other endpoints are skipped.
+answer of Get Latest Session Result. Entries for other endpoints are skipped. A
+transactionId must be unique within one file; files are checked independently.
 Exit 0 when every exchange conforms, 1 on any violation, 2 when a file cannot be read.`
 
 type validateCmd struct {
@@ -48,6 +49,7 @@ func (c *validateCmd) Run(_ context.Context, args []string) error {
 		if err != nil {
 			return exitStatus{2, err.Error()}
 		}
+		fileRun := checker.NewRun() // a transactionId must be unique within one recording, not across unrelated ones
 		for _, r := range recs {
 			where := fmt.Sprintf("%s: %s %s", r.Label, r.Request.Method, r.Request.URL)
 			if checker.Operation(r.Request) == "" {
@@ -56,7 +58,7 @@ func (c *validateCmd) Run(_ context.Context, args []string) error {
 				continue
 			}
 			checked++
-			check := checker
+			check := fileRun
 			if r.Bare { // a body saved on its own: no run to be unique in
 				check = checker.NewRun()
 			}
