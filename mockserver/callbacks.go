@@ -75,7 +75,7 @@ func (p *CallbackPolicy) setDefaults() {
 // The settings the journal's messages name, where an operator changes them.
 const (
 	settingAllow      = "--callback-allow"
-	settingMaxPending = "CallbackPolicy.MaxPending"
+	settingMaxPending = "--callback-max-pending"
 )
 
 // CallbackAllow is a parsed list of the hosts and networks callbacks may go to. The zero

@@ -129,7 +129,7 @@ func TestCallbackPoolAndQueueAreBounded(t *testing.T) {
 	}
 	for _, e := range dropped() {
 		if e.Status != 0 || e.Attempt != 0 || !strings.Contains(e.Error, "3 callbacks are already pending") ||
-			!strings.Contains(e.Error, "MaxPending") || !strings.Contains(e.Body, `"signatureId"`) {
+			!strings.Contains(e.Error, "--callback-max-pending") || !strings.Contains(e.Body, `"signatureId"`) {
 			t.Errorf("dropped entry: %+v", e)
 		}
 	}

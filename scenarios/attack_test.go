@@ -5,12 +5,18 @@ package scenarios
 // under the engine's lock. Each case replays what was found; keep them together.
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 )
 
 // engineWith compiles the built-in files plus one scenario file given as text.
@@ -358,5 +364,78 @@ sessions: [{result: {x: *g}}]
 	}
 	if alloc := m1.TotalAlloc - m0.TotalAlloc; alloc > 64<<20 {
 		t.Errorf("refusing it allocated %d bytes", alloc)
+	}
+}
+
+// An unchanged file rewritten in place every 50 ms, under load, never makes an answer differ
+// from the file's: a half-written file is never applied. (With polling alone, 3,822 of
+// 54,171 answers said the user did not exist.) A real change is applied once the writes
+// stop.
+func TestAttackHotReloadNeverAppliesAHalfWrittenFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "steady.yaml")
+	content := "users:\n  steady:\n    profileStatus: ACTIVE\n    sessions:\n      - overallResult: PASS\n" +
+		"# padding, so that a write takes a moment\n" + strings.Repeat("# "+strings.Repeat("x", 70)+"\n", 200)
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	builtin, _ := BuiltinFiles()
+	files, err := ReadPaths([]string{dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := NewEngine(0, append(builtin, files...), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := NewWatcher([]string{dir}, builtin, e, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go w.Run(ctx, WatchOptions{Interval: 10 * time.Millisecond, Settle: 200 * time.Millisecond})
+
+	stop := make(chan struct{})
+	writerDone := make(chan struct{})
+	go func() { // rewrite the same bytes in place, in two steps, every 50 ms
+		defer close(writerDone)
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+			f, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC, 0o644)
+			if err != nil {
+				continue
+			}
+			f.WriteString(content[:len(content)/3])
+			time.Sleep(3 * time.Millisecond)
+			f.WriteString(content[len(content)/3:])
+			f.Close()
+		}
+	}()
+	answers, wrong := 0, 0
+	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); {
+		req := Request{Operation: "getLatestSessionResult", UserID: "steady", Region: "sg", Country: "SGP"}
+		out, err := e.Answer(req, e.Decide(req))
+		answers++
+		if err != nil || out.Code != CodeSuccess || out.Data.ProfileStatus != ProfileActive {
+			wrong++
+		}
+	}
+	close(stop)
+	<-writerDone
+	if answers < 1000 || wrong != 0 {
+		t.Errorf("%d of %d answers differ from the file's", wrong, answers)
+	}
+	if err := os.WriteFile(path, []byte(strings.Replace(content, "ACTIVE", "INACTIVE", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if out := ask(t, e, Request{UserID: "steady"}); out.Data != nil && out.Data.ProfileStatus == ProfileInactive {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a real change was not applied within 5 s: %+v", w.Status())
+		}
 	}
 }
