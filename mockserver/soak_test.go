@@ -18,6 +18,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/idvmock/idvmock/scenarios"
 )
 
 // The soak test runs only when IDVMOCK_SOAK gives its duration (CI: 60s):
@@ -25,23 +27,29 @@ import (
 //	IDVMOCK_SOAK=60s go test ./mockserver -run Soak -v
 //
 // Concurrent clients go over every demo user, every region, every scripted fault and the
-// token API against a live server with a small journal. Every answer must be what its request
-// asked for: the vendor's envelope conforming to openapi.yaml, or the fault's breakage. The
-// server's memory and goroutines must stay flat between the end of the warm-up and the end.
+// token API against a live server with a small journal, and over what grows a shared mock:
+// Generate URL for ever new userIds with templates in every field, templated answers for
+// ever new userIds, and unmatched 255-character userIds. Every answer must be what its
+// request asked for: the vendor's envelope conforming to openapi.yaml, or the fault's
+// breakage. The server's memory and goroutines must stay flat between the end of the warm-up
+// and the end, with small bounds that the run passes many times.
 func TestSoak(t *testing.T) {
 	duration, err := time.ParseDuration(os.Getenv("IDVMOCK_SOAK"))
 	if err != nil {
 		t.Skip("set IDVMOCK_SOAK to a duration (60s) to run the soak test")
 	}
 	const journalSize = 500
-	s := newTestServer(t, Config{Engine: newEngine(t, 0, "qa.yaml"), JournalSize: journalSize,
+	engine := newEngine(t, 0, "qa.yaml", "templates.yaml")
+	engine.SetLimits(scenarios.Limits{MaxStartedSessions: 2000, MaxProgress: 5000})
+	s := newTestServer(t, Config{Engine: engine, JournalSize: journalSize,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	base := liveServer(t, s)
 	sc := newSpecChecker(t)
 
 	type job struct {
 		c     call
-		fault string // the X-Fault the request carries: how it may break
+		fault string         // the X-Fault the request carries: how it may break
+		make  func(int) call // a request of its own for each run of the job
 	}
 	var jobs []job
 	users := []string{"user_002", "user_init", "user_active", "user_failed", "user_incomplete", "user_reverify", "user_inactive", "user_multi", "user_error", "nobody", "stepper", "ph_only", "qa-7"}
@@ -60,6 +68,15 @@ func TestSoak(t *testing.T) {
 		job{c: tokenCall(`{"accessKey":"sampleaccesskey","timestamp":"1","signature":"x"}`)},
 		job{c: latestCall("userId=user_multi&solutionCode=999", "")},
 		job{c: call{target: pathLatest + "?userId=a"}}, // no token
+		job{make: func(i int) call {
+			hostile := []string{`{{`, `{{range 1000000}}x{{end}}`, `{{ .userId }}`}[i%3]
+			body, _ := json.Marshal(map[string]string{"userId": fmt.Sprintf("gen-%d", i), "bizId": hostile, "region": "PHL",
+				"returnUrl": "https://app.example/ok", "failReturnUrl": "https://app.example/ko", "note": hostile})
+			return generateCall(string(body))
+		}},
+		job{make: func(i int) call { return latestCall(fmt.Sprintf("userId=gen-%d", i-1), "ph-api.advance.ai") }},
+		job{make: func(i int) call { return latestCall(fmt.Sprintf("userId=tpl-%d", i), "sg-api.advance.ai") }},
+		job{make: func(i int) call { return latestCall(fmt.Sprintf("userId=%0255d", i), "") }},
 	)
 
 	var (
@@ -89,6 +106,9 @@ func TestSoak(t *testing.T) {
 				default:
 				}
 				j := jobs[i%len(jobs)]
+				if j.make != nil {
+					j.c = j.make(i)
+				}
 				req := j.c.request()
 				req.URL.Scheme, req.URL.Host = "http", strings.TrimPrefix(base, "http://")
 				req.RequestURI = ""

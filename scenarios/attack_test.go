@@ -439,3 +439,95 @@ func TestAttackHotReloadNeverAppliesAHalfWrittenFile(t *testing.T) {
 		}
 	}
 }
+
+// Lint reports every problem of a file in one run where it can: an unknown key does not hide
+// the problems of other declarations, the problem its typo explains is not reported twice,
+// and a key that is not there reads as missing.
+func TestLintReportsEveryProblemAndMissingKeys(t *testing.T) {
+	_, err := ParseFile("qa.yaml", strings.NewReader(`users:
+  alice:
+    profilStatus: ACTIVE
+    sessions: [{overallResult: PASS}]
+  bob:
+    sessions: [{overallResult: PASS, errorCode: DOC_EXPIRED}]
+  carol:
+    profileStatus: INIT
+rules:
+  - name: flaky
+    match: {userIdGlob: "x-*"}
+    faults: [{probability: 0.5}]
+`))
+	var problems Problems
+	if !errors.As(err, &problems) {
+		t.Fatalf("accepted: %v", err)
+	}
+	got := map[string]string{}
+	for _, p := range problems {
+		got[p.Path] = p.What
+	}
+	want := map[string]string{
+		"users.alice.profilStatus":        `unknown key "profilStatus"`,
+		"users.bob.profileStatus":         "is missing",
+		"users.bob.sessions[0].errorCode": `is "DOC_EXPIRED" on a PASS`,
+		"users.carol.sessions":            "is missing",
+		"rules[0].faults[0].type":         "is missing",
+	}
+	for path, what := range want {
+		if got[path] != what {
+			t.Errorf("%s: %q, want %q", path, got[path], what)
+		}
+	}
+	if _, dup := got["users.alice.profileStatus"]; dup || len(problems) != len(want) {
+		t.Errorf("%d problems, want %d (the typo's consequence left out):\n%v", len(problems), len(want), err)
+	}
+}
+
+// Progress kept for userIds that rules and the scenario header answer is bounded: three
+// times the bound of new userIds leaves the bound, and the heap stays flat.
+func TestAttackProgressIsBounded(t *testing.T) {
+	e, _ := newTestEngine(t, "progression.yaml")
+	e.SetLimits(Limits{MaxProgress: 2000})
+	before := liveHeap()
+	for i := range 6000 {
+		ask(t, e, Request{UserID: fmt.Sprintf("someone-%d", i), Scenario: "active"})
+	}
+	e.mu.Lock()
+	n := len(e.progress)
+	e.mu.Unlock()
+	if n > 2000 {
+		t.Errorf("%d progress entries kept, bound 2000", n)
+	}
+	e.results.reset() // bounded on its own (TestAttackResultCacheIsBounded)
+	if grown := int64(liveHeap()) - int64(before); grown > 4<<20 {
+		t.Errorf("the heap grew %d bytes", grown)
+	}
+	ask(t, e, Request{UserID: "looper"})
+	if p, err := e.Progress("looper"); err != nil || p.Calls != 1 {
+		t.Errorf("a declared user's progress after the churn: %+v %v", p, err)
+	}
+}
+
+// The cache of built results is bounded by entries and bytes, results with large
+// templates included.
+func TestAttackResultCacheIsBounded(t *testing.T) {
+	e, err := engineWith(t, `rules:
+  - name: big
+    match: {userIdGlob: "big-*"}
+    profileStatus: INIT
+    sessions:
+      - bizId: '{{ range 100 }}{{ printf "%0500d" 1 }}{{ end }}'
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := liveHeap()
+	for i := range 4000 { // results of about 50 KB: three times the byte bound
+		ask(t, e, Request{UserID: fmt.Sprintf("big-%d", i)})
+	}
+	if e.results.c.Len() > maxCachedResults || e.results.c.Bytes() > maxCachedResultsBytes {
+		t.Errorf("%d results, %d bytes cached", e.results.c.Len(), e.results.c.Bytes())
+	}
+	if grown := int64(liveHeap()) - int64(before); grown > 2*maxCachedResultsBytes {
+		t.Errorf("the heap grew %d bytes", grown)
+	}
+}

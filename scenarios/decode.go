@@ -44,14 +44,42 @@ func ParseFile(name string, r io.Reader) (*File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	f, problems := decodeFile(name, data)
-	if len(problems) == 0 {
-		problems = f.validate()
-	}
+	f, problems := parseDeclarations(name, data)
 	if len(problems) > 0 {
 		return nil, problems
 	}
 	return f, nil
+}
+
+// parseDeclarations decodes data and checks its declarations, reporting as many problems as
+// it can in one go: unknown keys and what the declarations get wrong besides them. A problem
+// that an unknown key explains (profileStatus is missing, where profilStatus was written) is
+// left to the unknown key's.
+func parseDeclarations(name string, data []byte) (*File, Problems) {
+	f, problems := decodeFile(name, data)
+	if f == nil {
+		return nil, problems
+	}
+	explained := map[string]bool{}
+	for _, p := range problems {
+		if p.suggested != "" {
+			explained[join(parentPath(p.Path), p.suggested)] = true
+		}
+	}
+	for _, p := range f.validate() {
+		if !explained[p.Path] {
+			problems = append(problems, p)
+		}
+	}
+	return f, problems.sorted()
+}
+
+// parentPath is the path of the mapping path is a key of.
+func parentPath(path string) string {
+	if i := strings.LastIndexAny(path, ".["); i >= 0 {
+		return path[:i]
+	}
+	return ""
 }
 
 // decodeFile parses data into a File with the positions of its values. Problems are YAML
@@ -87,13 +115,10 @@ func decodeFile(name string, data []byte) (*File, Problems) {
 		p.File = name
 		problems = append(problems, p)
 	})
-	if len(problems) > 0 {
-		return nil, problems
+	if err := doc.Decode(f); err != nil { // unknown keys aside: they are left out
+		return nil, append(problems, decodeProblems(name, err, f.positions)...)
 	}
-	if err := doc.Decode(f); err != nil {
-		return nil, decodeProblems(name, err, f.positions)
-	}
-	return f, nil
+	return f, problems
 }
 
 // MaxDepth is how deeply the mappings and lists of a scenario file may nest: far more than
@@ -244,8 +269,9 @@ func walkKeys(node *yaml.Node, t reflect.Type, path string, pos positions, repor
 			key, value := node.Content[i], node.Content[i+1]
 			ft, ok := fields[key.Value]
 			if !ok {
+				hint, suggested := keyHint(key.Value, fields)
 				report(Problem{Path: join(path, key.Value), Line: key.Line, Column: key.Column,
-					What: fmt.Sprintf("unknown key %q", key.Value), Hint: keyHint(key.Value, fields)})
+					What: fmt.Sprintf("unknown key %q", key.Value), Hint: hint, suggested: suggested})
 				continue
 			}
 			walkKeys(value, ft, join(path, key.Value), pos, report)
@@ -307,20 +333,20 @@ func yamlFields(t reflect.Type) map[string]reflect.Type {
 	return fields
 }
 
-// keyHint suggests the known key closest to an unknown one.
-func keyHint(unknown string, fields map[string]reflect.Type) string {
+// keyHint suggests the known key closest to an unknown one, and returns it too.
+func keyHint(unknown string, fields map[string]reflect.Type) (hint, suggested string) {
 	names := make([]string, 0, len(fields))
 	for k := range fields {
 		names = append(names, k)
 	}
 	sort.Strings(names)
 	if unknown == "after" || unknown == "name" {
-		return unknown + " belongs to an item of states:"
+		return unknown + " belongs to an item of states:", ""
 	}
 	if best, d := closest(unknown, names); d <= max(2, len(unknown)/3) {
-		return fmt.Sprintf("did you mean %q?", best)
+		return fmt.Sprintf("did you mean %q?", best), best
 	}
-	return "known keys here: " + strings.Join(names, ", ")
+	return "known keys here: " + strings.Join(names, ", "), ""
 }
 
 // closest returns the candidate nearest to s by edit distance (case-insensitive), and the

@@ -509,10 +509,7 @@ var ErrAdminFull = errors.New("the admin API holds as many users as its limits a
 // YAML or JSON. A declaration with problems changes nothing. Only this user is compiled and
 // checked, outside the lock; the rest of the set is shared with the previous one.
 func (e *Engine) PutUser(id string, data []byte) error {
-	f, problems := decodeFile(adminFileName, append([]byte("users:\n  "+strconv.Quote(id)+":\n"), indent(data)...))
-	if len(problems) == 0 {
-		problems = f.validate()
-	}
+	f, problems := parseDeclarations(adminFileName, append([]byte("users:\n  "+strconv.Quote(id)+":\n"), indent(data)...))
 	if len(problems) > 0 {
 		return shiftLines(problems, 2)
 	}

@@ -64,7 +64,11 @@ func (v *validator) fault(path string, f FaultSpec) {
 		known = known || k == f.Type
 	}
 	if !known {
-		v.add(path+".type", fmt.Sprintf("unknown fault %q", f.Type), "use one of "+joinKinds())
+		what := fmt.Sprintf("unknown fault %q", f.Type)
+		if f.Type == "" {
+			what = v.describe(path+".type", "")
+		}
+		v.add(path+".type", what, "use one of "+joinKinds())
 		return
 	}
 	if p := f.Probability; p != nil && (*p <= 0 || *p > 1) {

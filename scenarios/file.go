@@ -21,7 +21,15 @@ type File struct {
 
 	name      string    // file name, for messages
 	positions positions // where each path of the file is
+	skipped   string    // why the file declares nothing: it is not a scenario file
 }
+
+// Skipped says why a file found in a scenario folder was not read as a scenario file (it is
+// a contract users file, ...), or "".
+func (f *File) Skipped() string { return f.skipped }
+
+// Name is the file's name, as given.
+func (f *File) Name() string { return f.name }
 
 // UserSpec declares one user: a named scenario to follow, or a profile of its own, and the
 // regions it is visible on.

@@ -15,14 +15,22 @@ import (
 	"time"
 
 	"github.com/fsnotify/fsnotify"
+	"gopkg.in/yaml.v3"
 )
 
 // ReadPaths parses the scenario files at paths: files, or folders whose *.yaml, *.yml and
-// *.json files are read in name order. Every problem of every file is returned, joined.
+// *.json files are read in name order. Every problem of every file is returned, joined. A
+// file in a folder that is plainly one of idvmock's other formats (a contract users or cases
+// file, an exchange file, a HAR file) is skipped: it comes back as a file that declares
+// nothing, whose Skipped says why. Named on its own, such a file is a problem.
 func ReadPaths(paths []string) ([]*File, error) {
 	names, err := expandPaths(paths)
 	if err != nil {
 		return nil, err
+	}
+	explicit := map[string]bool{}
+	for _, p := range paths {
+		explicit[p] = true
 	}
 	var files []*File
 	var problems Problems
@@ -30,6 +38,15 @@ func ReadPaths(paths []string) ([]*File, error) {
 		data, err := os.ReadFile(name)
 		if err != nil {
 			return nil, fmt.Errorf("cannot read scenario file %s: %w", name, err)
+		}
+		if kind := otherFormat(data); kind != "" {
+			if !explicit[name] {
+				files = append(files, &File{name: name, positions: positions{}, skipped: kind + ", not a scenario file"})
+				continue
+			}
+			problems = append(problems, Problem{File: name, Line: 1, Column: 1, What: "is " + kind + ", not a scenario file",
+				Hint: "give serve and lint scenario files only; keep contract files in a folder of their own"})
+			continue
 		}
 		f, err := ParseFile(name, strings.NewReader(string(data)))
 		var ps Problems
@@ -46,6 +63,33 @@ func ReadPaths(paths []string) ([]*File, error) {
 		return nil, problems
 	}
 	return files, nil
+}
+
+// otherFormat recognises idvmock's files that are not scenario files, by their top-level
+// keys, and says which kind it is; "" for anything else.
+func otherFormat(data []byte) string {
+	var top map[string]any
+	if yaml.Unmarshal(data, &top) != nil {
+		return ""
+	}
+	switch {
+	case top["cases"] != nil:
+		return "a contract cases file (idvmock contract --cases)"
+	case top["exchanges"] != nil:
+		return "an exchange file (idvmock validate)"
+	case top["log"] != nil:
+		return "a HAR file (idvmock validate)"
+	}
+	users, ok := top["users"].(map[string]any)
+	if !ok || len(top) != 1 || len(users) == 0 {
+		return ""
+	}
+	for _, v := range users {
+		if _, scalar := v.(string); !scalar {
+			return ""
+		}
+	}
+	return "a contract users file (idvmock contract --users)"
 }
 
 // expandPaths lists the files named by paths, folders expanded.
@@ -88,16 +132,22 @@ func expandPaths(paths []string) ([]string, error) {
 // Lint checks scenario files the way serve does, with the built-in files, and returns every
 // problem.
 func Lint(paths []string) error {
+	_, err := LintFiles(paths)
+	return err
+}
+
+// LintFiles is Lint, and says which files were read and which skipped (see ReadPaths).
+func LintFiles(paths []string) ([]*File, error) {
 	files, err := ReadPaths(paths)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	builtin, err := BuiltinFiles()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	_, err = New(0, append(builtin, files...)...)
-	return err
+	return files, err
 }
 
 // ReloadStatus is how the last reload of the scenario files went.

@@ -108,7 +108,9 @@ func New(seed int64, files ...*File) (*Set, error) {
 		problems = append(problems, Problem{File: f.name, Line: pos.Line, Column: pos.Column, Path: path, What: what, Hint: hint})
 	}
 	for _, f := range files {
-		s.files = append(s.files, f.name)
+		if f.skipped == "" {
+			s.files = append(s.files, f.name)
+		}
 		for _, code := range f.SolutionCodes {
 			s.fileCodes[code] = true
 		}

@@ -165,10 +165,7 @@ func restoreAdmin(saved map[string]UserSpec, limits Limits) (map[string]UserSpec
 		if err != nil {
 			return nil, nil, err
 		}
-		f, problems := decodeFile("saved state", append([]byte("users:\n  "+strconv.Quote(id)+":\n"), indent(data)...))
-		if len(problems) == 0 {
-			problems = f.validate()
-		}
+		f, problems := parseDeclarations("saved state", append([]byte("users:\n  "+strconv.Quote(id)+":\n"), indent(data)...))
 		if len(problems) > 0 {
 			return nil, nil, fmt.Errorf("adminUsers.%s: %w", id, shiftLines(problems, 2))
 		}

@@ -16,6 +16,8 @@ type Problem struct {
 	Path         string
 	What         string
 	Hint         string
+
+	suggested string // for an unknown key: the known key it is probably a typo of
 }
 
 func (p Problem) Error() string {
@@ -70,6 +72,18 @@ type validator struct {
 	file     *File
 	problems Problems
 	literal  bool // the values are data a caller sent: never templates
+}
+
+// describe says what is wrong with the value at path: that it is missing, when the file does
+// not give it, or what it is.
+func (v *validator) describe(path, value string) string {
+	if _, given := v.file.positions[path]; !given && len(v.file.positions) > 1 {
+		return "is missing"
+	}
+	if value == "[]" || value == "" {
+		return "is empty"
+	}
+	return fmt.Sprintf("is %q", value)
 }
 
 func (v *validator) add(path, what, hint string) {
@@ -162,10 +176,10 @@ func (v *validator) state(path string, st ProfileBody) {
 		return
 	}
 	if !st.ProfileStatus.valid() {
-		v.add(path+".profileStatus", fmt.Sprintf("is %q", st.ProfileStatus), "use INIT, ACTIVE or INACTIVE")
+		v.add(path+".profileStatus", v.describe(path+".profileStatus", string(st.ProfileStatus)), "use INIT, ACTIVE or INACTIVE")
 	}
 	if len(st.Sessions) == 0 {
-		v.add(path+".sessions", "is empty", "a profile needs at least one session; the latest one is answered")
+		v.add(path+".sessions", v.describe(path+".sessions", "[]"), "a profile needs at least one session; the latest one is answered")
 		return
 	}
 	timed, passed := 0, 0

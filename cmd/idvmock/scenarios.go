@@ -80,7 +80,12 @@ func pathArgs(sub string, args []string) (paths []string, help bool, err error) 
 }
 
 func (c *scenariosCmd) lint(paths []string) error {
-	err := scenarios.Lint(paths)
+	files, err := scenarios.LintFiles(paths)
+	for _, f := range files {
+		if why := f.Skipped(); why != "" {
+			fmt.Fprintf(c.stdout, "skipped: %s is %s\n", f.Name(), why)
+		}
+	}
 	if err == nil {
 		fmt.Fprintf(c.stdout, "ok: %s\n", strings.Join(paths, " "))
 		return nil

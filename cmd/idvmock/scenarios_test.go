@@ -116,3 +116,39 @@ func TestServeWatchReloads(t *testing.T) {
 		t.Error("the admin API still shows the old error")
 	}
 }
+
+// A scenario folder that also holds contract files (users, cases, exchanges) lints and
+// serves: those files are skipped with a note. Named on their own, they are refused with the
+// fix.
+func TestScenarioFolderWithContractFiles(t *testing.T) {
+	dir := t.TempDir()
+	copyFile := func(from, to string) {
+		data, err := os.ReadFile(from)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, to), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	copyFile(filepath.Join("..", "..", "contract", "users.yaml"), "contract-users.yaml")
+	copyFile(filepath.Join("..", "..", "contract", "cases.yaml"), "cases.yaml")
+	copyFile(filepath.Join("..", "..", "contract", "testdata", "bad", "code-documented-unknown.json"), "exchange.json")
+	if err := os.WriteFile(filepath.Join(dir, "team.yaml"), []byte("users:\n  carol: {scenario: failed}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runCLI(t, "scenarios", "lint", dir)
+	if code != 0 || !strings.Contains(out, "skipped: "+filepath.Join(dir, "contract-users.yaml")+" is a contract users file") ||
+		!strings.Contains(out, "cases.yaml is a contract cases file") || !strings.Contains(out, "exchange.json is an exchange file") {
+		t.Errorf("lint: exit %d\n%s%s", code, out, errOut)
+	}
+	addr, stop := startServe(t, "--scenarios", dir)
+	defer stop()
+	if got := latest(t, addr, "userId=carol", "", nil); got.Code != "SUCCESS" {
+		t.Errorf("carol: %+v", got)
+	}
+	code, out, _ = runCLI(t, "scenarios", "lint", filepath.Join(dir, "contract-users.yaml"))
+	if code != 1 || !strings.Contains(out, "is a contract users file (idvmock contract --users), not a scenario file") || !strings.Contains(out, "folder of their own") {
+		t.Errorf("the users file named alone: exit %d\n%s", code, out)
+	}
+}

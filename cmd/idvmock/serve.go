@@ -131,6 +131,11 @@ func (c *serveCmd) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("scenario files refused:\n%w", err)
 	}
+	for _, file := range files {
+		if why := file.Skipped(); why != "" {
+			logger.Info("skipped a file of a scenario folder", slog.String("file", file.Name()), slog.String("why", why))
+		}
+	}
 	engine, err := scenarios.NewEngine(*f.seed, append(builtin, files...), nil)
 	if err != nil {
 		return fmt.Errorf("scenario files refused:\n%w", err)
