@@ -14,7 +14,9 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -529,5 +531,58 @@ func TestAttackResultCacheIsBounded(t *testing.T) {
 	}
 	if grown := int64(liveHeap()) - int64(before); grown > 2*maxCachedResultsBytes {
 		t.Errorf("the heap grew %d bytes", grown)
+	}
+}
+
+// Declarations compiled outside the lock are never lost: concurrent PUTs, deletes and
+// reloads all land, and requests go on being answered meanwhile.
+func TestConcurrentAdminChangesAndReloadsAllLand(t *testing.T) {
+	e, _ := newTestEngine(t, "team.yaml")
+	builtin, _ := BuiltinFiles()
+	team, err := parseTestFile(t, filepath.Join("testdata", "valid", "team.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for w := range 6 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 40 {
+				id := fmt.Sprintf("w%d-u%d", w, i)
+				if err := e.PutUser(id, []byte("scenario: active\n")); err != nil {
+					t.Error(err)
+				}
+				if i%4 == 0 {
+					if err := e.DeleteUser(id); err != nil {
+						t.Error(err)
+					}
+				}
+			}
+		}()
+	}
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		for range 20 {
+			if err := e.Load(append(slices.Clone(builtin), team)); err != nil {
+				t.Error(err)
+			}
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		for range 2000 {
+			ask(t, e, Request{UserID: "user_active"})
+		}
+	}()
+	wg.Wait()
+	for w := range 6 {
+		for i := range 40 {
+			_, err := e.Progress(fmt.Sprintf("w%d-u%d", w, i))
+			if deleted := i%4 == 0; deleted != errors.Is(err, ErrUnknownUser) {
+				t.Errorf("w%d-u%d: deleted %v, lookup %v", w, i, deleted, err)
+			}
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -79,7 +80,7 @@ func (e *Engine) Limits() Limits {
 func (e *Engine) Load(files []*File) error {
 	for {
 		e.mu.Lock()
-		admin, removed, gen := e.admin, e.removed, e.adminGen
+		admin, removed, gen := maps.Clone(e.admin), maps.Clone(e.removed), e.adminGen
 		e.mu.Unlock()
 		set, err := compile(e.seed, files, admin, removed)
 		if err != nil {
@@ -559,21 +560,31 @@ func (e *Engine) adminRoom(id string, size int) error {
 }
 
 // DeleteUser removes user id until the scenario files are loaded again without it... or
-// for good, if only the admin API declared it.
+// for good, if only the admin API declared it. The new set is made outside the lock.
 func (e *Engine) DeleteUser(id string) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.set.users[id] == nil {
-		return fmt.Errorf("%w %q", ErrUnknownUser, id)
+	for {
+		e.mu.Lock()
+		base, gen := e.set, e.adminGen
+		e.mu.Unlock()
+		if base.users[id] == nil {
+			return fmt.Errorf("%w %q", ErrUnknownUser, id)
+		}
+		next := base.withoutUser(id)
+		e.mu.Lock()
+		if e.set != base || e.adminGen != gen {
+			e.mu.Unlock()
+			continue
+		}
+		e.set = next
+		delete(e.admin, id)
+		delete(e.adminBytes, id)
+		e.removed[id] = true
+		e.adminGen++
+		e.results.reset()
+		delete(e.progress, "user\x00"+id)
+		e.mu.Unlock()
+		return nil
 	}
-	e.set = e.set.withoutUser(id)
-	delete(e.admin, id)
-	delete(e.adminBytes, id)
-	e.removed[id] = true
-	e.adminGen++
-	e.results.reset()
-	delete(e.progress, "user\x00"+id)
-	return nil
 }
 
 // indent makes a user's declaration the value of its key in a wrapping file.
