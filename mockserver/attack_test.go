@@ -382,3 +382,24 @@ func TestAttackAdminUsersPastTheLimit(t *testing.T) {
 		}
 	}
 }
+
+// PUT /__admin/state with an inconsistent started session is refused with where, and the
+// running state is left alone.
+func TestAttackPutStateChecksStartedSessions(t *testing.T) {
+	s := newTestServer(t, Config{})
+	sig, _ := generate(t, s, `{"userId":"u1","bizId":"b","region":"PHL","returnUrl":"a","failReturnUrl":"b"}`)
+	saved := serve(t, s, openAdmin(http.MethodGet, "/state", "")).Body.String()
+	broken := strings.Replace(saved, `"State":"in_progress","Verdict":"","ErrorCode":""`, `"State":"finished","Verdict":"PASS","ErrorCode":"LIVENESS_ATTACK"`, 1)
+	if broken == saved {
+		t.Fatalf("no started session in %s", saved)
+	}
+	c := call{method: http.MethodPut, target: adminPrefix + "/state", header: map[string]string{"Content-Type": "application/json"}, body: broken}
+	rec := serve(t, s, c)
+	newSpecChecker(t).check(t, c, rec)
+	if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), "startedSessions[0].session.errorCode") {
+		t.Errorf("%d %s", rec.Code, rec.Body)
+	}
+	if _, ok := s.cfg.Engine.Session(sig); !ok {
+		t.Error("the refused state replaced the running one")
+	}
+}

@@ -586,3 +586,50 @@ func TestConcurrentAdminChangesAndReloadsAllLand(t *testing.T) {
 		}
 	}
 }
+
+// PUT /__admin/state checks started sessions like any declaration: an inconsistent,
+// incomplete or duplicated one refuses the whole state, and nothing changes.
+func TestAttackRestoredStartedSessionsAreChecked(t *testing.T) {
+	e, _ := newTestEngine(t)
+	good := e.StartSession(StartRequest{UserID: "kept", Region: "PHL", Input: json.RawMessage(`{"userId":"kept"}`)})
+	saved := e.SaveState()
+	valid := saved.Started[0]
+	for name, tc := range map[string]struct {
+		edit func(s *SavedSession)
+		want string
+	}{
+		"PASS with a failure code": {func(s *SavedSession) {
+			s.Session.State, s.Session.Verdict, s.Session.ErrorCode = StateFinished, VerdictPass, "LIVENESS_ATTACK"
+		}, `startedSessions[0].session.errorCode: is "LIVENESS_ATTACK" on a PASS`},
+		"unknown state":      {func(s *SavedSession) { s.Session.State = "done" }, `startedSessions[0].session.state: is "done"`},
+		"no userId":          {func(s *SavedSession) { s.UserID = "" }, "startedSessions[0].userId"},
+		"userId too long":    {func(s *SavedSession) { s.UserID = strings.Repeat("u", 256) }, "a userId has 1 to 255 characters"},
+		"no signatureId":     {func(s *SavedSession) { s.Session.SignatureID = "" }, "startedSessions[0].session.SignatureID"},
+		"input not object":   {func(s *SavedSession) { s.Start.Input = json.RawMessage(`[1,2]`) }, "startedSessions[0].start.Input: is not a JSON object"},
+		"score out of range": {func(s *SavedSession) { s.Session.Face.LivenessScore = ptr(150.0) }, "faceLivenessScore: is 150"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			st := e.SaveState()
+			bad := valid
+			tc.edit(&bad)
+			st.Started = []SavedSession{bad}
+			err := e.RestoreState(st)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("want a refusal naming %q, got %v", tc.want, err)
+			}
+			if _, ok := e.Session(good.SignatureID); !ok {
+				t.Error("a refused state changed the engine")
+			}
+		})
+	}
+	st := e.SaveState()
+	st.Started = append(st.Started, st.Started[0])
+	if err := e.RestoreState(st); err == nil || !strings.Contains(err.Error(), "also the signatureId of an earlier started session") {
+		t.Errorf("a duplicated session: %v", err)
+	}
+	e.SetLimits(Limits{MaxStartedSessions: 1})
+	st.Started = append(st.Started[:1], SavedSession{UserID: "other", Session: Session{SignatureID: "abc", State: StateInProgress, SolutionCode: "101"}})
+	if err := e.RestoreState(st); err == nil || !strings.Contains(err.Error(), "--max-started-sessions") {
+		t.Errorf("more sessions than the limit: %v", err)
+	}
+}
