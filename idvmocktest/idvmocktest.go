@@ -11,7 +11,8 @@
 // srv.Client reaches the mock for every vendor hostname (https://sg-api.advance.ai/...), so
 // an app that takes an *http.Client needs no other change; one that takes a base URL gets
 // srv.URL or srv.VendorURL("sg"). The admin API is there as typed methods: define a user,
-// advance it, read and count the journal.
+// advance it, read and count the journal. The mock listens on 127.0.0.1 only, so its admin
+// API needs no token.
 package idvmocktest
 
 import (
