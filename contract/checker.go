@@ -139,8 +139,18 @@ func (c *Checker) Operation(req *http.Request) string {
 // Check checks one exchange. An exchange that is not for one of the vendor's operations has
 // no violations: use Operation to tell.
 func (c *Checker) Check(ex Exchange) []Violation {
-	route, params, err := c.router.FindRoute(ex.Request)
-	if err != nil || !idvmock.IsVendorOperation(route.Operation) {
+	if c.Operation(ex.Request) == "" {
+		return nil
+	}
+	env, err := decodeObject(ex.Body)
+	return c.checkDecoded(ex, env, err)
+}
+
+// checkDecoded checks an exchange whose body is already decoded: env, or err when the body is
+// not one JSON object. The proxy decodes an answer once for the checker and the recorder.
+func (c *Checker) checkDecoded(ex Exchange, env map[string]any, err error) []Violation {
+	route, params, routeErr := c.router.FindRoute(ex.Request)
+	if routeErr != nil || !idvmock.IsVendorOperation(route.Operation) {
 		return nil
 	}
 	op := route.Operation.OperationID
@@ -152,7 +162,6 @@ func (c *Checker) Check(ex Exchange) []Violation {
 		v.Where = "header Content-Type"
 		out = append(out, v)
 	}
-	env, err := decodeObject(ex.Body)
 	if err != nil {
 		v := violation(RuleJSON, "", "a JSON object", describeBody(ex.Body, err))
 		v.Where = "body"
@@ -285,16 +294,26 @@ func isAlpha3(s string) bool {
 	return true
 }
 
-// decodeObject decodes a body that must be exactly one JSON object.
+// decodeObject decodes a body that must be exactly one JSON object, numbers as json.Number.
+// A valid body is decoded in place (decodeJSON), without the copies a json.Decoder makes; the
+// Decoder still says what is wrong with an invalid one, unless it is large.
 func decodeObject(body []byte) (map[string]any, error) {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
 	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, err
-	}
-	if dec.More() {
-		return nil, fmt.Errorf("more than one JSON value")
+	switch {
+	case json.Valid(body):
+		v = decodeJSON(body)
+	case len(body) > 1<<20:
+		var raw json.RawMessage
+		return nil, json.Unmarshal(body, &raw) // the syntax error, found without copying body
+	default:
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.UseNumber()
+		if err := dec.Decode(&v); err != nil {
+			return nil, err
+		}
+		if dec.More() {
+			return nil, fmt.Errorf("more than one JSON value")
+		}
 	}
 	obj, ok := v.(map[string]any)
 	if !ok {
@@ -323,7 +342,7 @@ func describeBody(body []byte, err error) string {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return "an empty body"
 	}
-	return fmt.Sprintf("%s (%v)", clip(string(body), 60), err)
+	return fmt.Sprintf("%s (%v)", clip(string(body[:min(len(body), 4096)]), 60), err)
 }
 
 // valueText renders obj[key] for a message: its JSON, or "nothing" when it is absent.
@@ -336,7 +355,7 @@ func valueText(obj map[string]any, key string) string {
 }
 
 func jsonText(v any) string {
-	b, err := json.Marshal(v)
+	b, err := json.Marshal(shrink(v, 4096))
 	if err != nil {
 		return fmt.Sprint(v)
 	}

@@ -18,9 +18,20 @@ import (
 // ViolationsHeader lists, on a proxied answer, the ids of the rules it breaks.
 const ViolationsHeader = "X-Contract-Violations"
 
-// maxProxiedBody bounds what the proxy reads of one answer to check it (images may come as
-// base64); a longer answer is passed on unchecked.
-const maxProxiedBody = 32 << 20
+// UncheckedHeader is set on a proxied answer that was too large to check; it says why.
+const UncheckedHeader = "X-Contract-Unchecked"
+
+// maxProxiedBody bounds what the proxy reads of one answer to check it. An answer of the
+// vendor's API is a few KiB, a few MiB when its images come as base64 (Get Result with
+// returnImageType BASE64: four face images of a few hundred KiB each); 16 MiB leaves room
+// for several times that. Checking an answer holds it twice (the bytes, passed on
+// unchanged, and their decoded form), so one answer at the cap costs about 32 MiB.
+const maxProxiedBody = 16 << 20
+
+// maxProxiedValues bounds the JSON values of an answer the proxy decodes to check it. Decoded
+// and checked, a value costs about a hundred bytes, so that an answer of small values (a long
+// array of zeros) would cost several times its size; a Get Result answer has a few dozen.
+const maxProxiedValues = 10_000
 
 // ProxyOptions configure a validating proxy.
 type ProxyOptions struct {
@@ -35,6 +46,14 @@ type ProxyOptions struct {
 // vendor's API, marks the answers that break the contract with X-Contract-Violations, logs
 // each violation and, with a Recorder, records the answers as scenario files. Answers pass
 // through unchanged otherwise.
+//
+// An answer over 16 MiB (maxProxiedBody), or with over 10,000 JSON values
+// (maxProxiedValues), is passed on unchecked and unrecorded, as it comes, with an
+// X-Contract-Unchecked header saying why (e.g. "the answer is over 16777216 bytes; it was
+// not checked") and a warning in the log. An answer up to the cap is read whole (exactly
+// Content-Length bytes when the upstream sends one), decoded once, and checked and recorded
+// from that one decoded form, so the proxy's memory grows by about twice the answer's size
+// while it handles it.
 func NewProxy(opts ProxyOptions) (http.Handler, error) {
 	up, err := url.Parse(strings.TrimRight(opts.Upstream, "/"))
 	if err != nil || (up.Scheme != "http" && up.Scheme != "https") || up.Host == "" {
@@ -72,25 +91,35 @@ func (p *proxy) check(resp *http.Response) error {
 	if op == "" {
 		return nil
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxProxiedBody+1))
-	if err != nil && len(body) == 0 {
-		return err
+	tooLarge := fmt.Sprintf("the answer is over %d bytes; it was not checked", maxProxiedBody)
+	if resp.ContentLength > maxProxiedBody {
+		p.unchecked(resp, tooLarge)
+		return nil
 	}
-	if len(body) > maxProxiedBody {
+	body, over, err := readAnswer(resp.Body, resp.ContentLength)
+	if over != nil {
 		resp.Body = struct {
 			io.Reader
 			io.Closer
-		}{io.MultiReader(bytes.NewReader(body), resp.Body), resp.Body}
-		p.opts.Logger.Warn("answer too large to check; passed on unchecked", slog.String("path", resp.Request.URL.Path), slog.Int("limitBytes", maxProxiedBody))
+		}{io.MultiReader(over, resp.Body), resp.Body}
+		p.unchecked(resp, tooLarge)
 		return nil
+	}
+	if err != nil && len(body) == 0 {
+		return err
 	}
 	resp.Body.Close()
 	resp.Body = io.NopCloser(bytes.NewReader(body))
 	resp.ContentLength = int64(len(body))
 	resp.Header.Set("Content-Length", strconv.Itoa(len(body)))
+	if tooManyValues(body, maxProxiedValues) {
+		p.unchecked(resp, fmt.Sprintf("the answer has over %d JSON values; it was not checked", maxProxiedValues))
+		return nil
+	}
 
 	ex := Exchange{Request: resp.Request, Status: resp.StatusCode, Header: resp.Header, Body: body}
-	vs := p.opts.Checker.Check(ex)
+	env, decodeErr := decodeObject(body) // once, for the checker and the recorder
+	vs := p.opts.Checker.checkDecoded(ex, env, decodeErr)
 	if len(vs) > 0 {
 		resp.Header.Set(ViolationsHeader, strings.Join(RuleIDs(vs), ", "))
 	}
@@ -100,9 +129,11 @@ func (p *proxy) check(resp *http.Response) error {
 			slog.String("method", resp.Request.Method), slog.String("path", resp.Request.URL.Path),
 			slog.String("query", resp.Request.URL.RawQuery), slog.Int("status", resp.StatusCode))
 	}
-	if p.opts.Recorder != nil {
-		file, err := p.opts.Recorder.Record(op, ex)
+	if p.opts.Recorder != nil && decodeErr == nil {
+		file, err := p.opts.Recorder.record(op, ex, env)
 		switch {
+		case file != "" && err != nil:
+			p.opts.Logger.Warn("recorded", slog.String("file", file), slog.String("note", err.Error()))
 		case err != nil:
 			p.opts.Logger.Warn("not recorded", slog.String("error", err.Error()))
 		case file != "":
@@ -112,6 +143,91 @@ func (p *proxy) check(resp *http.Response) error {
 	p.opts.Logger.Info("proxied", slog.String("method", resp.Request.Method), slog.String("path", resp.Request.URL.Path),
 		slog.Int("status", resp.StatusCode), slog.Int("violations", len(vs)))
 	return nil
+}
+
+// unchecked marks and logs an answer too large to check, passed on as it comes.
+func (p *proxy) unchecked(resp *http.Response, why string) {
+	resp.Header.Set(UncheckedHeader, why)
+	p.opts.Logger.Warn("answer too large to check; passed on unchecked and not recorded", slog.String("why", why),
+		slog.String("method", resp.Request.Method), slog.String("path", resp.Request.URL.Path),
+		slog.Int64("contentLength", resp.ContentLength))
+}
+
+// tooManyValues tells whether a JSON text has more than limit values, counting the commas
+// and opening brackets outside strings, without decoding it.
+func tooManyValues(body []byte, limit int) bool {
+	n := 0
+	for i := 0; i < len(body); i++ {
+		switch body[i] {
+		case '"': // skip the string
+			for i++; i < len(body) && body[i] != '"'; i++ {
+				if body[i] == '\\' {
+					i++
+				}
+			}
+		case ',', '[', '{':
+			if n++; n > limit {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// readAnswer reads an answer of length bytes (-1: unknown) up to maxProxiedBody, each byte
+// once into the buffer it stays in, as far as it can: exactly length bytes into one buffer
+// when the length is known (io.ReadAll would grow its buffer by copying, leaving up to twice
+// the answer behind). When it is not (a chunked answer, or one the transport decompressed),
+// the first 2 MiB are read in blocks of growing size, joined at the end; an answer that goes
+// on is read into one buffer of the cap, so that a large answer costs the cap once, not its
+// blocks and their copy. When the answer is longer than the cap, over gives back what was
+// read, to be passed on before the rest.
+func readAnswer(r io.Reader, length int64) (body []byte, over io.Reader, err error) {
+	if length >= 0 {
+		body = make([]byte, length)
+		n, err := io.ReadFull(r, body)
+		return body[:n], nil, err
+	}
+	var blocks [][]byte
+	total := 0
+	for size := 16 << 10; total < 1<<20; size *= 2 {
+		block := make([]byte, size)
+		n, err := io.ReadFull(r, block)
+		blocks = append(blocks, block[:n])
+		total += n
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			return join(blocks, total), nil, nil
+		}
+		if err != nil {
+			return join(blocks, total), nil, err
+		}
+	}
+	buf := make([]byte, maxProxiedBody+1)
+	n := 0
+	for _, b := range blocks {
+		n += copy(buf[n:], b)
+	}
+	m, err := io.ReadFull(r, buf[n:])
+	n += m
+	switch err {
+	case nil: // the buffer is full: over the cap
+		return nil, bytes.NewReader(buf), nil
+	case io.EOF, io.ErrUnexpectedEOF:
+		err = nil
+	}
+	return buf[:n], nil, err
+}
+
+// join puts blocks of total bytes together.
+func join(blocks [][]byte, total int) []byte {
+	if len(blocks) == 1 {
+		return blocks[0]
+	}
+	body := make([]byte, 0, total)
+	for _, b := range blocks {
+		body = append(body, b...)
+	}
+	return body
 }
 
 func whereOf(v Violation) string {

@@ -198,7 +198,7 @@ func TestProxyCommandRecordsReplayableFiles(t *testing.T) {
 	if result(again)["signatureId"] != result(through)["signatureId"] || result(again)["errorCode"] != "LIVENESS_ATTACK" {
 		t.Errorf("replayed %v, recorded %v", result(again), result(through))
 	}
-	if doc := result(again)["docDetail"].(map[string]any); !strings.HasPrefix(doc["fullName"].(string), "doc-masked-") {
+	if doc := result(again)["docDetail"].(map[string]any); !strings.HasPrefix(doc["fullName"].(string), "masked-") {
 		t.Errorf("personal data is not masked: %v", doc)
 	}
 	if code, _, errOut := runCLI(t, "proxy"); code != 2 || !strings.Contains(errOut, "--upstream is required") {
