@@ -63,18 +63,7 @@ func getThrough(t *testing.T, base, query string) proxied {
 func TestProxyChecksAndRecordsAndReplayGivesTheSameAnswers(t *testing.T) {
 	upstream := httptest.NewServer(badUpstream(t))
 	defer upstream.Close()
-	dir := t.TempDir()
-	rec, err := NewRecorder(dir, "", upstream.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var logs bytes.Buffer
-	handler, err := NewProxy(ProxyOptions{Upstream: upstream.URL, Recorder: rec, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxy := httptest.NewServer(handler)
-	defer proxy.Close()
+	proxy, rec, dir, logs := recordingProxy(t, upstream.URL)
 
 	good := map[string]proxied{}
 	for _, q := range []string{"userId=user_active", "userId=user_init", "userId=user_failed", "userId=user_reverify", "userId=user_multi&solutionCode=101", "userId=user_multi"} {
@@ -164,4 +153,24 @@ func TestProxyUpstreamDown(t *testing.T) {
 	if _, err := NewProxy(ProxyOptions{Upstream: "sg-api.advance.ai"}); err == nil {
 		t.Error("an upstream without a scheme was accepted")
 	}
+}
+
+// recordingProxy runs a validating proxy to upstream that records into a new folder; it
+// returns the proxy, its recorder, the folder and the proxy's log. The proxy stops when the
+// test ends.
+func recordingProxy(t *testing.T, upstream string) (*httptest.Server, *Recorder, string, *bytes.Buffer) {
+	t.Helper()
+	dir := t.TempDir()
+	rec, err := NewRecorder(dir, "", upstream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &bytes.Buffer{}
+	handler, err := NewProxy(ProxyOptions{Upstream: upstream, Recorder: rec, Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httptest.NewServer(handler)
+	t.Cleanup(proxy.Close)
+	return proxy, rec, dir, logs
 }

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -161,18 +160,7 @@ func TestProxyMemoryForAnAnswerAtTheCap(t *testing.T) {
 			}
 			upstream := bodyServer(body, tc.chunked)
 			defer upstream.Close()
-			dir := t.TempDir()
-			rec, err := NewRecorder(dir, "", upstream.URL)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var logs bytes.Buffer
-			handler, err := NewProxy(ProxyOptions{Upstream: upstream.URL, Recorder: rec, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
-			if err != nil {
-				t.Fatal(err)
-			}
-			proxy := httptest.NewServer(handler)
-			defer proxy.Close()
+			proxy, _, _, logs := recordingProxy(t, upstream.URL)
 
 			var p passed
 			allocated, peak := heapGrowth(func() { p = passThrough(t, proxy.URL, "user_large") })
@@ -201,18 +189,7 @@ func TestProxyPassesAnAnswerOverTheCapUnchecked(t *testing.T) {
 	for _, chunked := range []bool{false, true} {
 		upstream := bodyServer(body, chunked)
 		defer upstream.Close()
-		dir := t.TempDir()
-		rec, err := NewRecorder(dir, "", upstream.URL)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var logs bytes.Buffer
-		handler, err := NewProxy(ProxyOptions{Upstream: upstream.URL, Recorder: rec, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
-		if err != nil {
-			t.Fatal(err)
-		}
-		proxy := httptest.NewServer(handler)
-		defer proxy.Close()
+		proxy, _, dir, logs := recordingProxy(t, upstream.URL)
 		var p passed
 		allocated, _ := heapGrowth(func() { p = passThrough(t, proxy.URL, "user_huge") })
 		if p.sum != sha256.Sum256(body) {

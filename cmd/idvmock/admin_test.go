@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -11,33 +10,14 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 )
 
-// syncBuffer is a buffer serve can log into while a test reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // startServeLogged runs serve with a JSON log and returns the address to dial (loopback, on
 // the port it listens on, whatever interface it listens on), the log, and a stop function.
-func startServeLogged(t *testing.T, args ...string) (string, *syncBuffer, func()) {
+func startServeLogged(t *testing.T, args ...string) (string, *lockedBuffer, func()) {
 	t.Helper()
-	log := &syncBuffer{}
+	log := &lockedBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
