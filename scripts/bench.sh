@@ -8,6 +8,8 @@
 #
 #   scripts/bench.sh                      # 3 rounds of 10 s each, 64 connections
 #   BENCH_ROUNDS=5 BENCH_SECONDS=20 BENCH_CONNECTIONS=20 scripts/bench.sh
+#   BENCH_AGAINST=v1.2.0 scripts/bench.sh # also load that revision's idvmock, alternating,
+#                                         # and report this one's throughput against it
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/usr/local/go/bin:$PATH"
@@ -21,6 +23,8 @@ query='userId=user_active'
 token='X-ACCESS-TOKEN: bench-token'
 mock_port=18180
 base_port=18181
+prev_port=18182
+against=${BENCH_AGAINST:-}
 
 if ! command -v wrk >/dev/null; then
   echo "installing wrk from Debian"
@@ -31,6 +35,11 @@ fi
 source scripts/lib.sh
 go build -o "$work/baseline" ./bench/baseline
 go build -o "$work/startup" ./bench/startup
+if [ -n "$against" ]; then
+  git worktree add -q --detach "$work/against" "$against"
+  (cd "$work/against" && go build -o "$work/idvmock-previous" ./cmd/idvmock) || { git worktree remove --force "$work/against"; exit 1; }
+  git worktree remove --force "$work/against"
+fi
 
 # wait_for URL: until it answers 200.
 wait_for() {
@@ -56,6 +65,11 @@ curl -fsS -H "$token" "http://127.0.0.1:$mock_port$path?$query" -o "$work/body.j
 "$work/baseline" --addr "127.0.0.1:$base_port" --body "$work/body.json" &
 pids+=("$!")
 wait_for "http://127.0.0.1:$base_port/"
+if [ -n "$against" ]; then
+  "$work/idvmock-previous" serve --addr "127.0.0.1:$prev_port" >/dev/null 2>&1 &
+  pids+=("$!")
+  wait_for "http://127.0.0.1:$prev_port$path?$query"
+fi
 
 # to_ms VALUE: wrk's latency (us, ms or s) in milliseconds.
 to_ms() {
@@ -96,10 +110,11 @@ report() {
     echo " round $r"
     load baseline "http://127.0.0.1:$base_port$path?$query"
     load idvmock "http://127.0.0.1:$mock_port$path?$query"
+    [ -z "$against" ] || load previous "http://127.0.0.1:$prev_port$path?$query"
   done
   peak_kb=$(awk '/VmHWM/ {print $2}' "/proc/$mock_pid/status")
   echo
-  awk -v startup="$startup_ms" -v peak="$peak_kb" '
+  awk -v startup="$startup_ms" -v peak="$peak_kb" -v against="$against" '
     { rps[$1] += $2; p50[$1] += $3; p99[$1] += $4; n[$1]++ }
     END {
       for (k in n) { rps[k] /= n[k]; p50[k] /= n[k]; p99[k] /= n[k] }
@@ -111,6 +126,11 @@ report() {
       printf "p99 idvmock/baseline:        %.2f (target <= 2.00): %s\n", lat, (lat <= 2.0 ? "met" : "MISSED")
       printf "start to first answer:       %.1f ms (median of 5; target < 100 ms): %s\n", startup, (startup < 100 ? "met" : "MISSED")
       printf "peak RSS under load:         %.1f MB (target < 40 MB): %s\n", peak / 1024, (peak / 1024 < 40 ? "met" : "MISSED")
+      if (against != "") {
+        prev = rps["idvmock"] / rps["previous"]
+        printf "  previous (%s) %10.0f   %8.3f  %8.3f\n", against, rps["previous"], p50["previous"], p99["previous"]
+        printf "throughput idvmock/previous: %.3f (no loss beyond 5%%: >= 0.95): %s\n", prev, (prev >= 0.95 ? "met" : "MISSED")
+      }
     }' "$work/runs"
   echo
   echo "Go benchmarks (a full request in-process; scenario lookup, body generation and rules; the contract checker on one core):"

@@ -5,7 +5,7 @@
 #
 # Steps:
 #   1. install docker.io from Debian when there is no dockerd (and curl or
-#      ca-certificates when they are missing);
+#      ca-certificates when they are missing, and nftables for step 7);
 #   2. start dockerd (vfs storage, no bridge, no iptables) when no daemon
 #      answers, and stop it again at the end;
 #   3. when the build stage's golang image is not available locally, create a
@@ -16,8 +16,19 @@
 #   5. run the container on the host network and check the version, each demo
 #      user, a regional request, the HEALTHCHECK and the process's uid;
 #   6. HTTPS by hostname, as examples/compose does: a client container trusting the
-#      mock's CA runs the contract suite against https://<region>-api.advance.ai;
-#   7. clean up (trap): containers, network, volume, image, our dockerd, temporary files.
+#      mock's CA runs the contract suite against https://<region>-api.advance.ai, on a
+#      user-defined network with the six hostnames as aliases when a probe container on
+#      it gets an answer from the mock within seconds; otherwise (no network, or one that
+#      cannot carry traffic: FORWARD policy DROP with bridge netfilter on, as any dockerd
+#      with iptables leaves it, while ours runs --iptables=false) on the host network with
+#      the hostnames via --add-host, saying why in one line. Every client run is bounded;
+#   7. when step 6 used the network: drop that network's bridged traffic for real (bridge
+#      netfilter on, and a DROP rule for its bridge on the IPv4 forward hook, in a nft table
+#      of its own), check that the probe sees it within seconds and that step 6 passes on
+#      the host network, then restore the firewall (also from the trap on every exit, and
+#      from a detached watchdog if the script is killed outright) and check it is as before;
+#   8. clean up (trap): firewall change, containers, network, volume, image, our dockerd,
+#      temporary files.
 #
 # Environment knobs (all optional):
 #   SMOKE_IMAGE=idvmock:smoke     tag for the image under test
@@ -31,6 +42,9 @@
 #   SMOKE_DOCKERD_FLAGS="..."     flags for a dockerd started by this script
 #   SMOKE_DOCKER_BUILDKIT=0       value of DOCKER_BUILDKIT for docker build
 #   SMOKE_BUILD_TIMEOUT=1800      seconds allowed for docker build
+#   SMOKE_PROBE_TIMEOUT=5         seconds the step 6 probe waits for the mock's answer
+#   SMOKE_CONTRACT_TIMEOUT=60     seconds allowed for each client container of step 6
+#   SMOKE_FORCED_DROP=1           0 skips step 7 (which changes the firewall for seconds)
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -43,6 +57,11 @@ PRUNE=${SMOKE_PRUNE:-0}
 REBUILD_STANDIN=${SMOKE_REBUILD_STANDIN:-0}
 DOCKERD_FLAGS=${SMOKE_DOCKERD_FLAGS:---storage-driver=vfs --iptables=false --ip-masq=false --ip-forward=false --bridge=none}
 BUILD_TIMEOUT=${SMOKE_BUILD_TIMEOUT:-1800}
+PROBE_TIMEOUT=${SMOKE_PROBE_TIMEOUT:-5}
+CONTRACT_TIMEOUT=${SMOKE_CONTRACT_TIMEOUT:-60}
+FORCED_DROP=${SMOKE_FORCED_DROP:-1}
+# The probe container's own limit: its timeout plus time to start the container.
+PROBE_LIMIT=$((PROBE_TIMEOUT + 30))
 DOCKERD_TIMEOUT=60
 READY_TIMEOUT=60
 HEALTH_TIMEOUT=90
@@ -77,6 +96,13 @@ CONTAINER=
 IMAGE_BUILT=0
 DIED=0
 BUILD_PID=
+HTTPS_CLIENT="idvmock-smoke-client-$$"
+# Step 7's change to the firewall, undone by restore_firewall.
+FW_CHANGED=0
+FW_WATCHDOG=
+FW_NF=/proc/sys/net/bridge/bridge-nf-call-iptables
+FW_NF_ORIG=
+FW_TABLE="idvmock_smoke_$$"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/idvmock-docker-smoke.XXXXXX")
 
 log() { printf '==> %s\n' "$*"; }
@@ -111,6 +137,87 @@ stop_dockerd() {
 	STARTED_DOCKERD=0
 }
 
+now_ms() { date +%s%3N; }
+# secs_since MS: seconds since now_ms printed MS, with one decimal.
+secs_since() { awk -v d="$(($(now_ms) - $1))" 'BEGIN { printf "%.1f", d / 1000 }'; }
+
+# client_run LIMIT DOCKER-RUN-ARGS...: a client container (docker run --rm), stopped after
+# LIMIT seconds. Sets OUT to its output; returns its exit code, 124 when it was stopped.
+client_run() {
+	local limit=$1 rc=0
+	shift
+	OUT=$(timeout --kill-after=5 "$limit" docker run --rm --name "$HTTPS_CLIENT" "$@" 2>&1) || rc=$?
+	if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+		docker rm -f "$HTTPS_CLIENT" >/dev/null 2>&1 || true
+		OUT+=$'\n'"(no result within ${limit}s: stopped)"
+		rc=124
+	fi
+	return "$rc"
+}
+
+# netfilter_state: one line on what decides whether traffic between containers on a bridge
+# passes: whether bridge netfilter hands it to the IPv4 forward hook, and what the chains on
+# that hook do (nftables, which iptables-nft writes to, and iptables-legacy's FORWARD).
+# Only reads: no table is created (iptables-legacy is asked only when its filter table exists).
+netfilter_state() {
+	local out n line=
+	local -a parts=()
+	if [ -r "$FW_NF" ]; then
+		parts+=("net.bridge.bridge-nf-call-iptables=$(cat "$FW_NF")")
+	else
+		parts+=("bridge netfilter off (no $FW_NF)")
+	fi
+	if command -v nft >/dev/null 2>&1; then
+		out=$(timeout 10 nft -s list ruleset 2>&1 | awk '
+			$1 == "table" { table = $2 " " $3 }
+			$1 == "chain" { chain = $2; fwd = 0; rules = 0 }
+			/type filter hook forward/ {
+				fwd = 1
+				policy = "accept"
+				if (match($0, /policy [a-z]+/)) policy = substr($0, RSTART + 7, RLENGTH - 7)
+				next
+			}
+			fwd && $1 == "}" {
+				printf "%snft %s %s (forward hook): policy %s, %d rules", sep, table, chain, policy, rules
+				sep = "; "
+				fwd = 0
+				next
+			}
+			fwd && NF { rules++ }
+			END { if (sep == "") printf "nft: no chain on the forward hook" }')
+		parts+=("$out")
+	elif command -v iptables-nft >/dev/null 2>&1 && out=$(timeout 10 iptables-nft -w 5 -S FORWARD 2>&1); then
+		parts+=("iptables-nft: $(awk '$1 == "-P" { p = $3 } $1 == "-A" { n++ } END { printf "FORWARD policy %s, %d rules", p, n }' <<<"$out")")
+	fi
+	if command -v iptables-legacy >/dev/null 2>&1 && grep -qx filter /proc/net/ip_tables_names 2>/dev/null &&
+		out=$(timeout 10 iptables-legacy -w 5 -S FORWARD 2>&1); then
+		parts+=("iptables-legacy: $(awk '$1 == "-P" { p = $3 } $1 == "-A" { n++ } END { printf "FORWARD policy %s, %d rules", p, n }' <<<"$out")")
+	fi
+	if [ "$STARTED_DOCKERD" = 1 ] && [[ $DOCKERD_FLAGS == *--iptables=false* ]]; then
+		parts+=("our dockerd runs --iptables=false, so it adds no ACCEPT rule for its networks")
+	fi
+	for n in "${parts[@]}"; do line+="${line:+; }$n"; done
+	printf '%s' "$line"
+}
+
+# restore_firewall: undoes step 7's change: the sysctl first, then the table.
+restore_firewall() {
+	[ "$FW_CHANGED" = 1 ] || return 0
+	if [ -n "$FW_NF_ORIG" ] && [ "$(cat "$FW_NF" 2>/dev/null)" != "$FW_NF_ORIG" ]; then
+		echo "$FW_NF_ORIG" >"$FW_NF" || echo "could not write $FW_NF_ORIG to $FW_NF" >&2
+	fi
+	if nft list table ip "$FW_TABLE" >/dev/null 2>&1; then
+		nft delete table ip "$FW_TABLE" || echo "could not delete nft table ip $FW_TABLE" >&2
+	fi
+	if [ -n "$FW_WATCHDOG" ]; then
+		kill -- "-$FW_WATCHDOG" 2>/dev/null || kill "$FW_WATCHDOG" 2>/dev/null || true
+		wait "$FW_WATCHDOG" 2>/dev/null || true
+		FW_WATCHDOG=
+	fi
+	FW_CHANGED=0
+	log "firewall restored: nft table ip $FW_TABLE deleted, net.bridge.bridge-nf-call-iptables=$(cat "$FW_NF" 2>/dev/null)"
+}
+
 # Removes dangling images (old build cache) that this run's build did not use:
 # with vfs every layer is a full copy, so they add up quickly.
 prune_stale_cache() {
@@ -124,7 +231,9 @@ prune_stale_cache() {
 cleanup() {
 	local rc=$?
 	set +e
-	trap - EXIT INT TERM
+	trap - EXIT INT TERM HUP
+	restore_firewall
+	[ -z "${HTTPS_VOL:-}" ] || docker rm -f "$HTTPS_CLIENT" >/dev/null 2>&1
 	if [ -n "$CONTAINER" ]; then
 		if [ "$FAILED" -gt 0 ] || [ "$rc" -ne 0 ]; then
 			echo "---- last container logs ($CONTAINER) ----"
@@ -175,6 +284,7 @@ interrupted() {
 trap cleanup EXIT
 trap 'interrupted INT 130' INT
 trap 'interrupted TERM 143' TERM
+trap 'interrupted HUP 129' HUP
 
 # ---------------------------------------------------------------- 1. tools
 [ "$(id -u)" = 0 ] || die "run this script as root (it may install packages and start dockerd)"
@@ -192,6 +302,10 @@ missing=()
 command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
 [ -s /etc/ssl/certs/ca-certificates.crt ] || missing+=(ca-certificates)
+# nft is for step 7 only, which is skipped without it.
+if [ "$FORCED_DROP" = 1 ] && ! command -v nft >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+	missing+=(nftables)
+fi
 if [ "${#missing[@]}" -gt 0 ]; then
 	command -v apt-get >/dev/null 2>&1 || die "missing ${missing[*]} and no apt-get to install them"
 	apt_install "${missing[@]}"
@@ -451,6 +565,17 @@ for spec in "${DEMO_USERS[@]}"; do
 done
 check_user user_002 SUCCESS "userId=user_002 with Host: sg-api.advance.ai" -H 'Host: sg-api.advance.ai'
 
+# The container listens beyond loopback (:PORT), so its admin API needs the token it logs.
+admin_status() { curl -s -o /dev/null -m 5 -w '%{http_code}' "$@" "$BASE_URL/__admin/users" || true; }
+admin_token=$(docker logs "$CONTAINER" 2>&1 | sed -n 's/.*adminToken=\([0-9a-f]\{32\}\).*/\1/p' | head -n 1)
+if [ -z "$admin_token" ]; then
+	fail "no admin token in the container's log (an image listening beyond loopback logs one)"
+elif [ "$(admin_status)" != 401 ] || [ "$(admin_status -H "Authorization: Bearer $admin_token")" != 200 ]; then
+	fail "admin API: $(admin_status) without the token, $(admin_status -H "Authorization: Bearer $admin_token") with it; want 401 and 200"
+else
+	pass "the admin API needs the token the container logged (401 without it, 200 with it)"
+fi
+
 # HEALTHCHECK from the Dockerfile (interval shortened by docker run).
 deadline=$((SECONDS + HEALTH_TIMEOUT))
 health=
@@ -492,24 +617,36 @@ fi
 # As examples/compose/compose.yaml does: the mock answers the six vendor hostnames over
 # HTTPS with its local CA, and a client container that trusts the CA (SSL_CERT_FILE, from a
 # shared volume) runs the contract suite against https://<region>-api.advance.ai. On a
-# network with aliases when this dockerd can make one; else on the host network with the
-# hostnames in the client's /etc/hosts (--add-host) and port 8443.
+# network with aliases when this dockerd can make one and a probe container on it gets an
+# answer from the mock by hostname within SMOKE_PROBE_TIMEOUT seconds; else on the host
+# network with the hostnames in the client's /etc/hosts (--add-host) and the next free port.
+#
+# Why the probe: a dockerd with --iptables=false (ours) adds no ACCEPT rule for its networks.
+# When bridge netfilter is on (net.bridge.bridge-nf-call-iptables=1) and the FORWARD policy
+# is DROP -- the state any dockerd with iptables leaves behind -- containers on the network
+# cannot reach each other, and the contract suite would spend minutes on timeouts.
 HTTPS_VOL="idvmock-smoke-ca-$$"
 HTTPS_NET="idvmock-smoke-net-$$"
 HTTPS_MOCK="idvmock-smoke-https-$$"
 docker volume create "$HTTPS_VOL" >/dev/null || die "docker volume create failed"
 HOSTNAMES=(api.advance.ai sg-api.advance.ai ph-api.advance.ai th-api.advance.ai my-api.advance.ai vn-api.advance.ai)
-if docker network create "$HTTPS_NET" >"$WORK/network.log" 2>&1; then
-	HTTPS_MODE="network $HTTPS_NET with the six hostnames as aliases, port 443"
-	aliases=()
+NO_NETWORK_WHY=
+if ! docker network create "$HTTPS_NET" >"$WORK/network.log" 2>&1; then
+	HTTPS_NET=
+	NO_NETWORK_WHY="docker network create: $(head -c 200 "$WORK/network.log")"
+fi
+
+start_mock_on_network() {
+	local h aliases=()
 	for h in "${HOSTNAMES[@]}"; do aliases+=(--network-alias "$h"); done
 	docker run -d --name "$HTTPS_MOCK" --network "$HTTPS_NET" "${aliases[@]}" -v "$HTTPS_VOL:/ca" \
 		"$IMAGE" serve --tls-addr :443 >/dev/null || die "docker run (HTTPS mock) failed"
 	client_net=(--network "$HTTPS_NET")
 	target=https://sg-api.advance.ai
-else
-	HTTPS_NET=
-	HTTPS_MODE="host network, the six hostnames in the client's /etc/hosts, port 8443 (docker network create: $(head -c 200 "$WORK/network.log"))"
+}
+
+start_mock_on_host() {
+	local h
 	https_port=$((PORT + 1))
 	while port_in_use "$https_port" || port_in_use "$((https_port + 1))"; do https_port=$((https_port + 2)); done
 	docker run -d --name "$HTTPS_MOCK" --network host -v "$HTTPS_VOL:/ca" -e IDVMOCK_ADDR=":$((https_port + 1))" \
@@ -517,27 +654,152 @@ else
 	client_net=(--network host)
 	for h in "${HOSTNAMES[@]}"; do client_net+=(--add-host "$h:127.0.0.1"); done
 	target="https://sg-api.advance.ai:$https_port"
-fi
-log "HTTPS by hostname: $HTTPS_MODE"
-deadline=$((SECONDS + READY_TIMEOUT))
-until docker exec "$HTTPS_MOCK" /idvmock health >/dev/null 2>&1; do
-	[ "$(docker inspect -f '{{.State.Running}}' "$HTTPS_MOCK" 2>/dev/null)" = true ] || die "the HTTPS mock stopped: $(docker logs --tail 5 "$HTTPS_MOCK" 2>&1)"
-	[ "$SECONDS" -lt "$deadline" ] || die "the HTTPS mock did not become healthy within ${READY_TIMEOUT}s"
-	sleep 0.5
-done
-if out=$(docker run --rm "${client_net[@]}" -v "$HTTPS_VOL:/ca:ro" -e SSL_CERT_FILE=/ca/ca.pem \
-	-e IDVMOCK_ACCESS_KEY=sampleaccesskey -e IDVMOCK_SECRET_KEY=samplesecretkey \
-	"$IMAGE" contract --target "$target" --region all 2>&1); then
-	pass "a client container trusting the mock's CA got SUCCESS over HTTPS by hostname: $(printf '%s\n' "$out" | tail -n 1)"
-else
-	fail "the client container over HTTPS by hostname: $(printf '%s\n' "$out" | tail -n 15)"
-fi
-if out=$(docker run --rm "${client_net[@]}" -e IDVMOCK_ACCESS_KEY=sampleaccesskey -e IDVMOCK_SECRET_KEY=samplesecretkey \
-	"$IMAGE" contract --target "$target" --region sg 2>&1); then
-	fail "a client that does not trust the CA got answers over HTTPS"
-elif grep -q 'certificate' <<<"$out"; then
-	pass "a client that does not trust the CA is refused: certificate error"
-else
-	fail "a client without the CA failed for another reason: $(printf '%s\n' "$out" | tail -n 3)"
-fi
+}
+
+wait_mock() {
+	local deadline=$((SECONDS + READY_TIMEOUT))
+	until docker exec "$HTTPS_MOCK" /idvmock health >/dev/null 2>&1; do
+		[ "$(docker inspect -f '{{.State.Running}}' "$HTTPS_MOCK" 2>/dev/null)" = true ] || die "the HTTPS mock stopped: $(docker logs --tail 5 "$HTTPS_MOCK" 2>&1)"
+		[ "$SECONDS" -lt "$deadline" ] || die "the HTTPS mock did not become healthy within ${READY_TIMEOUT}s"
+		sleep 0.5
+	done
+}
+
+# https_by_hostname PREFIX: the checks of step 6, each PASS/FAIL line starting with PREFIX.
+# Sets HTTPS_USED (network or host), PROBE_OK (1, 0, or empty without a network) and
+# PROBE_SECS. The mock is removed at the end; the network and the CA volume stay.
+https_by_hostname() {
+	local prefix=$1 why=$NO_NETWORK_WHY start
+	HTTPS_USED=host
+	PROBE_OK=
+	PROBE_SECS=
+	if [ -n "$HTTPS_NET" ]; then
+		start_mock_on_network
+		wait_mock
+		start=$(now_ms)
+		if client_run "$PROBE_LIMIT" "${client_net[@]}" "$IMAGE" \
+			health --url http://sg-api.advance.ai:8080 --timeout "${PROBE_TIMEOUT}s"; then
+			PROBE_OK=1
+			PROBE_SECS=$(secs_since "$start")
+			HTTPS_USED=network
+			log "probe: a container on $HTTPS_NET got an answer from http://sg-api.advance.ai:8080 in ${PROBE_SECS}s"
+		else
+			PROBE_OK=0
+			PROBE_SECS=$(secs_since "$start")
+			why="the network cannot carry traffic between containers, see above"
+			log "the network cannot carry traffic between containers: a container on $HTTPS_NET got no answer from the mock by hostname within ${PROBE_SECS}s ($(printf '%s\n' "$OUT" | tail -n 1)); $(netfilter_state); falling back to the host network"
+			docker rm -f "$HTTPS_MOCK" >/dev/null 2>&1 || true
+		fi
+	fi
+	if [ "$HTTPS_USED" = network ]; then
+		HTTPS_MODE="network $HTTPS_NET with the six hostnames as aliases, port 443"
+	else
+		start_mock_on_host
+		wait_mock
+		HTTPS_MODE="host network, the six hostnames in the client's /etc/hosts, port $https_port ($why)"
+	fi
+	log "HTTPS by hostname: $HTTPS_MODE"
+	if client_run "$CONTRACT_TIMEOUT" "${client_net[@]}" -v "$HTTPS_VOL:/ca:ro" -e SSL_CERT_FILE=/ca/ca.pem \
+		-e IDVMOCK_ACCESS_KEY=sampleaccesskey -e IDVMOCK_SECRET_KEY=samplesecretkey \
+		"$IMAGE" contract --target "$target" --region all; then
+		pass "${prefix}a client container trusting the mock's CA got SUCCESS over HTTPS by hostname: $(printf '%s\n' "$OUT" | tail -n 1)"
+	else
+		fail "${prefix}the client container over HTTPS by hostname: $(printf '%s\n' "$OUT" | tail -n 15)"
+	fi
+	if client_run "$CONTRACT_TIMEOUT" "${client_net[@]}" -e IDVMOCK_ACCESS_KEY=sampleaccesskey -e IDVMOCK_SECRET_KEY=samplesecretkey \
+		"$IMAGE" contract --target "$target" --region sg; then
+		fail "${prefix}a client that does not trust the CA got answers over HTTPS"
+	elif grep -q 'certificate' <<<"$OUT"; then
+		pass "${prefix}a client that does not trust the CA is refused: certificate error"
+	else
+		fail "${prefix}a client without the CA failed for another reason: $(printf '%s\n' "$OUT" | tail -n 3)"
+	fi
+	docker rm -f "$HTTPS_MOCK" >/dev/null 2>&1 || true
+}
+
+https_by_hostname ""
+STEP6_USED=$HTTPS_USED
+
+# ------------------------- 7. the fallback, with this network's traffic really dropped
+# The state of the issue, made on purpose and undone at once: bridge netfilter on, and a
+# chain on the IPv4 forward hook -- where the FORWARD chain of iptables-nft (Debian's
+# default, which docker.io installs) and of iptables-legacy sit -- that drops this network's
+# bridged traffic, as a DROP policy without ACCEPT rules does. The chain is in a table of
+# its own, so the host's tables are not touched and deleting that table undoes it all;
+# it drops only this bridge's traffic, so the host's other forwarded traffic goes on.
+# The probe must see it within seconds, step 6 must pass on the host network, and the
+# rule must have dropped packets. restore_firewall runs at the end of this step, from the
+# EXIT trap on any other exit, and from a detached watchdog if this script is killed outright.
+forced_drop_check() {
+	local netid bridge before after dropped delay
+	if [ "$FORCED_DROP" != 1 ]; then
+		echo "SKIP: step 7 (SMOKE_FORCED_DROP=$FORCED_DROP)"
+		return 0
+	fi
+	if [ "$STEP6_USED" != network ]; then
+		echo "SKIP: step 7: step 6 already ran on the host network (the network path is unavailable here, so the fallback was checked for real above)"
+		return 0
+	fi
+	if ! command -v nft >/dev/null 2>&1; then
+		echo "SKIP: step 7: no nft command (package nftables) to drop the network's traffic"
+		return 0
+	fi
+	if [ ! -w "$FW_NF" ]; then
+		echo "SKIP: step 7: no $FW_NF (br_netfilter is not loaded, so the forward hook never sees bridged traffic and the failing state cannot occur here)"
+		return 0
+	fi
+	netid=$(docker network inspect -f '{{.Id}}' "$HTTPS_NET")
+	bridge=$(docker network inspect -f '{{index .Options "com.docker.network.bridge.name"}}' "$HTTPS_NET")
+	case "$bridge" in "" | "<no value>") bridge="br-${netid:0:12}" ;; esac
+	if [ ! -e "/sys/class/net/$bridge" ]; then
+		echo "SKIP: step 7: the network's bridge $bridge is not in this network namespace (a daemon elsewhere)"
+		return 0
+	fi
+	if ! before=$(nft -s list ruleset 2>&1); then
+		echo "SKIP: step 7: nft list ruleset failed: $before"
+		return 0
+	fi
+	FW_NF_ORIG=$(cat "$FW_NF")
+	# If this script is killed outright (no trap runs), the watchdog undoes the change.
+	delay=$((PROBE_LIMIT + 2 * READY_TIMEOUT + 2 * CONTRACT_TIMEOUT + 60))
+	# shellcheck disable=SC2016 # expanded by the watchdog's bash, from its arguments
+	setsid bash -c 'sleep "$1"
+		if nft list table ip "$4" >/dev/null 2>&1; then
+			[ "$3" = 1 ] || echo "$3" >"$2"
+			nft delete table ip "$4"
+		fi' idvmock-smoke-fw-watchdog "$delay" "$FW_NF" "$FW_NF_ORIG" "$FW_TABLE" </dev/null >/dev/null 2>&1 &
+	FW_WATCHDOG=$!
+	FW_CHANGED=1
+	# The table first, then the sysctl; restore_firewall undoes them in the other order.
+	nft -f - <<-EOF || die "nft could not add table ip $FW_TABLE"
+		table ip $FW_TABLE {
+			chain forward {
+				type filter hook forward priority filter; policy accept;
+				iifname "$bridge" oifname "$bridge" counter drop comment "scripts/docker-smoke.sh step 7"
+			}
+		}
+	EOF
+	[ "$FW_NF_ORIG" = 1 ] || echo 1 >"$FW_NF"
+	log "dropping the bridged traffic of $HTTPS_NET: nft table ip $FW_TABLE, forward hook: iifname $bridge oifname $bridge drop; $(netfilter_state)"
+	https_by_hostname "with bridged traffic dropped: "
+	dropped=$(nft list table ip "$FW_TABLE" 2>/dev/null | grep -o 'packets [0-9]*' | head -n 1 | awk '{ print $2 }' || true)
+	if [ "$PROBE_OK" = 0 ] && [ "${dropped:-0}" -gt 0 ] &&
+		awk -v s="$PROBE_SECS" -v l="$((PROBE_TIMEOUT + 10))" 'BEGIN { exit !(s <= l) }'; then
+		pass "with bridged traffic dropped: the probe saw it in ${PROBE_SECS}s (the rule dropped $dropped packets) and step 6 took the host-network fallback"
+	elif [ "$PROBE_OK" = 0 ] && [ "${dropped:-0}" -gt 0 ]; then
+		fail "with bridged traffic dropped: the probe took ${PROBE_SECS}s to fail, more than $((PROBE_TIMEOUT + 10))s"
+	elif [ "$PROBE_OK" = 0 ]; then
+		fail "with bridged traffic dropped: the probe failed, but the rule dropped no packet: something else stopped it"
+	else
+		fail "with bridged traffic dropped: the probe still got an answer (the rule dropped ${dropped:-?} packets): it cannot detect the failing state"
+	fi
+	restore_firewall
+	after=$(nft -s list ruleset 2>&1 || true)
+	if [ "$after" = "$before" ] && [ "$(cat "$FW_NF")" = "$FW_NF_ORIG" ] && ! nft list table ip "$FW_TABLE" >/dev/null 2>&1; then
+		pass "firewall restored: nft ruleset as before ($(grep -c '^table' <<<"$after" || true) tables), net.bridge.bridge-nf-call-iptables=$FW_NF_ORIG as before"
+	else
+		fail "firewall not as before: bridge-nf-call-iptables was $FW_NF_ORIG, is $(cat "$FW_NF"); nft ruleset diff: $(diff <(printf '%s\n' "$before") <(printf '%s\n' "$after") | head -n 20 | tr '\n' ' ')"
+	fi
+}
+forced_drop_check
 # cleanup() prints the summary and sets the exit code.
