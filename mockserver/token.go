@@ -162,15 +162,16 @@ func newTokenStore(max int) *tokenStore {
 	return &tokenStore{expires: bounded.NewCache[string, time.Time](max, 0)}
 }
 
-// newToken returns a random token: 32 hex characters.
-func newToken() string {
+// NewToken returns a random token: 32 hex characters, from crypto/rand. The token API
+// issues them, and serve generates the admin token with it.
+func NewToken() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
 	return hex.EncodeToString(b[:])
 }
 
 func (t *tokenStore) issue(expires time.Time) string {
-	token := newToken()
+	token := NewToken()
 	if t != nil {
 		t.expires.Put(token, expires, tokenBytes)
 	}

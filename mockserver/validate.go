@@ -37,8 +37,9 @@ const (
 	maxHeaderBytes = 64 << 10
 )
 
-// maxBodyExtension on an operation of openapi.yaml raises its body limit (PUT /__admin/state:
-// a saved state with many userIds' progress).
+// maxBodyExtension on an operation of openapi.yaml sets its own body limit: higher for PUT
+// /__admin/state (a saved state with many userIds' progress), lower for Generate URL (each
+// started session keeps its request).
 const maxBodyExtension = "x-idvmock-max-body-bytes"
 
 // bodyLimits reads the operations' body limits from openapi.yaml, by operationId.

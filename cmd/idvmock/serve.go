@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/tls"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"log/slog"
@@ -264,19 +262,12 @@ func guardAdmin(token string, listeners []net.Listener, logger *slog.Logger) str
 	case token != "" || beyond == "":
 		return token
 	}
-	token = newAdminToken()
+	token = mockserver.NewToken()
 	logger.Warn("the admin API needs a token: idvmock listens beyond loopback on "+beyond,
 		slog.String("adminToken", token),
 		slog.String("use", "Authorization: Bearer <adminToken> on /__admin/ (health needs none)"),
 		slog.String("fix", "choose your own with --admin-token-file or IDVMOCK_ADMIN_TOKEN; --admin-token off opens the API (not recommended)"))
 	return token
-}
-
-// newAdminToken returns 32 random hex characters.
-func newAdminToken() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
 }
 
 // byteSize is a flag of a number of bytes, written as 1048576, 64KiB, 32MiB or 1GiB.
