@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -261,6 +262,25 @@ func TestAttackAdminUsersAreBounded(t *testing.T) {
 	}
 	if err := e.PutUser("qa_3", []byte("scenario: active\n")); err != nil {
 		t.Errorf("after a delete there is room: %v", err)
+	}
+	for i := range 30 { // declaring and deleting ever new users leaves nothing behind
+		id := fmt.Sprintf("churn_%d", i)
+		e.DeleteUser("qa_3")
+		if err := e.PutUser(id, []byte("scenario: active\n")); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.DeleteUser(id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.DeleteUser("user_active"); err != nil { // a file's user stays hidden across reloads
+		t.Fatal(err)
+	}
+	e.mu.Lock()
+	removed := maps.Clone(e.removed)
+	e.mu.Unlock()
+	if len(removed) != 1 || !removed["user_active"] {
+		t.Errorf("removed users kept: %v; want only the file's user_active", removed)
 	}
 }
 

@@ -578,13 +578,20 @@ func (e *Engine) DeleteUser(id string) error {
 		e.set = next
 		delete(e.admin, id)
 		delete(e.adminBytes, id)
-		e.removed[id] = true
+		if declaredIn(e.files, id) { // keep the file's user hidden across reloads
+			e.removed[id] = true
+		}
 		e.adminGen++
 		e.results.reset()
 		delete(e.progress, "user\x00"+id)
 		e.mu.Unlock()
 		return nil
 	}
+}
+
+// declaredIn reports whether a file declares user id.
+func declaredIn(files []*File, id string) bool {
+	return slices.ContainsFunc(files, func(f *File) bool { _, ok := f.Users[id]; return ok })
 }
 
 // indent makes a user's declaration the value of its key in a wrapping file.
