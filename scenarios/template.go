@@ -7,7 +7,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"text/template"
 	"text/template/parse"
 
@@ -281,15 +280,17 @@ func fakeHint(name string) string {
 	return ""
 }
 
-var repeats sync.Map // name+params → bool
+// repeats remembers which gofakeit calls repeat, by name and parameters: bounded, since the
+// admin API can send parameters without end.
+var repeats = bounded.NewCache[string, bool](1024, 0)
 
 // fakeRepeats reports whether a gofakeit function depends only on the source it is given:
 // the same seed must give the same value whatever gofakeit's global source holds. A few v6
 // functions (date, daterange, person, ...) read the global source instead.
 func fakeRepeats(name string, params []string) bool {
 	key := name + "\x00" + strings.Join(params, "\x00")
-	if ok, done := repeats.Load(key); done {
-		return ok.(bool)
+	if ok, done := repeats.Get(key); done {
+		return ok
 	}
 	ok := true
 	for seed := int64(1); seed <= 4 && ok; seed++ {
@@ -299,7 +300,7 @@ func fakeRepeats(name string, params []string) bool {
 		b, _ := fakeValue(rand.New(rand.NewSource(seed)), name, params)
 		ok = a == b
 	}
-	repeats.Store(key, ok)
+	repeats.Put(key, ok, len(key))
 	return ok
 }
 
