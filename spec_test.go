@@ -99,3 +99,25 @@ func normalize(t *testing.T, v any) any {
 	}
 	return out
 }
+
+// The vendor's paths and operationIds, written once in vendor.go, are those of openapi.yaml.
+func TestVendorPathsAndOperationsMatchTheSpec(t *testing.T) {
+	doc, err := LoadSpec()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for path, op := range map[string]struct{ method, id string }{
+		PathLatest:      {"GET", OpGetLatest},
+		PathToken:       {"POST", OpToken},
+		PathGenerateURL: {"POST", OpGenerateURL},
+		PathGetResult:   {"POST", OpGetResult},
+	} {
+		item := doc.Paths.Find(path)
+		if item == nil || item.GetOperation(op.method) == nil || item.GetOperation(op.method).OperationID != op.id {
+			t.Errorf("%s %s is not operation %s in openapi.yaml", op.method, path, op.id)
+		}
+	}
+	if Sign(SampleAccessKey, SampleSecretKey, "1665993522952") != "02209bbeaf0d0a3dd587f6a1ba22f84c98d142e3b545e77db7e4906ca56349f5" {
+		t.Error("the sample keys do not sign the vendor's published test vector")
+	}
+}

@@ -21,10 +21,10 @@ import (
 
 // Operation ids of the vendor's operations in openapi.yaml.
 const (
-	OpGetLatest   = "getLatestSessionResult"
-	OpGetResult   = "getResult"
-	OpGenerateURL = "generateVerificationUrl"
-	OpToken       = "generateToken"
+	OpGetLatest   = idvmock.OpGetLatest
+	OpGetResult   = idvmock.OpGetResult
+	OpGenerateURL = idvmock.OpGenerateURL
+	OpToken       = idvmock.OpToken
 )
 
 // maxTransactionIDs bounds the memory of the uniqueness rule in a long-running proxy (about
@@ -244,54 +244,28 @@ func (c *Checker) checkTransactionID(ex Exchange, env map[string]any) []Violatio
 	return nil
 }
 
-// checkResult checks a Get Result object at pointer; userID is the requested userId ("" when
-// the request named none).
+// checkResult checks a Get Result object at pointer against idvmock.CheckResult's rules;
+// userID is the requested userId ("" when the request named none).
 func checkResult(pointer string, r map[string]any, userID string) []Violation {
 	var out []Violation
-	overall, idv, errorCode := r["overallResult"], r["idvResult"], r["errorCode"]
-	at := func(field string) string { return pointer + "/" + field }
-	switch overall {
-	case nil:
-		if idv != nil {
-			out = append(out, violation(RuleInProgressNulls, at("idvResult"), "null, as overallResult is null (in progress)", jsonText(idv)))
+	for _, in := range idvmock.CheckResult(r, userID) {
+		got := jsonText(in.Got)
+		if in.Got == nil {
+			got = valueTextAt(r, in.Field)
 		}
-		if errorCode != nil {
-			out = append(out, violation(RuleInProgressNulls, at("errorCode"), "null, as overallResult is null (in progress)", jsonText(errorCode)))
-		}
-	case "PASS":
-		if errorCode != "SUCCESS" {
-			out = append(out, violation(RulePassSuccess, at("errorCode"), `"SUCCESS", as overallResult is PASS`, valueText(r, "errorCode")))
-		}
-	case "FAIL", "INCOMPLETE":
-		if s, ok := errorCode.(string); !ok || s == "" || s == "SUCCESS" {
-			out = append(out, violation(RuleFailureErrorCode, at("errorCode"), fmt.Sprintf("a failure reason (e.g. LIVENESS_ATTACK), as overallResult is %s", overall), valueText(r, "errorCode")))
-		}
-	}
-	if overall != nil && idv != overall {
-		out = append(out, violation(RuleIDVResult, at("idvResult"), jsonText(overall)+", the value of overallResult", valueText(r, "idvResult")))
-	}
-	if cc, ok := r["countryCodeIso3"].(string); !ok || !isAlpha3(cc) {
-		out = append(out, violation(RuleCountryCode, at("countryCodeIso3"), "three capital letters, e.g. SGP", valueText(r, "countryCodeIso3")))
-	}
-	if userID != "" {
-		in, _ := r["inputParameters"].(map[string]any)
-		if got, _ := in["userId"].(string); got != userID {
-			out = append(out, violation(RuleUserIDEchoed, at("inputParameters/userId"), jsonText(userID)+", the requested userId", valueText(in, "userId")))
-		}
+		out = append(out, violation(in.Rule, pointer+"/"+in.Field, in.Expected, got))
 	}
 	return out
 }
 
-func isAlpha3(s string) bool {
-	if len(s) != 3 {
-		return false
+// valueTextAt shows the value at field (a/b) of r, or says it is absent.
+func valueTextAt(r map[string]any, field string) string {
+	parent, key := r, field
+	if before, after, ok := strings.Cut(field, "/"); ok {
+		parent, _ = r[before].(map[string]any)
+		key = after
 	}
-	for _, r := range s {
-		if r < 'A' || r > 'Z' {
-			return false
-		}
-	}
-	return true
+	return valueText(parent, key)
 }
 
 // decodeObject decodes a body that must be exactly one JSON object, numbers as json.Number.

@@ -22,6 +22,8 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+
+	"github.com/idvmock/idvmock"
 )
 
 // Exchange is one request and the answer to it. Request needs the method and URL; its
@@ -75,12 +77,12 @@ const (
 	RuleTransactionIDUnique = "transaction-id-unique"
 	RulePricingStrategy     = "pricing-strategy-free"
 	RuleProfileStatus       = "profile-status"
-	RuleInProgressNulls     = "in-progress-nulls"
-	RulePassSuccess         = "pass-error-code-success"
-	RuleFailureErrorCode    = "failure-error-code"
-	RuleIDVResult           = "idv-result-equals-overall"
-	RuleUserIDEchoed        = "user-id-echoed"
-	RuleCountryCode         = "country-code-iso3"
+	RuleInProgressNulls     = idvmock.RuleInProgressNulls // the rules of idvmock.CheckResult
+	RulePassSuccess         = idvmock.RulePassSuccess
+	RuleFailureErrorCode    = idvmock.RuleFailureErrorCode
+	RuleIDVResult           = idvmock.RuleIDVResult
+	RuleUserIDEchoed        = idvmock.RuleUserIDEchoed
+	RuleCountryCode         = idvmock.RuleCountryCode
 	RuleExpectation         = "case-expectation"
 )
 

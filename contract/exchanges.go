@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+
+	"github.com/idvmock/idvmock"
 )
 
 // LatestURL is the URL a bare body is taken to answer: Get Latest Session Result on the
 // global host, without a userId (so the rule on the echoed userId does not apply).
-const LatestURL = "https://api.advance.ai/intl/openapi/identity-risk/idvs-h5/ekyc/v1/customer-profile/get-latest-session-result"
+const LatestURL = "https://api.advance.ai" + idvmock.PathLatest
 
 // Recorded is an exchange read from a file, with where it came from.
 type Recorded struct {

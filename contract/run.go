@@ -3,8 +3,6 @@ package contract
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,14 +19,14 @@ import (
 
 // Paths of the operations the suite calls.
 const (
-	PathLatest = "/intl/openapi/identity-risk/idvs-h5/ekyc/v1/customer-profile/get-latest-session-result"
-	PathToken  = "/openapi/auth/ticket/v1/generate-token"
+	PathLatest = idvmock.PathLatest
+	PathToken  = idvmock.PathToken
 )
 
 // The vendor's published test keys, which idvmock accepts by default.
 const (
-	SampleAccessKey = "sampleaccesskey"
-	SampleSecretKey = "samplesecretkey"
+	SampleAccessKey = idvmock.SampleAccessKey
+	SampleSecretKey = idvmock.SampleSecretKey
 )
 
 // maxBody bounds what the suite reads of one answer.
@@ -298,8 +296,7 @@ func (ru *runner) token(ctx context.Context, target *url.URL, host string) (stri
 
 func (ru *runner) tokenBody(secret string) []byte {
 	ts := strconv.FormatInt(ru.now().UnixMilli(), 10)
-	sum := sha256.Sum256([]byte(ru.opts.AccessKey + secret + ts))
-	b, _ := json.Marshal(map[string]string{"accessKey": ru.opts.AccessKey, "timestamp": ts, "signature": hex.EncodeToString(sum[:])})
+	b, _ := json.Marshal(map[string]string{"accessKey": ru.opts.AccessKey, "timestamp": ts, "signature": idvmock.Sign(ru.opts.AccessKey, secret, ts)})
 	return b
 }
 

@@ -6,12 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
+
+	"github.com/idvmock/idvmock"
 )
 
 // schemaViolations validates the answer with kin-openapi: ValidateResponse checks the status
@@ -134,55 +135,15 @@ func responseViolation(reason string) Violation {
 	return Violation{Rule: RuleSchema, Where: "answer", Expected: "an answer openapi.yaml describes", Got: reason, Hint: ruleHint(RuleSchema)}
 }
 
-var quotedProperty = regexp.MustCompile(`property "([^"]+)"`)
-
 // schemaViolation says what one schema keyword wanted and what came.
 func schemaViolation(e *openapi3.SchemaError) Violation {
-	tokens := e.JSONPointer()
-	got := jsonText(e.Value)
-	var expected string
-	s := e.Schema
-	switch e.SchemaField {
+	f := idvmock.ExplainSchemaError(e)
+	got := jsonText(f.Value)
+	switch f.Keyword {
 	case "required":
-		if m := quotedProperty.FindStringSubmatch(e.Reason); m != nil && (len(tokens) == 0 || tokens[len(tokens)-1] != m[1]) {
-			tokens = append(tokens, m[1])
-		}
-		expected, got = "a value (the property is required)", "nothing (the field is absent)"
+		got = "nothing (the field is absent)"
 	case "additionalProperties":
-		if m := quotedProperty.FindStringSubmatch(e.Reason); m != nil {
-			tokens = append(tokens, m[1])
-		}
-		expected, got = "no such property (the schema allows no other properties)", "a property"
-	case "enum":
-		expected = "one of " + jsonText(s.Enum)
-	case "type", "nullable":
-		expected = typeText(s)
-	case "pattern":
-		expected = fmt.Sprintf("a string matching %s", s.Pattern)
-	case "maxLength":
-		expected = fmt.Sprintf("at most %d characters", *s.MaxLength)
-	case "minLength":
-		expected = fmt.Sprintf("at least %d characters", s.MinLength)
-	case "minimum":
-		expected = fmt.Sprintf("a number >= %v", *s.Min)
-	case "maximum":
-		expected = fmt.Sprintf("a number <= %v", *s.Max)
-	case "discriminator":
-		tokens = []string{"code"}
-		expected = "a code the schema's discriminator maps"
-	default:
-		expected = fmt.Sprintf("a value that satisfies %q: %s", e.SchemaField, e.Reason)
+		got = "a property"
 	}
-	return Violation{Rule: RuleSchema, Pointer: pointerOf(tokens...), Where: "body", Expected: expected, Got: got, Hint: ruleHint(RuleSchema)}
-}
-
-func typeText(s *openapi3.Schema) string {
-	types := "any type"
-	if s.Type != nil && len(s.Type.Slice()) > 0 {
-		types = strings.Join(s.Type.Slice(), " or ")
-	}
-	if s.Nullable {
-		types += " or null"
-	}
-	return "a value of type " + types
+	return Violation{Rule: RuleSchema, Pointer: pointerOf(f.Pointer...), Where: "body", Expected: f.Expected, Got: got, Hint: ruleHint(RuleSchema)}
 }

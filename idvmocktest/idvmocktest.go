@@ -33,6 +33,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/idvmock/idvmock"
 	"github.com/idvmock/idvmock/mockserver"
 	"github.com/idvmock/idvmock/scenarios"
 )
@@ -219,14 +220,14 @@ func (s *Server) VendorURL(region string) string {
 
 // The vendor's published test keys, which the mock's token API accepts.
 const (
-	SampleAccessKey = "sampleaccesskey"
-	SampleSecretKey = "samplesecretkey"
+	SampleAccessKey = idvmock.SampleAccessKey
+	SampleSecretKey = idvmock.SampleSecretKey
 )
 
 // Paths of the vendor's endpoints.
 const (
-	PathLatest = "/intl/openapi/identity-risk/idvs-h5/ekyc/v1/customer-profile/get-latest-session-result"
-	PathToken  = "/openapi/auth/ticket/v1/generate-token"
+	PathLatest = idvmock.PathLatest
+	PathToken  = idvmock.PathToken
 )
 
 // admin calls the admin API and decodes its JSON answer into out (when not nil).

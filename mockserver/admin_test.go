@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/idvmock/idvmock"
 )
 
 // adminCall is a call to the admin API with the admin token.
@@ -169,7 +171,7 @@ func TestAdminStateSurvivesARestart(t *testing.T) {
 	serve(t, old, latestCall("userId=stepper", ""))
 	serve(t, old, latestCall("userId=stepper", "")) // stepper: two calls in "first"
 	admin(t, old, sc, adminCall(http.MethodPut, "/__admin/users/qa_saved", `{"scenario":"inactive","regions":["ph"]}`), 200)
-	started := decode(t, serve(t, old, call{method: http.MethodPost, target: pathGenerateURL, header: map[string]string{tokenHeader: "t", "Content-Type": "application/json"},
+	started := decode(t, serve(t, old, call{method: http.MethodPost, target: idvmock.PathGenerateURL, header: map[string]string{idvmock.TokenHeader: "t", "Content-Type": "application/json"},
 		body: `{"userId":"flow_user","bizId":"b1","region":"PHL","returnUrl":"https://a.example/ok","failReturnUrl":"https://a.example/ko"}`}))
 	if started.Code != "SUCCESS" {
 		t.Fatalf("generate URL: %s", started.Code)

@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/idvmock/idvmock"
 	"github.com/idvmock/idvmock/scenarios"
 )
 
@@ -73,8 +74,8 @@ func TestAttackGenerateURLFieldsComeBackVerbatim(t *testing.T) {
 		if sig == "" {
 			t.Fatalf("%q: Generate URL answered %d %s", hostile, rec.Code, rec.Body)
 		}
-		for _, c := range []call{latestCall("userId="+user, "ph-api.advance.ai"), {method: http.MethodPost, target: pathGetResult, host: "ph-api.advance.ai",
-			header: map[string]string{tokenHeader: "t", "Content-Type": "application/json"}, body: `{"signatureId":"` + sig + `"}`}} {
+		for _, c := range []call{latestCall("userId="+user, "ph-api.advance.ai"), {method: http.MethodPost, target: idvmock.PathGetResult, host: "ph-api.advance.ai",
+			header: map[string]string{idvmock.TokenHeader: "t", "Content-Type": "application/json"}, body: `{"signatureId":"` + sig + `"}`}} {
 			rec := serve(t, s, c)
 			sc.check(t, c, rec)
 			var env struct {
@@ -259,7 +260,7 @@ func TestAttackSlowBodyIsCutOff(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: ph-api.advance.ai\r\nX-ACCESS-TOKEN: t\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n{\"userId\":", pathGenerateURL)
+	fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: ph-api.advance.ai\r\nX-ACCESS-TOKEN: t\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n{\"userId\":", idvmock.PathGenerateURL)
 	start := time.Now()
 	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
 	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
@@ -278,7 +279,7 @@ func TestAttackOddRequestTargets(t *testing.T) {
 	for _, line := range []string{
 		"OPTIONS * HTTP/1.1",
 		"CONNECT sg-api.advance.ai:443 HTTP/1.1",
-		"GET http://sg-api.advance.ai" + pathLatest + "?userId=user_active HTTP/1.1",
+		"GET http://sg-api.advance.ai" + idvmock.PathLatest + "?userId=user_active HTTP/1.1",
 		"GET //__admin/users HTTP/1.1",
 		"GET /__admin/health/../users HTTP/1.1",
 	} {
@@ -310,7 +311,7 @@ func TestAttackOddRequestTargets(t *testing.T) {
 func TestAttackLogLinesAreClipped(t *testing.T) {
 	var buf bytes.Buffer
 	s := newTestServer(t, Config{Logger: slog.New(slog.NewJSONHandler(&buf, nil))})
-	serve(t, s, call{target: "/" + strings.Repeat("p", 5000), header: map[string]string{tokenHeader: "t"}})
+	serve(t, s, call{target: "/" + strings.Repeat("p", 5000), header: map[string]string{idvmock.TokenHeader: "t"}})
 	serve(t, s, latestCall("userId="+strings.Repeat("u", 255), ""))
 	for _, line := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
 		if len(line) > 1200 {
@@ -325,9 +326,9 @@ func TestAttackH5URLFollowsTheScheme(t *testing.T) {
 	srv := httptest.NewUnstartedServer(s)
 	srv.StartTLS()
 	defer srv.Close()
-	req, _ := http.NewRequest(http.MethodPost, srv.URL+pathGenerateURL, strings.NewReader(`{"userId":"u","bizId":"b","region":"PHL","returnUrl":"a","failReturnUrl":"b"}`))
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+idvmock.PathGenerateURL, strings.NewReader(`{"userId":"u","bizId":"b","region":"PHL","returnUrl":"a","failReturnUrl":"b"}`))
 	req.Host = "ph-api.advance.ai"
-	req.Header.Set(tokenHeader, "t")
+	req.Header.Set(idvmock.TokenHeader, "t")
 	req.Header.Set("Content-Type", "application/json")
 	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
 	resp, err := client.Do(req)

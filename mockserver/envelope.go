@@ -13,11 +13,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/idvmock/idvmock/scenarios"
+	"github.com/idvmock/idvmock"
 )
-
-// pricingFree is the deprecated pricingStrategy the vendor sends on most envelopes.
-const pricingFree = "FREE"
 
 // successBody is the envelope of a SUCCESS answer, in the field order of the vendor's INIT
 // example, which has no pricingStrategy and no extra.
@@ -40,8 +37,8 @@ type fullBody struct {
 }
 
 func newFullBody(c echo.Context, data any) fullBody {
-	return fullBody{Code: scenarios.CodeSuccess, Message: scenarios.MessageOK, TransactionID: exchangeOf(c).TransactionID,
-		PricingStrategy: pricingFree, Data: data}
+	return fullBody{Code: idvmock.CodeSuccess, Message: idvmock.MessageOK, TransactionID: exchangeOf(c).TransactionID,
+		PricingStrategy: idvmock.PricingFree, Data: data}
 }
 
 type tokenData struct {
@@ -62,8 +59,8 @@ type errorBody struct {
 
 func newErrorBody(code, message, txID string) errorBody {
 	b := errorBody{Code: code, Message: message, TransactionID: txID}
-	if code != scenarios.CodeError {
-		b.PricingStrategy = pricingFree
+	if code != idvmock.CodeError {
+		b.PricingStrategy = idvmock.PricingFree
 	}
 	return b
 }
@@ -108,7 +105,7 @@ func send(c echo.Context, status int, code string, body any) error {
 // sendLatest answers a SUCCESS of Get Latest Session Result. The envelope is written
 // directly around the result, which is JSON already: this is the hot path, and it gives the
 // bytes encoding/json would (field order of successBody, no HTML escaping).
-func sendLatest(c echo.Context, code, message, txID string, data *scenarios.LatestData) error {
+func sendLatest(c echo.Context, code, message, txID string, data *idvmock.LatestData) error {
 	b := make([]byte, 0, len(data.Result)+160)
 	b = append(b, `{"code":`...)
 	b = appendJSONString(b, code)
@@ -167,7 +164,7 @@ func sendClientError(c echo.Context, status int, detail string) error {
 	if detail != "" {
 		msg += ": " + detail
 	}
-	return sendError(c, status, scenarios.CodeClientError, msg)
+	return sendError(c, status, idvmock.CodeClientError, msg)
 }
 
 // jsonStrict decodes data into v, refusing unknown fields and trailing data.

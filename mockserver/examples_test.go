@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/idvmock/idvmock"
 )
 
 // requestExtension on an example of openapi.yaml names the request whose answer the example
@@ -62,7 +64,7 @@ func TestSpecExamplesAreWhatTheMockAnswers(t *testing.T) {
 func TestSpecHasAnExampleForEveryScenario(t *testing.T) {
 	s := newTestServer(t, Config{})
 	sc := newSpecChecker(t)
-	examples := sc.doc.Paths.Value(pathLatest).Get.Responses.Status(200).Value.Content.Get("application/json").Examples
+	examples := sc.doc.Paths.Value(idvmock.PathLatest).Get.Responses.Status(200).Value.Content.Get("application/json").Examples
 	for _, name := range s.cfg.Engine.Set().ScenarioNames() {
 		if examples[name] == nil {
 			t.Errorf("openapi.yaml has no example %q for the scenario of that name", name)
@@ -77,7 +79,7 @@ func TestEveryOperationIsServed(t *testing.T) {
 	sc := newSpecChecker(t)
 	for path, item := range sc.doc.Paths.Map() {
 		for method := range item.Operations() {
-			rec := serve(t, s, call{method: method, target: path, header: map[string]string{tokenHeader: "t"}})
+			rec := serve(t, s, call{method: method, target: path, header: map[string]string{idvmock.TokenHeader: "t"}})
 			routed := !strings.Contains(rec.Body.String(), "HTTP 404 - Not Found") && !strings.Contains(rec.Body.String(), "HTTP 405 - Method Not Allowed")
 			if !routed {
 				t.Errorf("%s %s: HTTP %d %s: no handler for this operation", method, path, rec.Code, rec.Body)

@@ -11,14 +11,12 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/idvmock/idvmock"
 	"github.com/idvmock/idvmock/scenarios"
 )
 
 // maxHang bounds a hang fault, should the client never give up.
 const maxHang = 10 * time.Minute
-
-// Messages of the fault envelopes.
-const messageRateLimit = "Rate limit is exceeded"
 
 // request builds what the scenario rules see of the request being answered.
 func (s *Server) request(c echo.Context, operation, userID, solutionCode string) scenarios.Request {
@@ -59,11 +57,11 @@ func (s *Server) applyRules(c echo.Context, req scenarios.Request) (scenarios.De
 		return d, false, nil
 	case scenarios.FaultServiceBusy:
 		c.Response().Header().Set("Retry-After", strconv.Itoa(int((f.RetryAfter+time.Second-1)/time.Second)))
-		return d, true, sendError(c, http.StatusOK, scenarios.CodeServiceBusy, messageRateLimit)
+		return d, true, sendError(c, http.StatusOK, idvmock.CodeServiceBusy, idvmock.MessageRateLimit)
 	case scenarios.FaultTokenExpired:
-		return d, true, sendError(c, http.StatusOK, scenarios.CodeIAMFailed, scenarios.MessageTokenNotFound)
+		return d, true, sendError(c, http.StatusOK, idvmock.CodeIAMFailed, idvmock.MessageTokenNotFound)
 	case scenarios.FaultServerError:
-		return d, true, sendError(c, http.StatusOK, scenarios.CodeError, scenarios.MessageServerError)
+		return d, true, sendError(c, http.StatusOK, idvmock.CodeError, idvmock.MessageServerError)
 	case scenarios.FaultGateway:
 		x.Code = strconv.Itoa(f.Status)
 		return d, true, c.HTMLBlob(f.Status, gatewayPage(f.Status))

@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/idvmock/idvmock"
 )
 
 // liveServer serves s on a loopback port until the test ends.
@@ -35,8 +37,8 @@ func liveServer(t *testing.T, s *Server) string {
 
 func faultRequest(t *testing.T, base, kind string) (*http.Response, []byte, error) {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, base+pathLatest+"?userId=user_active", nil)
-	req.Header.Set(tokenHeader, "t")
+	req, _ := http.NewRequest(http.MethodGet, base+idvmock.PathLatest+"?userId=user_active", nil)
+	req.Header.Set(idvmock.TokenHeader, "t")
 	req.Header.Set("X-Fault", kind)
 	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	if kind == "hang" {
@@ -170,8 +172,8 @@ func TestShutdownReleasesHangingRequests(t *testing.T) {
 	go func() { done <- s.Serve(ctx, ln) }()
 	clientErr := make(chan error, 1)
 	go func() {
-		req, _ := http.NewRequest(http.MethodGet, "http://"+ln.Addr().String()+pathLatest+"?userId=a", nil)
-		req.Header.Set(tokenHeader, "t")
+		req, _ := http.NewRequest(http.MethodGet, "http://"+ln.Addr().String()+idvmock.PathLatest+"?userId=a", nil)
+		req.Header.Set(idvmock.TokenHeader, "t")
 		req.Header.Set("X-Fault", "hang")
 		_, err := http.DefaultClient.Do(req)
 		clientErr <- err

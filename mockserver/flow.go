@@ -12,16 +12,13 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/idvmock/idvmock"
 	"github.com/idvmock/idvmock/scenarios"
 )
 
 // The rest of an app's verification journey: Generate URL starts a session, the user goes
 // through the H5 page the mock serves, the session completes (there, or through the admin
 // API), the mock calls back, and the app polls Get Latest Session Result or Get Result.
-
-// messageSignatureUnknown answers Get Result for a signatureId no session has (idvmock's
-// decision; the vendor documents none).
-const messageSignatureUnknown = "signatureId does not exist."
 
 type generateURLRequest struct {
 	UserID        string `json:"userId"`
@@ -52,7 +49,7 @@ func (s *Server) generateURL(c echo.Context) error {
 	}
 	x := exchangeOf(c)
 	x.UserID = body.UserID
-	if _, answered, err := s.applyRules(c, s.request(c, opGenerateURL, body.UserID, body.SolutionCode)); answered {
+	if _, answered, err := s.applyRules(c, s.request(c, idvmock.OpGenerateURL, body.UserID, body.SolutionCode)); answered {
 		return err
 	}
 	started := s.cfg.Engine.StartSession(scenarios.StartRequest{
@@ -60,7 +57,7 @@ func (s *Server) generateURL(c echo.Context) error {
 		CallbackURL: body.CallbackURL, ReturnURL: body.ReturnURL, FailReturnURL: body.FailReturnURL, Input: input.Bytes(),
 	})
 	x.Source = "started session " + started.SignatureID
-	return send(c, http.StatusOK, scenarios.CodeSuccess, newFullBody(c, generateURLData{
+	return send(c, http.StatusOK, idvmock.CodeSuccess, newFullBody(c, generateURLData{
 		SignatureID: started.SignatureID,
 		URL:         s.publicURL(c) + "/h5/" + started.SignatureID,
 	}))
@@ -90,7 +87,7 @@ func (s *Server) getResult(c echo.Context) error {
 	if json.Unmarshal(raw, &body) != nil {
 		return sendClientError(c, http.StatusBadRequest, "the body is not valid JSON")
 	}
-	req := s.request(c, opGetResult, "", "")
+	req := s.request(c, idvmock.OpGetResult, "", "")
 	if _, answered, err := s.applyRules(c, req); answered {
 		return err
 	}
@@ -98,7 +95,7 @@ func (s *Server) getResult(c echo.Context) error {
 	var unbuilt *scenarios.BuildError
 	switch {
 	case errors.Is(err, scenarios.ErrUnknownSignature):
-		return sendError(c, http.StatusOK, scenarios.CodeParameterError, messageSignatureUnknown)
+		return sendError(c, http.StatusOK, idvmock.CodeParameterError, idvmock.MessageSignatureUnknown)
 	case errors.As(err, &unbuilt):
 		return s.sendUnbuilt(c, unbuilt)
 	case err != nil:
@@ -106,8 +103,8 @@ func (s *Server) getResult(c echo.Context) error {
 	}
 	x := exchangeOf(c)
 	x.Source = "session " + body.SignatureID
-	return send(c, http.StatusOK, scenarios.CodeSuccess, successBody{
-		Code: scenarios.CodeSuccess, Message: scenarios.MessageOK, TransactionID: x.TransactionID, Data: result,
+	return send(c, http.StatusOK, idvmock.CodeSuccess, successBody{
+		Code: idvmock.CodeSuccess, Message: idvmock.MessageOK, TransactionID: x.TransactionID, Data: result,
 	})
 }
 
@@ -116,9 +113,9 @@ func readBody(c echo.Context) ([]byte, error) { return io.ReadAll(c.Request().Bo
 
 // Outcomes a user can pick on the H5 page, and what each does to the session.
 var h5Outcomes = map[string]scenarios.Completion{
-	"PASS":       {OverallResult: scenarios.VerdictPass},
-	"FAIL":       {OverallResult: scenarios.VerdictFail, ErrorCode: scenarios.ErrorCodeLivenessAttack},
-	"INCOMPLETE": {OverallResult: scenarios.VerdictIncomplete, ErrorCode: scenarios.ErrorCodeTimeout},
+	"PASS":       {OverallResult: idvmock.VerdictPass},
+	"FAIL":       {OverallResult: idvmock.VerdictFail, ErrorCode: idvmock.ErrorCodeLivenessAttack},
+	"INCOMPLETE": {OverallResult: idvmock.VerdictIncomplete, ErrorCode: idvmock.ErrorCodeTimeout},
 	"SUBMIT":     {State: scenarios.StateSubmitted},
 }
 

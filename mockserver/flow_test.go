@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/idvmock/idvmock"
 )
 
 // callbackReceiver records callbacks and answers HTTP 500 to the first failures of them.
@@ -37,8 +39,8 @@ func (r *callbackReceiver) received() []string {
 }
 
 func generateCall(body string) call {
-	return call{method: http.MethodPost, target: pathGenerateURL, host: "ph-api.advance.ai",
-		header: map[string]string{tokenHeader: "t", "Content-Type": "application/json"}, body: body}
+	return call{method: http.MethodPost, target: idvmock.PathGenerateURL, host: "ph-api.advance.ai",
+		header: map[string]string{idvmock.TokenHeader: "t", "Content-Type": "application/json"}, body: body}
 }
 
 // The whole journey: Generate URL starts an in-progress session; polling shows it; the user
@@ -117,8 +119,8 @@ func TestGenerateURLFlowWithH5PageAndCallback(t *testing.T) {
 	if status != "ACTIVE" || result["overallResult"] != "PASS" || result["errorCode"] != "SUCCESS" {
 		t.Errorf("after PASS: %s %v", status, result)
 	}
-	get := call{method: http.MethodPost, target: pathGetResult, host: "ph-api.advance.ai",
-		header: map[string]string{tokenHeader: "t", "Content-Type": "application/json"}, body: `{"signatureId":"` + sig + `"}`}
+	get := call{method: http.MethodPost, target: idvmock.PathGetResult, host: "ph-api.advance.ai",
+		header: map[string]string{idvmock.TokenHeader: "t", "Content-Type": "application/json"}, body: `{"signatureId":"` + sig + `"}`}
 	got := serve(t, s, get)
 	sc.check(t, get, got)
 	if !strings.Contains(got.Body.String(), `"overallResult":"PASS"`) {

@@ -9,6 +9,8 @@ import (
 	"net/http/httptest"
 	"slices"
 	"testing"
+
+	"github.com/idvmock/idvmock"
 )
 
 // documentedCodes are the codes the vendor's endpoints answer with (openapi.yaml's
@@ -63,10 +65,10 @@ func FuzzLatestRequest(f *testing.F) {
 	}
 	s := fuzzServer(f)
 	f.Fuzz(func(t *testing.T, query, token, scenario, host string) {
-		req := httptest.NewRequest(http.MethodGet, pathLatest, nil) // a Body, as the server gives
+		req := httptest.NewRequest(http.MethodGet, idvmock.PathLatest, nil) // a Body, as the server gives
 		req.URL.RawQuery = query
 		if token != "" {
-			req.Header.Set(tokenHeader, token)
+			req.Header.Set(idvmock.TokenHeader, token)
 		}
 		if scenario != "" {
 			req.Header.Set(scenarioHeader, scenario)
@@ -96,13 +98,13 @@ func FuzzTokenBody(f *testing.F) {
 	}
 	s := fuzzServer(f)
 	f.Fuzz(func(t *testing.T, body, contentType string) {
-		req := httptest.NewRequest(http.MethodPost, pathToken, bytes.NewReader([]byte(body)))
+		req := httptest.NewRequest(http.MethodPost, idvmock.PathToken, bytes.NewReader([]byte(body)))
 		if contentType != "" {
 			req.Header.Set("Content-Type", contentType)
 		}
 		rec := httptest.NewRecorder()
 		s.ServeHTTP(rec, req)
-		checkEnvelope(t, "POST "+pathToken, rec)
+		checkEnvelope(t, "POST "+idvmock.PathToken, rec)
 	})
 }
 

@@ -50,7 +50,7 @@ type call struct {
 
 // latestCall asks for userId's latest session with a token, on host.
 func latestCall(query, host string) call {
-	return call{target: pathLatest + "?" + query, host: host, header: map[string]string{tokenHeader: "test-token"}}
+	return call{target: idvmock.PathLatest + "?" + query, host: host, header: map[string]string{idvmock.TokenHeader: "test-token"}}
 }
 
 func (c call) request() *http.Request {

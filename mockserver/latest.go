@@ -8,26 +8,19 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/idvmock/idvmock"
 	"github.com/idvmock/idvmock/scenarios"
 )
 
 // scenarioHeader forces a named scenario's outcome for any userId (idvmock only).
 const scenarioHeader = "X-Mock-Scenario"
 
-// operationIds of the vendor's operations in openapi.yaml.
-const (
-	opLatest      = "getLatestSessionResult"
-	opToken       = "generateToken"
-	opGenerateURL = "generateVerificationUrl"
-	opGetResult   = "getResult"
-)
-
 // getLatest answers Get Latest Session Result By UserId: rules first (faults, latency), then
 // the scenarios. The request has been validated: userId is present and well-formed, and track
 // has read it.
 func (s *Server) getLatest(c echo.Context) error {
 	x := exchangeOf(c)
-	req := s.request(c, opLatest, x.UserID, c.QueryParam("solutionCode"))
+	req := s.request(c, idvmock.OpGetLatest, x.UserID, c.QueryParam("solutionCode"))
 	d, answered, err := s.applyRules(c, req)
 	if answered {
 		return err
@@ -46,7 +39,7 @@ func (s *Server) getLatest(c echo.Context) error {
 	}
 	x.Source, x.Scenario, x.State = out.Source, out.Scenario, out.State
 	x.Unmatched, x.NearMisses = out.Unmatched, out.NearMisses
-	if out.Code != scenarios.CodeSuccess {
+	if out.Code != idvmock.CodeSuccess {
 		return sendError(c, http.StatusOK, out.Code, out.Message)
 	}
 	return sendLatest(c, out.Code, out.Message, x.TransactionID, out.Data)
@@ -58,5 +51,5 @@ func (s *Server) getLatest(c echo.Context) error {
 func (s *Server) sendUnbuilt(c echo.Context, err *scenarios.BuildError) error {
 	x := exchangeOf(c)
 	x.Source, x.Note = err.Source, "the answer could not be built: "+err.Err.Error()
-	return sendError(c, http.StatusOK, scenarios.CodeError, scenarios.MessageServerError)
+	return sendError(c, http.StatusOK, idvmock.CodeError, idvmock.MessageServerError)
 }

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/idvmock/idvmock/scenarios"
+	"github.com/idvmock/idvmock"
 )
 
 // hosts are the six regional hosts and the country each gives sessions that declare none.
@@ -55,7 +55,7 @@ type latestData struct {
 
 func dataOf(t *testing.T, env envelope) latestData {
 	t.Helper()
-	if env.Code != scenarios.CodeSuccess {
+	if env.Code != idvmock.CodeSuccess {
 		t.Fatalf("code = %s (%s), want SUCCESS", env.Code, env.Message)
 	}
 	var d latestData
@@ -225,7 +225,7 @@ func TestEveryUserRegionAndScenarioConformsToTheSpec(t *testing.T) {
 				rec := serve(t, s, c)
 				sc.check(t, c, rec)
 				env := decode(t, rec)
-				if name != "" && env.Code == scenarios.CodeSuccess {
+				if name != "" && env.Code == idvmock.CodeSuccess {
 					if u := dataOf(t, env).Result.InputParameters.UserID; u != user {
 						t.Errorf("%s with %s=%s answers for userId %q", user, scenarioHeader, name, u)
 					}
@@ -332,9 +332,9 @@ func TestTransactionIDIsFreshLowercaseHexOnEveryAnswer(t *testing.T) {
 	calls := []call{
 		latestCall("userId=user_active", ""),
 		latestCall("userId=nobody", ""),
-		{target: pathLatest + "?userId=x"},
+		{target: idvmock.PathLatest + "?userId=x"},
 		{target: "/nowhere"},
-		{method: http.MethodPost, target: pathToken, body: "{", header: map[string]string{"Content-Type": "application/json"}},
+		{method: http.MethodPost, target: idvmock.PathToken, body: "{", header: map[string]string{"Content-Type": "application/json"}},
 	}
 	for i := 0; i < 50; i++ {
 		env := decode(t, serve(t, s, calls[i%len(calls)]))

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/idvmock/idvmock"
 )
 
 // A query string over the limit is refused with the vendor's envelope, naming the limit,
@@ -47,7 +49,7 @@ func TestNoSecretInLogsOrJournal(t *testing.T) {
 	s := newTestServer(t, Config{Engine: newEngine(t, 0), Logger: slog.New(slog.NewJSONHandler(&logs, nil)), Auth: AuthStrict,
 		AccessKey: "ak-public-id", SecretKey: "sk-0123456789-secret", AdminToken: adminToken})
 	ts := strconv.FormatInt(time.Now().UnixMilli(), 10)
-	signature := Sign("ak-public-id", "sk-0123456789-secret", ts)
+	signature := idvmock.Sign("ak-public-id", "sk-0123456789-secret", ts)
 	rec := serve(t, s, tokenCall(`{"accessKey":"ak-public-id","timestamp":"`+ts+`","signature":"`+signature+`"}`))
 	var issued struct {
 		Data struct{ Token string } `json:"data"`
@@ -56,7 +58,7 @@ func TestNoSecretInLogsOrJournal(t *testing.T) {
 		t.Fatalf("no token: %s", rec.Body)
 	}
 	c := latestCall("userId=user_active", "")
-	c.header[tokenHeader] = issued.Data.Token
+	c.header[idvmock.TokenHeader] = issued.Data.Token
 	if rec := serve(t, s, c); decode(t, rec).Code != "SUCCESS" {
 		t.Fatalf("the issued token is refused: %s", rec.Body)
 	}
@@ -94,7 +96,7 @@ func TestSlowAndIdleClientsAreCutOff(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer slow.Close()
-	fmt.Fprintf(slow, "GET %s?userId=user_active HTTP/1.1\r\nHost: x\r\n", pathLatest) // and never the blank line
+	fmt.Fprintf(slow, "GET %s?userId=user_active HTTP/1.1\r\nHost: x\r\n", idvmock.PathLatest) // and never the blank line
 	if !closedWithin(slow, 2*time.Second) {
 		t.Error("a client that never finished its headers kept its connection for 2 s (limit 200 ms)")
 	}

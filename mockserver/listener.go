@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/idvmock/idvmock/scenarios"
+	"github.com/idvmock/idvmock"
 )
 
 // plainErrorHeaders ends the head of the plain-text answer net/http itself writes to a
@@ -42,7 +42,7 @@ func (c *envelopeConn) Write(p []byte) (int, error) {
 		detail = "the request is not valid HTTP; percent-encode spaces and control characters in the URL, and keep headers printable"
 	}
 	msg := "HTTP " + strconv.Itoa(status) + " - " + http.StatusText(status) + ": " + detail
-	body, err := marshal(newErrorBody(scenarios.CodeClientError, msg, newTransactionID()))
+	body, err := marshal(newErrorBody(idvmock.CodeClientError, msg, newTransactionID()))
 	if err != nil {
 		return c.Conn.Write(p)
 	}

@@ -58,7 +58,7 @@ func (s *Server) track(next echo.HandlerFunc) echo.HandlerFunc {
 			c.Error(err) // renders the envelope now, so the line below has its status and code
 		}
 		latency := time.Since(start)
-		token := mask(req.Header.Get(tokenHeader))
+		token := mask(req.Header.Get(idvmock.TokenHeader))
 		attrs := []slog.Attr{
 			slog.String("method", req.Method),
 			slog.String("path", clipTo(req.URL.Path, maxEntryField)),

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/idvmock/idvmock"
 )
 
 func TestRegionFromTheHostsFirstLabel(t *testing.T) {
@@ -47,7 +49,7 @@ func TestRequestLogLine(t *testing.T) {
 	var buf bytes.Buffer
 	s := newTestServer(t, Config{Logger: slog.New(slog.NewJSONHandler(&buf, nil)), AccessKey: "ak-visible-nowhere", SecretKey: "sk-visible-nowhere"})
 	c := latestCall("userId=user_failed", "my-api.advance.ai")
-	c.header[tokenHeader] = "tok-0123456789-secret-part"
+	c.header[idvmock.TokenHeader] = "tok-0123456789-secret-part"
 	serve(t, s, c)
 	serve(t, s, tokenCall(`{"accessKey":"ak-visible-nowhere","timestamp":"1","signature":"sig-secret"}`))
 	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
@@ -81,13 +83,13 @@ func TestMalformedHTTPGetsAnEnvelope(t *testing.T) {
 		request string
 		status  int
 	}{
-		"space in the query":      {"GET " + pathLatest + "?userId=a b HTTP/1.1\r\nHost: x\r\nX-ACCESS-TOKEN: t\r\n\r\n", 400},
-		"control byte in the URL": {"GET " + pathLatest + "?userId=a\x01b HTTP/1.1\r\nHost: x\r\nX-ACCESS-TOKEN: t\r\n\r\n", 400},
-		"control byte in header":  {"GET " + pathLatest + "?userId=a HTTP/1.1\r\nHost: x\r\nX-ACCESS-TOKEN: t\x01\r\n\r\n", 400},
-		"no Host header":          {"GET " + pathLatest + "?userId=a HTTP/1.1\r\nX-ACCESS-TOKEN: t\r\n\r\n", 400},
-		"header too large":        {"GET " + pathLatest + "?userId=a HTTP/1.1\r\nHost: x\r\nX-Big: " + strings.Repeat("b", 70<<10) + "\r\n\r\n", 431},
-		"headers under the limit": {"GET " + pathLatest + "?userId=a HTTP/1.1\r\nHost: x\r\nX-ACCESS-TOKEN: t\r\nX-Big: " + strings.Repeat("b", 60<<10) + "\r\n\r\n", 200},
-		"raw non-UTF-8 in query":  {"GET " + pathLatest + "?userId=\xff\xfe HTTP/1.1\r\nHost: x\r\nX-ACCESS-TOKEN: t\r\n\r\n", 200},
+		"space in the query":      {"GET " + idvmock.PathLatest + "?userId=a b HTTP/1.1\r\nHost: x\r\nX-ACCESS-TOKEN: t\r\n\r\n", 400},
+		"control byte in the URL": {"GET " + idvmock.PathLatest + "?userId=a\x01b HTTP/1.1\r\nHost: x\r\nX-ACCESS-TOKEN: t\r\n\r\n", 400},
+		"control byte in header":  {"GET " + idvmock.PathLatest + "?userId=a HTTP/1.1\r\nHost: x\r\nX-ACCESS-TOKEN: t\x01\r\n\r\n", 400},
+		"no Host header":          {"GET " + idvmock.PathLatest + "?userId=a HTTP/1.1\r\nX-ACCESS-TOKEN: t\r\n\r\n", 400},
+		"header too large":        {"GET " + idvmock.PathLatest + "?userId=a HTTP/1.1\r\nHost: x\r\nX-Big: " + strings.Repeat("b", 70<<10) + "\r\n\r\n", 431},
+		"headers under the limit": {"GET " + idvmock.PathLatest + "?userId=a HTTP/1.1\r\nHost: x\r\nX-ACCESS-TOKEN: t\r\nX-Big: " + strings.Repeat("b", 60<<10) + "\r\n\r\n", 200},
+		"raw non-UTF-8 in query":  {"GET " + idvmock.PathLatest + "?userId=\xff\xfe HTTP/1.1\r\nHost: x\r\nX-ACCESS-TOKEN: t\r\n\r\n", 200},
 	} {
 		t.Run(name, func(t *testing.T) {
 			resp := rawRequest(t, addr, tc.request)

@@ -199,25 +199,21 @@ func (s *Server) newEcho() *echo.Echo {
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
 	e.Use(s.track, s.recoverPanics, s.validateRequests)
-	e.GET(pathLatest, s.getLatest)
-	e.POST(pathToken, s.generateToken)
-	e.POST(pathGenerateURL, s.generateURL)
-	e.POST(pathGetResult, s.getResult)
+	e.GET(idvmock.PathLatest, s.getLatest)
+	e.POST(idvmock.PathToken, s.generateToken)
+	e.POST(idvmock.PathGenerateURL, s.generateURL)
+	e.POST(idvmock.PathGetResult, s.getResult)
 	e.GET(pathH5, s.h5Page)
 	e.POST(pathH5, s.h5Finish)
 	s.adminRoutes(e)
 	return e
 }
 
-// Paths of the operations in openapi.yaml.
+// Paths of idvmock's own pages and API (the vendor's are idvmock.Path*).
 const (
-	pathLatest      = "/intl/openapi/identity-risk/idvs-h5/ekyc/v1/customer-profile/get-latest-session-result"
-	pathToken       = "/openapi/auth/ticket/v1/generate-token"
-	pathGenerateURL = "/intl/openapi/identity-risk/idvs-h5/ekyc/v1/generate-ekyc-verification-url"
-	pathGetResult   = "/intl/openapi/identity-risk/idvs-h5/ekyc/v1/get-result"
-	pathH5          = "/h5/:signatureId"
-	adminPrefix     = "/__admin"
-	pathHealth      = adminPrefix + "/health"
+	pathH5      = "/h5/:signatureId"
+	adminPrefix = "/__admin"
+	pathHealth  = adminPrefix + "/health"
 )
 
 // Close stops what the server runs in the background: callbacks waiting to be retried and
@@ -243,7 +239,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 		return
 	}
 	s.log.Error("answering failed", slog.String("path", c.Request().URL.Path), slog.Any("error", err))
-	_ = sendError(c, http.StatusInternalServerError, scenarios.CodeError, scenarios.MessageServerError)
+	_ = sendError(c, http.StatusInternalServerError, idvmock.CodeError, idvmock.MessageServerError)
 }
 
 // recoverPanics turns a panic in a handler into an ERROR envelope instead of a dropped

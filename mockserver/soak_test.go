@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/idvmock/idvmock"
 	"github.com/idvmock/idvmock/scenarios"
 )
 
@@ -67,7 +68,7 @@ func TestSoak(t *testing.T) {
 	jobs = append(jobs,
 		job{c: tokenCall(`{"accessKey":"sampleaccesskey","timestamp":"1","signature":"x"}`)},
 		job{c: latestCall("userId=user_multi&solutionCode=999", "")},
-		job{c: call{target: pathLatest + "?userId=a"}}, // no token
+		job{c: call{target: idvmock.PathLatest + "?userId=a"}}, // no token
 		job{make: func(i int) call {
 			hostile := []string{`{{`, `{{range 1000000}}x{{end}}`, `{{ .userId }}`}[i%3]
 			body, _ := json.Marshal(map[string]string{"userId": fmt.Sprintf("gen-%d", i), "bizId": hostile, "region": "PHL",

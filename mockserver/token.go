@@ -3,7 +3,6 @@ package mockserver
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
@@ -18,30 +17,12 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/labstack/echo/v4"
 
+	"github.com/idvmock/idvmock"
 	"github.com/idvmock/idvmock/internal/bounded"
-	"github.com/idvmock/idvmock/scenarios"
-)
-
-// tokenHeader carries the access token on every endpoint but the token API.
-const tokenHeader = "X-ACCESS-TOKEN"
-
-// Messages of the token API and of authentication.
-const (
-	messageEmptyParameter  = "Parameter should not be empty"
-	messageTimestampError  = "Timestamp error"
-	messageSignatureError  = "Signature error"
-	messageAccountDisabled = "Account Disabled"
 )
 
 // timestampWindow is how far a token request's timestamp may be from the server's clock.
 const timestampWindow = 300 * time.Second
-
-// Sign returns the signature the token API expects: the lowercase hex SHA-256 of
-// accessKey + secretKey + timestamp, the timestamp written as in the request.
-func Sign(accessKey, secretKey, timestamp string) string {
-	sum := sha256.Sum256([]byte(accessKey + secretKey + timestamp))
-	return hex.EncodeToString(sum[:])
-}
 
 var thirteenDigits = regexp.MustCompile(`^[0-9]{13}$`)
 
@@ -78,21 +59,21 @@ func (s *Server) generateToken(c echo.Context) error {
 	if err := json.NewDecoder(c.Request().Body).Decode(&body); err != nil {
 		return sendClientError(c, http.StatusBadRequest, "the body is not valid JSON")
 	}
-	if _, answered, err := s.applyRules(c, s.request(c, opToken, "", "")); answered {
+	if _, answered, err := s.applyRules(c, s.request(c, idvmock.OpToken, "", "")); answered {
 		return err
 	}
 	now := s.cfg.Now()
 	switch {
 	case !s.timestampFresh(body.timestamp(), now):
-		return sendError(c, http.StatusOK, scenarios.CodeParameterError, messageTimestampError)
+		return sendError(c, http.StatusOK, idvmock.CodeParameterError, idvmock.MessageTimestampError)
 	case !s.signatureValid(body):
-		return sendError(c, http.StatusOK, scenarios.CodeParameterError, messageSignatureError)
+		return sendError(c, http.StatusOK, idvmock.CodeParameterError, idvmock.MessageSignatureError)
 	case c.Request().Header.Get(scenarioHeader) == scenarioAccountDisabled:
-		return sendError(c, http.StatusOK, scenarios.CodeAccountDisabled, messageAccountDisabled)
+		return sendError(c, http.StatusOK, idvmock.CodeAccountDisabled, idvmock.MessageAccountDisabled)
 	}
 	expires := now.Add(time.Duration(body.PeriodSecond) * time.Second)
 	token := s.tokens.issue(expires)
-	return send(c, http.StatusOK, scenarios.CodeSuccess, newFullBody(c, tokenData{Token: token, ExpiredTime: expires.UnixMilli()}))
+	return send(c, http.StatusOK, idvmock.CodeSuccess, newFullBody(c, tokenData{Token: token, ExpiredTime: expires.UnixMilli()}))
 }
 
 // timestampFresh reports whether ts is 13 digits of epoch milliseconds within the window.
@@ -111,14 +92,14 @@ func (s *Server) timestampFresh(ts string, now time.Time) bool {
 // signatureValid checks the accessKey and the signature in constant time. An unknown
 // accessKey is a signature error: without its secret the signature cannot be right.
 func (s *Server) signatureValid(body tokenRequest) bool {
-	want := Sign(s.cfg.AccessKey, s.cfg.SecretKey, body.timestamp())
+	want := idvmock.Sign(s.cfg.AccessKey, s.cfg.SecretKey, body.timestamp())
 	keyOK := subtle.ConstantTimeCompare([]byte(body.AccessKey), []byte(s.cfg.AccessKey)) == 1
 	sigOK := subtle.ConstantTimeCompare([]byte(body.Signature), []byte(want)) == 1
 	return keyOK && sigOK
 }
 
 var (
-	errTokenRejected      = errors.New(scenarios.MessageTokenNotFound)
+	errTokenRejected      = errors.New(idvmock.MessageTokenNotFound)
 	errAdminTokenRejected = errors.New("admin token missing or wrong")
 )
 
@@ -138,7 +119,7 @@ func (s *Server) authenticate(_ context.Context, in *openapi3filter.Authenticati
 		}
 		return errAdminTokenRejected
 	}
-	token := strings.TrimSpace(req.Header.Get(tokenHeader))
+	token := strings.TrimSpace(req.Header.Get(idvmock.TokenHeader))
 	if token == "" {
 		return errTokenRejected
 	}

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/idvmock/idvmock"
 )
 
 // The vendor's published test vector.
@@ -17,7 +19,7 @@ const (
 var vectorTime = time.UnixMilli(1665993522952)
 
 func TestSignMatchesThePublishedTestVector(t *testing.T) {
-	if got := Sign("sampleaccesskey", "samplesecretkey", vectorTimestamp); got != vectorSignature {
+	if got := idvmock.Sign("sampleaccesskey", "samplesecretkey", vectorTimestamp); got != vectorSignature {
 		t.Fatalf("Sign = %s, want %s", got, vectorSignature)
 	}
 }
@@ -27,7 +29,7 @@ func tokenCall(body string, header ...string) call {
 	for i := 0; i+1 < len(header); i += 2 {
 		h[header[i]] = header[i+1]
 	}
-	return call{method: http.MethodPost, target: pathToken, header: h, body: body}
+	return call{method: http.MethodPost, target: idvmock.PathToken, header: h, body: body}
 }
 
 type tokenAnswer struct {
@@ -83,7 +85,7 @@ func TestTokenAPIErrors(t *testing.T) {
 	}
 	signed := func(offset time.Duration) string {
 		ts := fmt.Sprint(vectorTime.Add(offset).UnixMilli())
-		return body(testAccessKey, ts, Sign(testAccessKey, testSecretKey, ts))
+		return body(testAccessKey, ts, idvmock.Sign(testAccessKey, testSecretKey, ts))
 	}
 	table := []struct {
 		name, body, code, message string
@@ -93,11 +95,11 @@ func TestTokenAPIErrors(t *testing.T) {
 		{"300 s late is on time", signed(300 * time.Second), "SUCCESS", "OK", nil},
 		{"301 s early", signed(-301 * time.Second), "PARAMETER_ERROR", "Timestamp error", nil},
 		{"301 s late", signed(301 * time.Second), "PARAMETER_ERROR", "Timestamp error", nil},
-		{"seconds, not milliseconds", body(testAccessKey, "1665993522", Sign(testAccessKey, testSecretKey, "1665993522")), "PARAMETER_ERROR", "Timestamp error", nil},
+		{"seconds, not milliseconds", body(testAccessKey, "1665993522", idvmock.Sign(testAccessKey, testSecretKey, "1665993522")), "PARAMETER_ERROR", "Timestamp error", nil},
 		{"timestamp not digits", body(testAccessKey, "16659935229x2", vectorSignature), "PARAMETER_ERROR", "Timestamp error", nil},
 		{"wrong signature", body(testAccessKey, vectorTimestamp, vectorSignature[:63]+"0"), "PARAMETER_ERROR", "Signature error", nil},
 		{"uppercase signature", body(testAccessKey, vectorTimestamp, "02209BBEAF0D0A3DD587F6A1BA22F84C98D142E3B545E77DB7E4906CA56349F5"), "PARAMETER_ERROR", "Signature error", nil},
-		{"unknown accessKey", body("otherkey", vectorTimestamp, Sign("otherkey", testSecretKey, vectorTimestamp)), "PARAMETER_ERROR", "Signature error", nil},
+		{"unknown accessKey", body("otherkey", vectorTimestamp, idvmock.Sign("otherkey", testSecretKey, vectorTimestamp)), "PARAMETER_ERROR", "Signature error", nil},
 		{"account disabled", body(testAccessKey, vectorTimestamp, vectorSignature), "ACCOUNT_DISABLED", "Account Disabled", []string{scenarioHeader, "account_disabled"}},
 	}
 	for _, tc := range table {
@@ -132,7 +134,7 @@ func TestAuthModes(t *testing.T) {
 	fromOther := requestToken(t, present, tokenCall(`{"accessKey":"sampleaccesskey","timestamp":"`+vectorTimestamp+`","signature":"`+vectorSignature+`"}`)).Token
 	ask := func(s *Server, token string) string {
 		c := latestCall("userId=user_active", "")
-		c.header[tokenHeader] = token
+		c.header[idvmock.TokenHeader] = token
 		return decode(t, serve(t, s, c)).Code
 	}
 	for _, tc := range []struct {

@@ -21,7 +21,6 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/idvmock/idvmock"
-	"github.com/idvmock/idvmock/scenarios"
 )
 
 // messageExtension on a parameter or a body property of openapi.yaml gives the message sent
@@ -268,7 +267,7 @@ func (s *Server) refuse(c echo.Context, admin bool, queryProblem string, err err
 		return sendAdminError(c, http.StatusUnauthorized, "the admin API needs Authorization: Bearer <admin token>",
 			"send the token given to idvmock serve --admin-token")
 	case errors.As(err, &security):
-		return sendError(c, http.StatusOK, scenarios.CodeIAMFailed, scenarios.MessageTokenNotFound)
+		return sendError(c, http.StatusOK, idvmock.CodeIAMFailed, idvmock.MessageTokenNotFound)
 	case admin:
 		msg := queryProblem
 		if msg == "" {
@@ -276,7 +275,7 @@ func (s *Server) refuse(c echo.Context, admin bool, queryProblem string, err err
 		}
 		return sendAdminError(c, http.StatusBadRequest, msg, "see the admin API in openapi.yaml")
 	case queryProblem != "":
-		return sendError(c, http.StatusOK, scenarios.CodeParameterError, queryProblem)
+		return sendError(c, http.StatusOK, idvmock.CodeParameterError, queryProblem)
 	}
 	status, code, message := describeRequestError(err)
 	return sendError(c, status, code, message)
@@ -356,10 +355,10 @@ func queryNames(op *openapi3.Operation) string {
 func describeRequestError(err error) (status int, code, message string) {
 	var re *openapi3filter.RequestError
 	if !errors.As(err, &re) {
-		return http.StatusBadRequest, scenarios.CodeClientError, "HTTP 400 - Bad Request: " + err.Error()
+		return http.StatusBadRequest, idvmock.CodeClientError, "HTTP 400 - Bad Request: " + err.Error()
 	}
 	if p := re.Parameter; p != nil {
-		return http.StatusOK, scenarios.CodeParameterError, parameterMessage(p, re)
+		return http.StatusOK, idvmock.CodeParameterError, parameterMessage(p, re)
 	}
 	return describeBodyError(re)
 }
@@ -378,10 +377,12 @@ func parameterMessage(p *openapi3.Parameter, re *openapi3filter.RequestError) st
 	return fmt.Sprintf("%s is invalid: %s.", p.Name, re.Error())
 }
 
-// schemaMessage describes a schema violation of the value called name in a sentence.
+// schemaMessage says in the vendor's manner of PARAMETER_ERROR messages what is wrong with
+// the value called name.
 func schemaMessage(name string, se *openapi3.SchemaError) string {
-	s := se.Schema
-	switch se.SchemaField {
+	f := idvmock.ExplainSchemaError(se)
+	s := f.Schema
+	switch f.Keyword {
 	case "minLength":
 		return name + " should not be empty."
 	case "maxLength":
@@ -391,7 +392,7 @@ func schemaMessage(name string, se *openapi3.SchemaError) string {
 	case "type":
 		return fmt.Sprintf("%s must be a%s %s.", name, article(s.Type.Slice()[0]), s.Type.Slice()[0])
 	}
-	return fmt.Sprintf("%s is invalid: %s.", name, strings.TrimSuffix(se.Reason, "."))
+	return fmt.Sprintf("%s is invalid: %s.", name, strings.TrimSuffix(f.Reason, "."))
 }
 
 // describeBodyError describes a problem with the token API's JSON body. A body that cannot be
@@ -399,7 +400,7 @@ func schemaMessage(name string, se *openapi3.SchemaError) string {
 // PARAMETER_ERROR naming it, with the vendor's message where the spec gives one.
 func describeBodyError(re *openapi3filter.RequestError) (int, string, string) {
 	badRequest := func(detail string) (int, string, string) {
-		return http.StatusBadRequest, scenarios.CodeClientError, "HTTP 400 - Bad Request: " + detail
+		return http.StatusBadRequest, idvmock.CodeClientError, "HTTP 400 - Bad Request: " + detail
 	}
 	var se *openapi3.SchemaError
 	var pe *openapi3filter.ParseError
@@ -426,12 +427,12 @@ func describeBodyError(re *openapi3filter.RequestError) (int, string, string) {
 	}
 	switch {
 	case se.SchemaField == "required", se.SchemaField == "minLength", se.Value == nil:
-		return http.StatusOK, scenarios.CodeParameterError, messageEmptyParameter + ": " + field
+		return http.StatusOK, idvmock.CodeParameterError, idvmock.MessageEmptyParameter + ": " + field
 	case prop != nil && prop.Value.Extensions[messageExtension] != nil:
 		msg, _ := prop.Value.Extensions[messageExtension].(string)
-		return http.StatusOK, scenarios.CodeParameterError, msg
+		return http.StatusOK, idvmock.CodeParameterError, msg
 	}
-	return http.StatusOK, scenarios.CodeParameterError, schemaMessage(field, se)
+	return http.StatusOK, idvmock.CodeParameterError, schemaMessage(field, se)
 }
 
 func article(word string) string {

@@ -7,12 +7,14 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/idvmock/idvmock"
 )
 
 // Bad input always gets a well-formed envelope with the right HTTP status and code, never a
 // panic, a 500 or a non-JSON body, and the answer conforms to openapi.yaml.
 func TestBadInputGetsTheVendorEnvelope(t *testing.T) {
-	withToken := map[string]string{tokenHeader: "t"}
+	withToken := map[string]string{idvmock.TokenHeader: "t"}
 	long := strings.Repeat("u", 256)
 	jsonCT := map[string]string{"Content-Type": "application/json"}
 	table := []struct {
@@ -22,51 +24,51 @@ func TestBadInputGetsTheVendorEnvelope(t *testing.T) {
 		code    string
 		message string // a substring of the expected message
 	}{
-		{"missing userId", call{target: pathLatest, header: withToken}, 200, "PARAMETER_ERROR", "userId should not be empty."},
-		{"empty userId", call{target: pathLatest + "?userId=", header: withToken}, 200, "PARAMETER_ERROR", "userId should not be empty."},
-		{"userId without =", call{target: pathLatest + "?userId", header: withToken}, 200, "PARAMETER_ERROR", "userId should not be empty."},
-		{"only solutionCode", call{target: pathLatest + "?solutionCode=101", header: withToken}, 200, "PARAMETER_ERROR", "userId should not be empty."},
-		{"duplicate userId", call{target: pathLatest + "?userId=a&userId=b", header: withToken}, 200, "PARAMETER_ERROR", "userId is given more than once"},
-		{"duplicate solutionCode", call{target: pathLatest + "?userId=a&solutionCode=101&solutionCode=101", header: withToken}, 200, "PARAMETER_ERROR", "solutionCode is given more than once"},
-		{"unknown parameter", call{target: pathLatest + "?userId=user_active&foo=1", header: withToken}, 200, "PARAMETER_ERROR", `Unknown query parameter "foo"`},
-		{"misspelt parameter", call{target: pathLatest + "?userId=user_active&solutioncode=101", header: withToken}, 200, "PARAMETER_ERROR", `"solutioncode"`},
-		{"invalid escape in value", call{target: pathLatest + "?userId=%ZZ", header: withToken}, 200, "PARAMETER_ERROR", "userId is not valid percent-encoding"},
-		{"truncated escape", call{target: pathLatest + "?userId=abc%2", header: withToken}, 200, "PARAMETER_ERROR", "userId is not valid percent-encoding"},
-		{"invalid escape in name", call{target: pathLatest + "?user%G1=a", header: withToken}, 200, "PARAMETER_ERROR", "not valid percent-encoding"},
-		{"semicolon", call{target: pathLatest + "?userId=a;b", header: withToken}, 200, "PARAMETER_ERROR", "%3B"},
-		{"userId too long", call{target: pathLatest + "?userId=" + long, header: withToken}, 200, "PARAMETER_ERROR", "userId is longer than 255 characters."},
-		{"userId very long", call{target: pathLatest + "?userId=" + strings.Repeat("x", 300), header: withToken}, 200, "PARAMETER_ERROR", "userId is longer than 255 characters."},
-		{"query over 4 KiB", call{target: pathLatest + "?userId=" + strings.Repeat("x", 20000), header: withToken}, 200, "PARAMETER_ERROR", "at most 4096 are accepted"},
-		{"solutionCode too long", call{target: pathLatest + "?userId=a&solutionCode=" + strings.Repeat("1", 65), header: withToken}, 200, "PARAMETER_ERROR", "solutionCode is wrong."},
-		{"empty solutionCode", call{target: pathLatest + "?userId=user_active&solutionCode=", header: withToken}, 200, "PARAMETER_ERROR", "solutionCode is wrong."},
-		{"non-UTF-8 userId", call{target: pathLatest + "?userId=%FF%FE", header: withToken}, 200, "PARAMETER_ERROR", "userId is not valid UTF-8"},
-		{"overlong UTF-8", call{target: pathLatest + "?userId=%C0%AF", header: withToken}, 200, "PARAMETER_ERROR", "userId is not valid UTF-8"},
-		{"NUL in userId", call{target: pathLatest + "?userId=a%00b", header: withToken}, 200, "PARAMETER_ERROR", "userId contains control characters."},
-		{"newline in userId", call{target: pathLatest + "?userId=a%0Ab", header: withToken}, 200, "PARAMETER_ERROR", "userId contains control characters."},
-		{"userId of spaces", call{target: pathLatest + "?userId=%20%20", header: withToken}, 200, "PARAMETER_ERROR", "externalUserId does not exist."},
-		{"missing token", call{target: pathLatest + "?userId=user_active"}, 200, "IAM_FAILED", "Token not found or expired"},
-		{"blank token", call{target: pathLatest + "?userId=user_active", header: map[string]string{tokenHeader: "   "}}, 200, "IAM_FAILED", "Token not found or expired"},
-		{"token checked before parameters", call{target: pathLatest + "?foo=%ZZ"}, 200, "IAM_FAILED", "Token not found or expired"},
-		{"POST on get-latest", call{method: http.MethodPost, target: pathLatest + "?userId=a", header: withToken}, 405, "CLIENT_ERROR", "HTTP 405 - Method Not Allowed"},
-		{"DELETE on get-latest", call{method: http.MethodDelete, target: pathLatest + "?userId=a", header: withToken}, 405, "CLIENT_ERROR", "HTTP 405 - Method Not Allowed"},
-		{"GET on token API", call{target: pathToken}, 405, "CLIENT_ERROR", "HTTP 405 - Method Not Allowed"},
+		{"missing userId", call{target: idvmock.PathLatest, header: withToken}, 200, "PARAMETER_ERROR", "userId should not be empty."},
+		{"empty userId", call{target: idvmock.PathLatest + "?userId=", header: withToken}, 200, "PARAMETER_ERROR", "userId should not be empty."},
+		{"userId without =", call{target: idvmock.PathLatest + "?userId", header: withToken}, 200, "PARAMETER_ERROR", "userId should not be empty."},
+		{"only solutionCode", call{target: idvmock.PathLatest + "?solutionCode=101", header: withToken}, 200, "PARAMETER_ERROR", "userId should not be empty."},
+		{"duplicate userId", call{target: idvmock.PathLatest + "?userId=a&userId=b", header: withToken}, 200, "PARAMETER_ERROR", "userId is given more than once"},
+		{"duplicate solutionCode", call{target: idvmock.PathLatest + "?userId=a&solutionCode=101&solutionCode=101", header: withToken}, 200, "PARAMETER_ERROR", "solutionCode is given more than once"},
+		{"unknown parameter", call{target: idvmock.PathLatest + "?userId=user_active&foo=1", header: withToken}, 200, "PARAMETER_ERROR", `Unknown query parameter "foo"`},
+		{"misspelt parameter", call{target: idvmock.PathLatest + "?userId=user_active&solutioncode=101", header: withToken}, 200, "PARAMETER_ERROR", `"solutioncode"`},
+		{"invalid escape in value", call{target: idvmock.PathLatest + "?userId=%ZZ", header: withToken}, 200, "PARAMETER_ERROR", "userId is not valid percent-encoding"},
+		{"truncated escape", call{target: idvmock.PathLatest + "?userId=abc%2", header: withToken}, 200, "PARAMETER_ERROR", "userId is not valid percent-encoding"},
+		{"invalid escape in name", call{target: idvmock.PathLatest + "?user%G1=a", header: withToken}, 200, "PARAMETER_ERROR", "not valid percent-encoding"},
+		{"semicolon", call{target: idvmock.PathLatest + "?userId=a;b", header: withToken}, 200, "PARAMETER_ERROR", "%3B"},
+		{"userId too long", call{target: idvmock.PathLatest + "?userId=" + long, header: withToken}, 200, "PARAMETER_ERROR", "userId is longer than 255 characters."},
+		{"userId very long", call{target: idvmock.PathLatest + "?userId=" + strings.Repeat("x", 300), header: withToken}, 200, "PARAMETER_ERROR", "userId is longer than 255 characters."},
+		{"query over 4 KiB", call{target: idvmock.PathLatest + "?userId=" + strings.Repeat("x", 20000), header: withToken}, 200, "PARAMETER_ERROR", "at most 4096 are accepted"},
+		{"solutionCode too long", call{target: idvmock.PathLatest + "?userId=a&solutionCode=" + strings.Repeat("1", 65), header: withToken}, 200, "PARAMETER_ERROR", "solutionCode is wrong."},
+		{"empty solutionCode", call{target: idvmock.PathLatest + "?userId=user_active&solutionCode=", header: withToken}, 200, "PARAMETER_ERROR", "solutionCode is wrong."},
+		{"non-UTF-8 userId", call{target: idvmock.PathLatest + "?userId=%FF%FE", header: withToken}, 200, "PARAMETER_ERROR", "userId is not valid UTF-8"},
+		{"overlong UTF-8", call{target: idvmock.PathLatest + "?userId=%C0%AF", header: withToken}, 200, "PARAMETER_ERROR", "userId is not valid UTF-8"},
+		{"NUL in userId", call{target: idvmock.PathLatest + "?userId=a%00b", header: withToken}, 200, "PARAMETER_ERROR", "userId contains control characters."},
+		{"newline in userId", call{target: idvmock.PathLatest + "?userId=a%0Ab", header: withToken}, 200, "PARAMETER_ERROR", "userId contains control characters."},
+		{"userId of spaces", call{target: idvmock.PathLatest + "?userId=%20%20", header: withToken}, 200, "PARAMETER_ERROR", "externalUserId does not exist."},
+		{"missing token", call{target: idvmock.PathLatest + "?userId=user_active"}, 200, "IAM_FAILED", "Token not found or expired"},
+		{"blank token", call{target: idvmock.PathLatest + "?userId=user_active", header: map[string]string{idvmock.TokenHeader: "   "}}, 200, "IAM_FAILED", "Token not found or expired"},
+		{"token checked before parameters", call{target: idvmock.PathLatest + "?foo=%ZZ"}, 200, "IAM_FAILED", "Token not found or expired"},
+		{"POST on get-latest", call{method: http.MethodPost, target: idvmock.PathLatest + "?userId=a", header: withToken}, 405, "CLIENT_ERROR", "HTTP 405 - Method Not Allowed"},
+		{"DELETE on get-latest", call{method: http.MethodDelete, target: idvmock.PathLatest + "?userId=a", header: withToken}, 405, "CLIENT_ERROR", "HTTP 405 - Method Not Allowed"},
+		{"GET on token API", call{target: idvmock.PathToken}, 405, "CLIENT_ERROR", "HTTP 405 - Method Not Allowed"},
 		{"unknown path", call{target: "/intl/openapi/nothing"}, 404, "CLIENT_ERROR", "HTTP 404 - Not Found"},
 		{"root path", call{target: "/"}, 404, "CLIENT_ERROR", "HTTP 404 - Not Found"},
-		{"trailing slash", call{target: pathLatest + "/?userId=a", header: withToken}, 404, "CLIENT_ERROR", "HTTP 404 - Not Found"},
+		{"trailing slash", call{target: idvmock.PathLatest + "/?userId=a", header: withToken}, 404, "CLIENT_ERROR", "HTTP 404 - Not Found"},
 		{"unknown admin path", call{target: "/__admin/nothing"}, 404, "CLIENT_ERROR", "HTTP 404 - Not Found"},
-		{"token API: broken JSON", call{method: http.MethodPost, target: pathToken, header: jsonCT, body: `{"accessKey":`}, 400, "CLIENT_ERROR", "the body is not valid JSON"},
-		{"token API: not an object", call{method: http.MethodPost, target: pathToken, header: jsonCT, body: `[1,2]`}, 400, "CLIENT_ERROR", "the body must be a JSON object"},
-		{"token API: no body", call{method: http.MethodPost, target: pathToken, header: jsonCT}, 400, "CLIENT_ERROR", "the body is empty"},
-		{"token API: form body", call{method: http.MethodPost, target: pathToken, header: map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, body: "accessKey=a"}, 400, "CLIENT_ERROR", "application/json"},
-		{"token API: missing accessKey", call{method: http.MethodPost, target: pathToken, header: jsonCT, body: `{"timestamp":"1665993522952","signature":"x"}`}, 200, "PARAMETER_ERROR", "Parameter should not be empty: accessKey"},
-		{"token API: empty signature", call{method: http.MethodPost, target: pathToken, header: jsonCT, body: `{"accessKey":"a","timestamp":"1665993522952","signature":""}`}, 200, "PARAMETER_ERROR", "Parameter should not be empty: signature"},
-		{"token API: null timestamp", call{method: http.MethodPost, target: pathToken, header: jsonCT, body: `{"accessKey":"a","timestamp":null,"signature":"x"}`}, 200, "PARAMETER_ERROR", "Parameter should not be empty: timestamp"},
-		{"token API: boolean timestamp", call{method: http.MethodPost, target: pathToken, header: jsonCT, body: `{"accessKey":"a","timestamp":true,"signature":"x"}`}, 200, "PARAMETER_ERROR", "Timestamp error"},
-		{"token API: accessKey a number", call{method: http.MethodPost, target: pathToken, header: jsonCT, body: `{"accessKey":7,"timestamp":"1665993522952","signature":"x"}`}, 200, "PARAMETER_ERROR", "accessKey must be a string."},
-		{"token API: periodSecond too short", call{method: http.MethodPost, target: pathToken, header: jsonCT, body: `{"accessKey":"a","timestamp":"1665993522952","signature":"x","periodSecond":59}`}, 200, "PARAMETER_ERROR", "periodSecond must be an integer from 60 to 86400."},
-		{"token API: periodSecond too long", call{method: http.MethodPost, target: pathToken, header: jsonCT, body: `{"accessKey":"a","timestamp":"1665993522952","signature":"x","periodSecond":86401}`}, 200, "PARAMETER_ERROR", "periodSecond must be an integer from 60 to 86400."},
-		{"token API: periodSecond a string", call{method: http.MethodPost, target: pathToken, header: jsonCT, body: `{"accessKey":"a","timestamp":"1665993522952","signature":"x","periodSecond":"600"}`}, 200, "PARAMETER_ERROR", "periodSecond must be an integer from 60 to 86400."},
-		{"token API: unknown scenario", call{method: http.MethodPost, target: pathToken, header: map[string]string{"Content-Type": "application/json", scenarioHeader: "nope"}, body: `{"accessKey":"a","timestamp":"1665993522952","signature":"x"}`}, 400, "CLIENT_ERROR", "account_disabled"},
+		{"token API: broken JSON", call{method: http.MethodPost, target: idvmock.PathToken, header: jsonCT, body: `{"accessKey":`}, 400, "CLIENT_ERROR", "the body is not valid JSON"},
+		{"token API: not an object", call{method: http.MethodPost, target: idvmock.PathToken, header: jsonCT, body: `[1,2]`}, 400, "CLIENT_ERROR", "the body must be a JSON object"},
+		{"token API: no body", call{method: http.MethodPost, target: idvmock.PathToken, header: jsonCT}, 400, "CLIENT_ERROR", "the body is empty"},
+		{"token API: form body", call{method: http.MethodPost, target: idvmock.PathToken, header: map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, body: "accessKey=a"}, 400, "CLIENT_ERROR", "application/json"},
+		{"token API: missing accessKey", call{method: http.MethodPost, target: idvmock.PathToken, header: jsonCT, body: `{"timestamp":"1665993522952","signature":"x"}`}, 200, "PARAMETER_ERROR", "Parameter should not be empty: accessKey"},
+		{"token API: empty signature", call{method: http.MethodPost, target: idvmock.PathToken, header: jsonCT, body: `{"accessKey":"a","timestamp":"1665993522952","signature":""}`}, 200, "PARAMETER_ERROR", "Parameter should not be empty: signature"},
+		{"token API: null timestamp", call{method: http.MethodPost, target: idvmock.PathToken, header: jsonCT, body: `{"accessKey":"a","timestamp":null,"signature":"x"}`}, 200, "PARAMETER_ERROR", "Parameter should not be empty: timestamp"},
+		{"token API: boolean timestamp", call{method: http.MethodPost, target: idvmock.PathToken, header: jsonCT, body: `{"accessKey":"a","timestamp":true,"signature":"x"}`}, 200, "PARAMETER_ERROR", "Timestamp error"},
+		{"token API: accessKey a number", call{method: http.MethodPost, target: idvmock.PathToken, header: jsonCT, body: `{"accessKey":7,"timestamp":"1665993522952","signature":"x"}`}, 200, "PARAMETER_ERROR", "accessKey must be a string."},
+		{"token API: periodSecond too short", call{method: http.MethodPost, target: idvmock.PathToken, header: jsonCT, body: `{"accessKey":"a","timestamp":"1665993522952","signature":"x","periodSecond":59}`}, 200, "PARAMETER_ERROR", "periodSecond must be an integer from 60 to 86400."},
+		{"token API: periodSecond too long", call{method: http.MethodPost, target: idvmock.PathToken, header: jsonCT, body: `{"accessKey":"a","timestamp":"1665993522952","signature":"x","periodSecond":86401}`}, 200, "PARAMETER_ERROR", "periodSecond must be an integer from 60 to 86400."},
+		{"token API: periodSecond a string", call{method: http.MethodPost, target: idvmock.PathToken, header: jsonCT, body: `{"accessKey":"a","timestamp":"1665993522952","signature":"x","periodSecond":"600"}`}, 200, "PARAMETER_ERROR", "periodSecond must be an integer from 60 to 86400."},
+		{"token API: unknown scenario", call{method: http.MethodPost, target: idvmock.PathToken, header: map[string]string{"Content-Type": "application/json", scenarioHeader: "nope"}, body: `{"accessKey":"a","timestamp":"1665993522952","signature":"x"}`}, 400, "CLIENT_ERROR", "account_disabled"},
 	}
 	s := newTestServer(t, Config{})
 	sc := newSpecChecker(t)
@@ -87,7 +89,7 @@ func TestBadInputGetsTheVendorEnvelope(t *testing.T) {
 
 func TestMethodNotAllowedNamesTheAllowedMethod(t *testing.T) {
 	s := newTestServer(t, Config{})
-	for target, allow := range map[string]string{pathLatest: "GET", pathToken: "POST", pathHealth: "GET"} {
+	for target, allow := range map[string]string{idvmock.PathLatest: "GET", idvmock.PathToken: "POST", pathHealth: "GET"} {
 		rec := serve(t, s, call{method: http.MethodPut, target: target})
 		if rec.Code != http.StatusMethodNotAllowed || rec.Header().Get("Allow") != allow {
 			t.Errorf("PUT %s: HTTP %d Allow %q, want 405 Allow %q", target, rec.Code, rec.Header().Get("Allow"), allow)
@@ -106,7 +108,7 @@ func TestRandomQueriesAlwaysGetADocumentedEnvelope(t *testing.T) {
 		for n := rng.IntN(8); n >= 0; n-- {
 			q.WriteString(alphabet[rng.IntN(len(alphabet))])
 		}
-		c := call{target: pathLatest + "?" + q.String(), header: map[string]string{tokenHeader: "t"}}
+		c := call{target: idvmock.PathLatest + "?" + q.String(), header: map[string]string{idvmock.TokenHeader: "t"}}
 		if _, err := url.ParseRequestURI(c.target); err != nil {
 			continue // not a request net/http would hand to a handler
 		}
@@ -125,7 +127,7 @@ func TestOversizedBodiesAreRefused(t *testing.T) {
 	big := `{"accessKey":"` + strings.Repeat("k", maxBodyBytes) + `"}`
 	for name, c := range map[string]call{
 		"token API":       tokenCall(big),
-		"GET with a body": {target: pathLatest + "?userId=user_active", header: map[string]string{tokenHeader: "t"}, body: big},
+		"GET with a body": {target: idvmock.PathLatest + "?userId=user_active", header: map[string]string{idvmock.TokenHeader: "t"}, body: big},
 		"unknown length":  tokenCall(big),
 	} {
 		req := c.request()

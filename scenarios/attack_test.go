@@ -20,6 +20,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/idvmock/idvmock"
 )
 
 // engineWith compiles the built-in files plus one scenario file given as text.
@@ -109,7 +111,7 @@ func TestAttackTemplateOverItsLimitAtRunTime(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out := ask(t, e, Request{UserID: "long-1"}); out.Code != CodeSuccess {
+	if out := ask(t, e, Request{UserID: "long-1"}); out.Code != idvmock.CodeSuccess {
 		t.Fatalf("a short userId: %s %s", out.Code, out.Message)
 	}
 	req := Request{Operation: "getLatestSessionResult", UserID: "long-" + strings.Repeat("x", 200), Region: "sg", Country: "SGP"}
@@ -118,7 +120,7 @@ func TestAttackTemplateOverItsLimitAtRunTime(t *testing.T) {
 	if !errors.As(err, &be) || !errors.Is(err, ErrTemplateLimit) || be.Source != "rule long" {
 		t.Fatalf("want a BuildError of rule long wrapping ErrTemplateLimit, got %v", err)
 	}
-	if out := ask(t, e, Request{UserID: "user_active"}); out.Code != CodeSuccess {
+	if out := ask(t, e, Request{UserID: "user_active"}); out.Code != idvmock.CodeSuccess {
 		t.Errorf("user_active after a failed build: %s", out.Code)
 	}
 }
@@ -148,7 +150,7 @@ func TestAttackGenerateURLInputIsNeverATemplate(t *testing.T) {
 			t.Errorf("Get Result of %q: %v %s", hostile, err, raw)
 		}
 		// an admin completion's errorCode is data too
-		if _, err := e.Complete(started.SignatureID, Completion{OverallResult: VerdictFail, ErrorCode: hostile}); err != nil {
+		if _, err := e.Complete(started.SignatureID, Completion{OverallResult: idvmock.VerdictFail, ErrorCode: hostile}); err != nil {
 			t.Errorf("completion with errorCode %q: %v", hostile, err)
 		}
 		if r := result(t, ask(t, e, Request{UserID: "victim"})); r.ErrorCode == nil || *r.ErrorCode != hostile {
@@ -440,7 +442,7 @@ func TestAttackHotReloadNeverAppliesAHalfWrittenFile(t *testing.T) {
 		req := Request{Operation: "getLatestSessionResult", UserID: "steady", Region: "sg", Country: "SGP"}
 		out, err := e.Answer(req, e.Decide(req))
 		answers++
-		if err != nil || out.Code != CodeSuccess || out.Data.ProfileStatus != ProfileActive {
+		if err != nil || out.Code != idvmock.CodeSuccess || out.Data.ProfileStatus != idvmock.ProfileActive {
 			wrong++
 		}
 	}
@@ -453,7 +455,7 @@ func TestAttackHotReloadNeverAppliesAHalfWrittenFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if out := ask(t, e, Request{UserID: "steady"}); out.Data != nil && out.Data.ProfileStatus == ProfileInactive {
+		if out := ask(t, e, Request{UserID: "steady"}); out.Data != nil && out.Data.ProfileStatus == idvmock.ProfileInactive {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -619,7 +621,7 @@ func TestAttackRestoredStartedSessionsAreChecked(t *testing.T) {
 		want string
 	}{
 		"PASS with a failure code": {func(s *SavedSession) {
-			s.Session.State, s.Session.Verdict, s.Session.ErrorCode = StateFinished, VerdictPass, "LIVENESS_ATTACK"
+			s.Session.State, s.Session.Verdict, s.Session.ErrorCode = StateFinished, idvmock.VerdictPass, "LIVENESS_ATTACK"
 		}, `startedSessions[0].session.errorCode: is "LIVENESS_ATTACK" on a PASS`},
 		"unknown state":      {func(s *SavedSession) { s.Session.State = "done" }, `startedSessions[0].session.state: is "done"`},
 		"no userId":          {func(s *SavedSession) { s.UserID = "" }, "startedSessions[0].userId"},

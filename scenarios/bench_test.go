@@ -3,6 +3,8 @@ package scenarios
 import (
 	"net/http"
 	"testing"
+
+	"github.com/idvmock/idvmock"
 )
 
 func benchEngine(b *testing.B) *Engine {
@@ -32,7 +34,7 @@ func BenchmarkAnswerDeclaredUser(b *testing.B) {
 
 // Body generation alone: seeded fake data, face and document steps, JSON.
 func BenchmarkBuildResult(b *testing.B) {
-	s := Session{SignatureID: "455d0b0e17e8", SolutionCode: "101", State: StateFinished, Verdict: VerdictPass, BizID: "biz1"}
+	s := Session{SignatureID: "455d0b0e17e8", SolutionCode: "101", State: StateFinished, Verdict: idvmock.VerdictPass, BizID: "biz1"}
 	data := templateData{UserID: "user_active", Region: "sg", Country: "SGP"}
 	b.ReportAllocs()
 	for b.Loop() {

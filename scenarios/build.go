@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/brianvoe/gofakeit/v6"
+
+	"github.com/idvmock/idvmock"
 )
 
 // sessionEpoch anchors the creation times of sessions a scenario gives no time: session i of
@@ -112,15 +114,15 @@ func (e *FieldError) Unwrap() error { return e.Err }
 
 // generateResult builds the result of session number index of userID from the model alone.
 // country is the session's region when it declares none.
-func generateResult(seed int64, userID string, index int, s Session, country string) *Result {
+func generateResult(seed int64, userID string, index int, s Session, country string) *idvmock.Result {
 	if s.Region != "" {
 		country = s.Region
 	}
-	r := &Result{
+	r := &idvmock.Result{
 		SignatureID:     s.SignatureID,
 		ErrorCodes:      []string{},
-		FaceDetail:      &FaceDetail{},
-		InputParameters: InputParameters{BizID: s.BizID, UserID: userID, Region: country},
+		FaceDetail:      &idvmock.FaceDetail{},
+		InputParameters: idvmock.InputParameters{BizID: s.BizID, UserID: userID, Region: country},
 		CountryCodeIso3: country,
 	}
 	switch s.State {
@@ -137,11 +139,11 @@ func generateResult(seed int64, userID string, index int, s Session, country str
 	}
 	r.OverallResult, r.IDVResult = &v, &v
 	r.ErrorCode = &code
-	if code != ErrorCodeSuccess {
+	if code != idvmock.ErrorCodeSuccess {
 		r.ErrorCodes = []string{code}
 	}
-	r.SubmissionCompleted = ptr(v != VerdictIncomplete)
-	if v == VerdictIncomplete {
+	r.SubmissionCompleted = ptr(v != idvmock.VerdictIncomplete)
+	if v == idvmock.VerdictIncomplete {
 		return r // the user left before the checks ran
 	}
 	f := faker(seed, userID, "result", index)
@@ -150,39 +152,39 @@ func generateResult(seed int64, userID string, index int, s Session, country str
 	return r
 }
 
-func defaultErrorCode(v Verdict) string {
+func defaultErrorCode(v idvmock.Verdict) string {
 	switch v {
-	case VerdictPass:
-		return ErrorCodeSuccess
-	case VerdictFail:
-		return ErrorCodeLivenessAttack
+	case idvmock.VerdictPass:
+		return idvmock.ErrorCodeSuccess
+	case idvmock.VerdictFail:
+		return idvmock.ErrorCodeLivenessAttack
 	default:
-		return ErrorCodeTimeout
+		return idvmock.ErrorCodeTimeout
 	}
 }
 
 // buildFace generates the face step consistently with the session's verdict and error code:
 // a PASS clears both thresholds; LIVENESS_ATTACK scores liveness below 50 and names an
 // attack type; other failure reasons keep the face step passed (the failure lies elsewhere).
-func buildFace(f *gofakeit.Faker, s Session, code string) *FaceDetail {
-	attack := code == ErrorCodeLivenessAttack
-	liveness := round2(f.Float64Range(LivenessThreshold+5, 99.9))
-	similarity := round2(f.Float64Range(SimilarityThreshold+5, 99.9))
+func buildFace(f *gofakeit.Faker, s Session, code string) *idvmock.FaceDetail {
+	attack := code == idvmock.ErrorCodeLivenessAttack
+	liveness := round2(f.Float64Range(idvmock.LivenessThreshold+5, 99.9))
+	similarity := round2(f.Float64Range(idvmock.SimilarityThreshold+5, 99.9))
 	attackType := f.IntRange(1, 3)
 	if attack {
-		liveness = round2(f.Float64Range(2, LivenessThreshold-10))
+		liveness = round2(f.Float64Range(2, idvmock.LivenessThreshold-10))
 	}
-	face := &FaceCapture{
+	face := &idvmock.FaceCapture{
 		FaceLivenessScore:   pick(s.Face.LivenessScore, liveness),
 		FaceSimilarityScore: pick(s.Face.SimilarityScore, similarity),
 		LivenessType:        "DISTANT_NEAR",
 	}
-	if face.FaceLivenessScore < LivenessThreshold {
+	if face.FaceLivenessScore < idvmock.LivenessThreshold {
 		face.LivenessAttackType = ptr(pick(s.Face.LivenessAttackType, attackType))
 	}
-	verdict := VerdictPass
-	if face.FaceLivenessScore < LivenessThreshold || face.FaceSimilarityScore < SimilarityThreshold {
-		verdict = VerdictFail
+	verdict := idvmock.VerdictPass
+	if face.FaceLivenessScore < idvmock.LivenessThreshold || face.FaceSimilarityScore < idvmock.SimilarityThreshold {
+		verdict = idvmock.VerdictFail
 	}
 	at := s.CreatedAt.Add(time.Duration(f.IntRange(40, 240)) * time.Second).UnixMilli()
 	base := "https://files.idvmock.invalid/" + s.SignatureID + "/" + f.UUID()
@@ -190,18 +192,18 @@ func buildFace(f *gofakeit.Faker, s Session, code string) *FaceDetail {
 	face.FaceImageFar, face.FaceImageFarTime = ptr(base+"/face-far.jpg"), ptr(at)
 	face.FaceImageNear, face.FaceImageNearTime = ptr(base+"/face-near.jpg"), ptr(at+1500)
 	face.AuditImageURL = ptr(base + "/audit.jpg")
-	face.EventDetails = []EventDetail{
-		{Event: "LIVENESS_DETECTION", Result: thresholdVerdict(face.FaceLivenessScore, LivenessThreshold), CreateTimestamp: at + 2000},
-		{Event: "FACE_COMPARISON", Result: thresholdVerdict(face.FaceSimilarityScore, SimilarityThreshold), CreateTimestamp: at + 2600},
+	face.EventDetails = []idvmock.EventDetail{
+		{Event: "LIVENESS_DETECTION", Result: thresholdVerdict(face.FaceLivenessScore, idvmock.LivenessThreshold), CreateTimestamp: at + 2000},
+		{Event: "FACE_COMPARISON", Result: thresholdVerdict(face.FaceSimilarityScore, idvmock.SimilarityThreshold), CreateTimestamp: at + 2600},
 	}
-	return &FaceDetail{FaceResult: &verdict, FaceCapture: face}
+	return &idvmock.FaceDetail{FaceResult: &verdict, FaceCapture: face}
 }
 
-func thresholdVerdict(score, threshold float64) Verdict {
+func thresholdVerdict(score, threshold float64) idvmock.Verdict {
 	if score < threshold {
-		return VerdictFail
+		return idvmock.VerdictFail
 	}
-	return VerdictPass
+	return idvmock.VerdictPass
 }
 
 // idFormats are national ID number shapes by country (# is a digit, ? a capital letter).
@@ -216,7 +218,7 @@ var idFormats = map[string]struct{ docType, number string }{
 
 // buildDoc generates the OCR of an identity document issued by country; a country without a
 // national ID format gets a passport.
-func buildDoc(f *gofakeit.Faker, country string) *DocDetail {
+func buildDoc(f *gofakeit.Faker, country string) *idvmock.DocDetail {
 	first, last := f.FirstName(), f.LastName()
 	gender := "MALE"
 	if f.Gender() == "female" {
@@ -228,7 +230,7 @@ func buildDoc(f *gofakeit.Faker, country string) *DocDetail {
 	if !ok {
 		format.docType, format.number = "AW-PP-N", "?########"
 	}
-	return &DocDetail{
+	return &idvmock.DocDetail{
 		DocType:     format.docType,
 		FullName:    strings.ToUpper(first + " " + last),
 		FirstName:   strings.ToUpper(first),

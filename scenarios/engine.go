@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/idvmock/idvmock"
 )
 
 // Engine answers requests from a Set and holds everything that changes while the mock runs:
@@ -153,7 +155,7 @@ func (e *Engine) Decide(req Request) Decision {
 type Answer struct {
 	Code     string
 	Message  string
-	Data     *LatestData
+	Data     *idvmock.LatestData
 	Scenario string // the named scenario that answered, when there is one
 }
 
@@ -196,16 +198,16 @@ func (e *Engine) Answer(req Request, d Decision) (Outcome, error) {
 		len(src.regions) > 0 && !slices.Contains(src.regions, req.Region):
 		e.mu.Unlock()
 		out.Unmatched, out.NearMisses = true, set.nearMisses(req, 3)
-		out.Code, out.Message = CodeParameterError, MessageUserNotFound
+		out.Code, out.Message = idvmock.CodeParameterError, idvmock.MessageUserNotFound
 		return out, nil
 	case req.SolutionCode != "" && !set.codes[req.SolutionCode] && !src.runtime.hasCode(req.SolutionCode):
 		e.mu.Unlock()
-		out.Code, out.Message = CodeParameterError, MessageBadSolutionCode
+		out.Code, out.Message = idvmock.CodeParameterError, idvmock.MessageBadSolutionCode
 		return out, nil
 	}
 	var state State
 	var sessions []Session
-	status := ProfileInit
+	status := idvmock.ProfileInit
 	stateIndex := 0
 	if src.profile != nil {
 		i := e.step(src.key, src.hash, src.profile)
@@ -234,7 +236,7 @@ func (e *Engine) Answer(req Request, d Decision) (Outcome, error) {
 	}
 	i := latest(sessions, req.SolutionCode)
 	if i < 0 {
-		out.Code, out.Message = CodeParameterError, MessageUserNotFound
+		out.Code, out.Message = idvmock.CodeParameterError, idvmock.MessageUserNotFound
 		return out, nil
 	}
 	data := templateData{UserID: req.UserID, Region: req.Region, Country: req.Country, SolutionCode: req.SolutionCode}
@@ -242,8 +244,8 @@ func (e *Engine) Answer(req Request, d Decision) (Outcome, error) {
 	if err != nil {
 		return Outcome{}, &BuildError{Source: out.Source, Err: err}
 	}
-	out.Code, out.Message = CodeSuccess, MessageOK
-	out.Data = &LatestData{ProfileStatus: status, Result: raw}
+	out.Code, out.Message = idvmock.CodeSuccess, idvmock.MessageOK
+	out.Data = &idvmock.LatestData{ProfileStatus: status, Result: raw}
 	return out, nil
 }
 

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/idvmock/idvmock"
 )
 
 // 64 goroutines x 1,000 calls advance a looping user exactly as scripted: in every window of
@@ -74,7 +76,7 @@ func TestProgressionByCallsAndTime(t *testing.T) {
 	}
 	clock.now = clock.now.Add(11 * time.Second) // 31 s after the first submitted call
 	out := ask(t, e, Request{UserID: "progressing"})
-	if out.State != "passed" || out.Data.ProfileStatus != ProfileActive || *result(t, out).OverallResult != VerdictPass {
+	if out.State != "passed" || out.Data.ProfileStatus != idvmock.ProfileActive || *result(t, out).OverallResult != idvmock.VerdictPass {
 		t.Fatalf("after 30 s: %s %s", out.State, out.Data.ProfileStatus)
 	}
 	out = ask(t, e, Request{UserID: "progressing"})
@@ -152,7 +154,7 @@ users:
 	if err := e.Load(append(files, broken)); err == nil {
 		t.Fatal("a broken set was loaded")
 	}
-	if out := ask(t, e, Request{UserID: "progressing"}); out.Code != CodeSuccess {
+	if out := ask(t, e, Request{UserID: "progressing"}); out.Code != idvmock.CodeSuccess {
 		t.Errorf("the previous set stopped answering: %s", out.Message)
 	}
 }
@@ -167,19 +169,19 @@ func TestAdminPutAndDeleteUser(t *testing.T) {
 	if err := e.PutUser("carol", []byte("profileStatus: INIT\nsessions:\n  - state: submitted\n")); err != nil {
 		t.Fatal(err)
 	}
-	if out := ask(t, e, Request{UserID: "carol"}); out.Code != CodeSuccess || out.Data.ProfileStatus != ProfileInit {
+	if out := ask(t, e, Request{UserID: "carol"}); out.Code != idvmock.CodeSuccess || out.Data.ProfileStatus != idvmock.ProfileInit {
 		t.Fatalf("carol: %s", out.Message)
 	}
 	if err := e.PutUser("user_active", []byte(`{"scenario": "failed"}`)); err != nil {
 		t.Fatal(err)
 	}
-	if r := result(t, ask(t, e, Request{UserID: "user_active"})); *r.OverallResult != VerdictFail {
+	if r := result(t, ask(t, e, Request{UserID: "user_active"})); *r.OverallResult != idvmock.VerdictFail {
 		t.Error("a built-in user replaced through the admin API")
 	}
 	if err := e.DeleteUser("user_init"); err != nil {
 		t.Fatal(err)
 	}
-	if out := ask(t, e, Request{UserID: "user_init"}); out.Message != MessageUserNotFound {
+	if out := ask(t, e, Request{UserID: "user_init"}); out.Message != idvmock.MessageUserNotFound {
 		t.Errorf("a deleted user still answers: %s", out.Code)
 	}
 	if err := e.DeleteUser("user_init"); !errors.Is(err, ErrUnknownUser) {
@@ -188,7 +190,7 @@ func TestAdminPutAndDeleteUser(t *testing.T) {
 	if err := e.PutUser("carol", []byte(`{"scenario": "nope"}`)); err == nil {
 		t.Error("an unknown scenario was accepted")
 	}
-	if out := ask(t, e, Request{UserID: "carol"}); out.Code != CodeSuccess {
+	if out := ask(t, e, Request{UserID: "carol"}); out.Code != idvmock.CodeSuccess {
 		t.Error("a refused put changed carol")
 	}
 }
@@ -200,21 +202,21 @@ func TestStartedSessions(t *testing.T) {
 	started := e.StartSession(StartRequest{UserID: "dave", BizID: "order-1", Region: "PHL", CallbackURL: "http://cb", Input: json.RawMessage(`{"bizId": "order-1", "userId": "dave", "region": "PHL", "language": "en"}`)})
 	out := ask(t, e, Request{UserID: "dave"})
 	r := result(t, out)
-	if out.Data.ProfileStatus != ProfileInit || r.SignatureID != started.SignatureID || r.OverallResult != nil || r.CountryCodeIso3 != "PHL" {
+	if out.Data.ProfileStatus != idvmock.ProfileInit || r.SignatureID != started.SignatureID || r.OverallResult != nil || r.CountryCodeIso3 != "PHL" {
 		t.Fatalf("a new user's started session: %s", out.Data.Result)
 	}
 	if string(out.Data.Result) == "" || indexOf(topLevelKeys(t, out.Data.Result), "inputParameters") < 0 {
 		t.Fatal("no inputParameters")
 	}
-	if _, err := e.Complete(started.SignatureID, Completion{OverallResult: VerdictPass, ErrorCode: "LIVENESS_ATTACK"}); err == nil {
+	if _, err := e.Complete(started.SignatureID, Completion{OverallResult: idvmock.VerdictPass, ErrorCode: "LIVENESS_ATTACK"}); err == nil {
 		t.Error("an inconsistent completion was accepted")
 	}
 	clock.now = clock.now.Add(time.Minute)
-	if _, err := e.Complete(started.SignatureID, Completion{OverallResult: VerdictPass}); err != nil {
+	if _, err := e.Complete(started.SignatureID, Completion{OverallResult: idvmock.VerdictPass}); err != nil {
 		t.Fatal(err)
 	}
 	out = ask(t, e, Request{UserID: "dave"})
-	if out.Data.ProfileStatus != ProfileActive || *result(t, out).OverallResult != VerdictPass {
+	if out.Data.ProfileStatus != idvmock.ProfileActive || *result(t, out).OverallResult != idvmock.VerdictPass {
 		t.Errorf("after a PASS: %s", out.Data.Result)
 	}
 	raw, err := e.Result(started.SignatureID, Request{Region: "ph", Country: "PHL"})
@@ -233,7 +235,7 @@ func TestStartedSessions(t *testing.T) {
 	if r := result(t, ask(t, e, Request{UserID: "user_active"})); r.SignatureID != second.SignatureID || r.OverallResult != nil {
 		t.Errorf("user_active's newest session is the started one: %+v", r)
 	}
-	if out := ask(t, e, Request{UserID: "user_active"}); out.Data.ProfileStatus != ProfileActive {
+	if out := ask(t, e, Request{UserID: "user_active"}); out.Data.ProfileStatus != idvmock.ProfileActive {
 		t.Errorf("re-verifying keeps the profile: %s", out.Data.ProfileStatus)
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/idvmock/idvmock"
 )
 
 // File is one scenario file: extra solution codes, named scenarios (the outcomes the
@@ -49,9 +51,9 @@ type ProfileSpec struct {
 
 // ProfileBody is a profile status and the sessions behind it, or a forced answer.
 type ProfileBody struct {
-	ProfileStatus ProfileStatus `yaml:"profileStatus,omitempty" json:"profileStatus,omitempty"`
-	Answer        string        `yaml:"answer,omitempty" json:"answer,omitempty"`
-	Sessions      []SessionSpec `yaml:"sessions,omitempty" json:"sessions,omitempty"`
+	ProfileStatus idvmock.ProfileStatus `yaml:"profileStatus,omitempty" json:"profileStatus,omitempty"`
+	Answer        string                `yaml:"answer,omitempty" json:"answer,omitempty"`
+	Sessions      []SessionSpec         `yaml:"sessions,omitempty" json:"sessions,omitempty"`
 }
 
 // StateSpec is one state of a sequence; After says when the user moves on to the next state.
@@ -65,18 +67,18 @@ type StateSpec struct {
 // rest is generated consistently with it. Result sets any field of the Get Result object,
 // over the generated one.
 type SessionSpec struct {
-	SignatureID         string         `yaml:"signatureId,omitempty" json:"signatureId,omitempty"`
-	SolutionCode        string         `yaml:"solutionCode,omitempty" json:"solutionCode,omitempty"`
-	CreatedAt           *Timestamp     `yaml:"createdAt,omitempty" json:"createdAt,omitempty"`
-	State               SessionState   `yaml:"state,omitempty" json:"state,omitempty"`
-	OverallResult       Verdict        `yaml:"overallResult,omitempty" json:"overallResult,omitempty"`
-	ErrorCode           string         `yaml:"errorCode,omitempty" json:"errorCode,omitempty"`
-	BizID               string         `yaml:"bizId,omitempty" json:"bizId,omitempty"`
-	Region              string         `yaml:"region,omitempty" json:"region,omitempty"`
-	FaceLivenessScore   *float64       `yaml:"faceLivenessScore,omitempty" json:"faceLivenessScore,omitempty"`
-	FaceSimilarityScore *float64       `yaml:"faceSimilarityScore,omitempty" json:"faceSimilarityScore,omitempty"`
-	LivenessAttackType  *int           `yaml:"livenessAttackType,omitempty" json:"livenessAttackType,omitempty"`
-	Result              map[string]any `yaml:"result,omitempty" json:"result,omitempty"`
+	SignatureID         string          `yaml:"signatureId,omitempty" json:"signatureId,omitempty"`
+	SolutionCode        string          `yaml:"solutionCode,omitempty" json:"solutionCode,omitempty"`
+	CreatedAt           *Timestamp      `yaml:"createdAt,omitempty" json:"createdAt,omitempty"`
+	State               SessionState    `yaml:"state,omitempty" json:"state,omitempty"`
+	OverallResult       idvmock.Verdict `yaml:"overallResult,omitempty" json:"overallResult,omitempty"`
+	ErrorCode           string          `yaml:"errorCode,omitempty" json:"errorCode,omitempty"`
+	BizID               string          `yaml:"bizId,omitempty" json:"bizId,omitempty"`
+	Region              string          `yaml:"region,omitempty" json:"region,omitempty"`
+	FaceLivenessScore   *float64        `yaml:"faceLivenessScore,omitempty" json:"faceLivenessScore,omitempty"`
+	FaceSimilarityScore *float64        `yaml:"faceSimilarityScore,omitempty" json:"faceSimilarityScore,omitempty"`
+	LivenessAttackType  *int            `yaml:"livenessAttackType,omitempty" json:"livenessAttackType,omitempty"`
+	Result              map[string]any  `yaml:"result,omitempty" json:"result,omitempty"`
 	// Verbatim answers Result as the whole Get Result object, with nothing generated or
 	// merged: the form idvmock proxy --record writes, so that a replay answers what was
 	// recorded.

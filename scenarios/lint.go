@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
+
+	"github.com/idvmock/idvmock"
 )
 
 // lintUserID stands in for the requested userId when a scenario or a pattern rule is checked.
@@ -131,56 +133,70 @@ func checkResult(raw json.RawMessage, userID string) *resultProblem {
 		}
 		return &resultProblem{pointer: pointer, msg: "breaks openapi.yaml's GetResult: " + describeSchemaError(err)}
 	}
-	var r struct {
-		OverallResult *Verdict `json:"overallResult"`
-		IDVResult     *Verdict `json:"idvResult"`
-		ErrorCode     *string  `json:"errorCode"`
-		FaceDetail    *struct {
-			FaceResult          *Verdict `json:"faceResult"`
-			FaceLivenessScore   *float64 `json:"faceLivenessScore"`
-			FaceSimilarityScore *float64 `json:"faceSimilarityScore"`
-		} `json:"faceDetail"`
-		InputParameters struct {
-			UserID string `json:"userId"`
-		} `json:"inputParameters"`
+	obj, _ := value.(map[string]any)
+	if found := idvmock.CheckResult(obj, userID); len(found) > 0 {
+		return inconsistencyProblem(obj, first(found), userID)
 	}
-	if err := json.Unmarshal(raw, &r); err != nil {
-		return &resultProblem{msg: fmt.Sprintf("has a field of the wrong type: %v", err)}
-	}
-	verdict := func(v *Verdict) string {
-		if v == nil {
-			return "null"
+	return checkFace(obj)
+}
+
+// first is the inconsistency lint reports of several: a verdict that contradicts itself
+// (idvResult) before the error code that goes with it.
+func first(found []idvmock.Inconsistency) idvmock.Inconsistency {
+	for _, in := range found {
+		if in.Field == "idvResult" {
+			return in
 		}
-		return string(*v)
 	}
-	code := "null"
-	if r.ErrorCode != nil {
-		code = *r.ErrorCode
+	return found[0]
+}
+
+// inconsistencyProblem says in a sentence what the first rule a result breaks is about.
+func inconsistencyProblem(r map[string]any, in idvmock.Inconsistency, userID string) *resultProblem {
+	overall, code := verdictText(r["overallResult"]), verdictText(r["errorCode"])
+	field := strings.ReplaceAll(in.Field, "/", ".")
+	switch in.Rule {
+	case idvmock.RuleIDVResult, idvmock.RuleInProgressNulls:
+		if in.Field == "idvResult" {
+			return problemAt(field, "has idvResult %s but overallResult %s: they must be equal", verdictText(in.Got), overall)
+		}
+		return problemAt(field, "is in progress (overallResult null) but has errorCode %s", code)
+	case idvmock.RulePassSuccess:
+		return problemAt(field, "is a PASS with errorCode %s: PASS goes with SUCCESS", code)
+	case idvmock.RuleFailureErrorCode:
+		return problemAt(field, "is a %s with errorCode %s: it needs a failure reason", overall, code)
+	case idvmock.RuleUserIDEchoed:
+		got, _ := in.Got.(string)
+		return problemAt(field, "has inputParameters.userId %q, not the requested %q", got, userID)
 	}
-	switch {
-	case verdict(r.OverallResult) != verdict(r.IDVResult):
-		return problemAt("idvResult", "has idvResult %s but overallResult %s: they must be equal", verdict(r.IDVResult), verdict(r.OverallResult))
-	case r.OverallResult == nil && r.ErrorCode != nil:
-		return problemAt("errorCode", "is in progress (overallResult null) but has errorCode %s", code)
-	case r.OverallResult != nil && *r.OverallResult == VerdictPass && code != ErrorCodeSuccess:
-		return problemAt("errorCode", "is a PASS with errorCode %s: PASS goes with SUCCESS", code)
-	case r.OverallResult != nil && *r.OverallResult != VerdictPass && (code == "null" || code == ErrorCodeSuccess):
-		return problemAt("errorCode", "is a %s with errorCode %s: it needs a failure reason", *r.OverallResult, code)
-	case r.InputParameters.UserID != userID:
-		return problemAt("inputParameters.userId", "has inputParameters.userId %q, not the requested %q", r.InputParameters.UserID, userID)
+	return problemAt(field, "has %s %s: expected %s", field, verdictText(in.Got), in.Expected)
+}
+
+// checkFace checks what idvmock's generated data must keep beyond the vendor's rules: a PASS
+// clears both face thresholds.
+func checkFace(r map[string]any) *resultProblem {
+	face, _ := r["faceDetail"].(map[string]any)
+	if face == nil || r["overallResult"] != string(idvmock.VerdictPass) {
+		return nil
 	}
-	if f := r.FaceDetail; f != nil && r.OverallResult != nil && *r.OverallResult == VerdictPass {
-		if f.FaceResult != nil && *f.FaceResult != VerdictPass {
-			return problemAt("faceDetail.faceResult", "is a PASS with faceResult %s", *f.FaceResult)
-		}
-		if f.FaceLivenessScore != nil && *f.FaceLivenessScore < LivenessThreshold {
-			return problemAt("faceDetail.faceLivenessScore", "is a PASS with faceLivenessScore %g, below 50", *f.FaceLivenessScore)
-		}
-		if f.FaceSimilarityScore != nil && *f.FaceSimilarityScore < SimilarityThreshold {
-			return problemAt("faceDetail.faceSimilarityScore", "is a PASS with faceSimilarityScore %g, below 70", *f.FaceSimilarityScore)
-		}
+	if fr, ok := face["faceResult"].(string); ok && fr != string(idvmock.VerdictPass) {
+		return problemAt("faceDetail.faceResult", "is a PASS with faceResult %s", fr)
+	}
+	if x, ok := face["faceLivenessScore"].(float64); ok && x < idvmock.LivenessThreshold {
+		return problemAt("faceDetail.faceLivenessScore", "is a PASS with faceLivenessScore %g, below 50", x)
+	}
+	if x, ok := face["faceSimilarityScore"].(float64); ok && x < idvmock.SimilarityThreshold {
+		return problemAt("faceDetail.faceSimilarityScore", "is a PASS with faceSimilarityScore %g, below 70", x)
 	}
 	return nil
+}
+
+// verdictText writes a verdict or code as lint messages do: null for nil.
+func verdictText(v any) string {
+	if v == nil {
+		return "null"
+	}
+	return fmt.Sprint(v)
 }
 
 // resultProblem is what is wrong with a built result, and where in it (a JSON pointer).
@@ -201,7 +217,8 @@ func problemAt(field, format string, args ...any) *resultProblem {
 func describeSchemaError(err error) string {
 	var se *openapi3.SchemaError
 	if errors.As(err, &se) {
-		return "/" + strings.Join(se.JSONPointer(), "/") + ": " + se.Reason
+		f := idvmock.ExplainSchemaError(se)
+		return "/" + strings.Join(f.Pointer, "/") + ": " + f.Reason
 	}
 	return strings.Join(strings.Fields(err.Error()), " ")
 }

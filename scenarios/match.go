@@ -4,7 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/fnv"
-	"net/http"
+	"net/textproto"
 	"path"
 	"slices"
 	"sort"
@@ -20,7 +20,20 @@ type Request struct {
 	Region       string // region name: global, sg, ...
 	Country      string // the region's country (ISO 3166 alpha-3)
 	Scenario     string // X-Mock-Scenario; empty: none
-	Header       http.Header
+	Header       Header
+}
+
+// Header is what the rules read of a request's headers; net/http's Header is one.
+type Header interface {
+	Get(name string) string
+}
+
+// header is the value of a header of the request; "" without one, or without headers.
+func (r Request) header(name string) string {
+	if r.Header == nil {
+		return ""
+	}
+	return r.Header.Get(name)
 }
 
 // matches reports whether the request has everything the rule asks for.
@@ -51,12 +64,12 @@ func (m matcher) misses(req Request) []string {
 		out = append(out, fmt.Sprintf("region is %s, the rule wants %s", req.Region, strings.Join(s.Regions, " or ")))
 	}
 	for _, name := range sortedKeys(s.Headers) {
-		if got := req.Header.Get(name); got != s.Headers[name] {
+		if got := req.header(name); got != s.Headers[name] {
 			if secretHeader(name) {
-				out = append(out, fmt.Sprintf("header %s is not the value the rule wants", http.CanonicalHeaderKey(name)))
+				out = append(out, fmt.Sprintf("header %s is not the value the rule wants", textproto.CanonicalMIMEHeaderKey(name)))
 				continue
 			}
-			out = append(out, fmt.Sprintf("header %s is %q, the rule wants %q", http.CanonicalHeaderKey(name), got, s.Headers[name]))
+			out = append(out, fmt.Sprintf("header %s is %q, the rule wants %q", textproto.CanonicalMIMEHeaderKey(name), got, s.Headers[name]))
 		}
 	}
 	return out
@@ -82,7 +95,7 @@ func (m MatchSpec) Masked() MatchSpec {
 // secretHeader reports whether a header carries a credential, whose value never goes into a
 // near-miss report.
 func secretHeader(name string) bool {
-	switch http.CanonicalHeaderKey(name) {
+	switch textproto.CanonicalMIMEHeaderKey(name) {
 	case "X-Access-Token", "Authorization", "Cookie":
 		return true
 	}

@@ -5,20 +5,7 @@
 package scenarios
 
 import "time"
-
-// ProfileStatus is where a user's identity profile stands.
-type ProfileStatus string
-
-// The documented profile statuses.
-const (
-	ProfileInit     ProfileStatus = "INIT"     // first verification still in progress
-	ProfileActive   ProfileStatus = "ACTIVE"   // profile exists and is active
-	ProfileInactive ProfileStatus = "INACTIVE" // profile exists but was deactivated
-)
-
-func (p ProfileStatus) valid() bool {
-	return p == ProfileInit || p == ProfileActive || p == ProfileInactive
-}
+import "github.com/idvmock/idvmock"
 
 // SessionState is how far a verification session has gone.
 type SessionState string
@@ -30,31 +17,8 @@ const (
 	StateFinished   SessionState = "finished"    // the verdict is known
 )
 
-// Verdict is a finished session's overall result.
-type Verdict string
-
-// The documented overall results.
-const (
-	VerdictPass       Verdict = "PASS"
-	VerdictFail       Verdict = "FAIL"
-	VerdictIncomplete Verdict = "INCOMPLETE" // the user gave up midway or timed out
-)
-
 // maxUserIDLength is the longest userId, as openapi.yaml's maxLength of the parameter says.
 const maxUserIDLength = 255
-
-// Thresholds the vendor documents for the face step.
-const (
-	LivenessThreshold   = 50.0 // below: the capture may be an attack
-	SimilarityThreshold = 70.0 // below: the faces may belong to different people
-)
-
-// Error codes idvmock gives finished sessions when a scenario names none.
-const (
-	ErrorCodeSuccess        = "SUCCESS"
-	ErrorCodeLivenessAttack = "LIVENESS_ATTACK" // documented example of a failure reason
-	ErrorCodeTimeout        = "TIMEOUT"         // idvmock's choice for INCOMPLETE: not documented
-)
 
 // Session is one verification session of a user, as a scenario declares it. Empty fields are
 // filled deterministically when the result is built.
@@ -63,8 +27,8 @@ type Session struct {
 	SolutionCode string
 	CreatedAt    time.Time
 	State        SessionState
-	Verdict      Verdict // set only when State is StateFinished
-	ErrorCode    string  // failure reason; SUCCESS for PASS
+	Verdict      idvmock.Verdict // set only when State is StateFinished
+	ErrorCode    string          // failure reason; SUCCESS for PASS
 	BizID        string
 	Region       string // ISO 3166 alpha-3; empty: the region of the host that was asked
 	Face         FaceOverrides
@@ -94,10 +58,10 @@ const (
 
 // forcedAnswers are the code and message of each answer kind other than AnswerSession.
 var forcedAnswers = map[string]struct{ code, message string }{
-	AnswerUserNotFound:    {CodeParameterError, MessageUserNotFound},
-	AnswerBadSolutionCode: {CodeParameterError, MessageBadSolutionCode},
-	AnswerServerError:     {CodeError, MessageServerError},
-	AnswerTokenExpired:    {CodeIAMFailed, MessageTokenNotFound},
+	AnswerUserNotFound:    {idvmock.CodeParameterError, idvmock.MessageUserNotFound},
+	AnswerBadSolutionCode: {idvmock.CodeParameterError, idvmock.MessageBadSolutionCode},
+	AnswerServerError:     {idvmock.CodeError, idvmock.MessageServerError},
+	AnswerTokenExpired:    {idvmock.CodeIAMFailed, idvmock.MessageTokenNotFound},
 }
 
 // Profile is what a user looks like to the vendor, as a sequence of states (one, for a user
@@ -114,7 +78,7 @@ type Profile struct {
 // answer, and when the user moves on.
 type State struct {
 	Name     string
-	Status   ProfileStatus
+	Status   idvmock.ProfileStatus
 	Answer   string // one of the Answer* kinds
 	Sessions []Session
 	After    After // zero: the user stays in this state

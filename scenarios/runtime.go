@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/idvmock/idvmock"
 )
 
 // Sessions started through the Generate URL API live in the Engine until reset: they are the
@@ -32,7 +34,7 @@ type Started struct {
 	UserID      string
 	Start       StartRequest
 	State       SessionState
-	Verdict     Verdict
+	Verdict     idvmock.Verdict
 }
 
 // StartSession starts an in-progress session for a userId: the user's newest, under a profile
@@ -67,12 +69,12 @@ func (rs *runtimeSession) view() Started {
 
 // Completion is how an admin call finishes a started session.
 type Completion struct {
-	State               SessionState `json:"state,omitempty"` // submitted or finished (default)
-	OverallResult       Verdict      `json:"overallResult,omitempty"`
-	ErrorCode           string       `json:"errorCode,omitempty"`
-	FaceLivenessScore   *float64     `json:"faceLivenessScore,omitempty"`
-	FaceSimilarityScore *float64     `json:"faceSimilarityScore,omitempty"`
-	LivenessAttackType  *int         `json:"livenessAttackType,omitempty"`
+	State               SessionState    `json:"state,omitempty"` // submitted or finished (default)
+	OverallResult       idvmock.Verdict `json:"overallResult,omitempty"`
+	ErrorCode           string          `json:"errorCode,omitempty"`
+	FaceLivenessScore   *float64        `json:"faceLivenessScore,omitempty"`
+	FaceSimilarityScore *float64        `json:"faceSimilarityScore,omitempty"`
+	LivenessAttackType  *int            `json:"livenessAttackType,omitempty"`
 }
 
 // ErrUnknownSignature is returned for a signatureId no session has.
@@ -112,14 +114,14 @@ func (e *Engine) Complete(signatureID string, c Completion) (Started, error) {
 	}
 	s.State, s.Verdict, s.ErrorCode = c.State, c.OverallResult, c.ErrorCode
 	s.Face = FaceOverrides{LivenessScore: c.FaceLivenessScore, SimilarityScore: c.FaceSimilarityScore, LivenessAttackType: c.LivenessAttackType}
-	if c.OverallResult == VerdictPass {
+	if c.OverallResult == idvmock.VerdictPass {
 		rt := e.started.byUser[rs.userID]
-		status := ProfileInit
+		status := idvmock.ProfileInit
 		if u := e.set.users[rs.userID]; u != nil {
 			status = u.Profile.States[e.currentState(u)].Status
 		}
-		if status != ProfileInactive {
-			rt.status = ProfileActive
+		if status != idvmock.ProfileInactive {
+			rt.status = idvmock.ProfileActive
 		}
 	}
 	return rs.view(), nil

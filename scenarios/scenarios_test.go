@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/brianvoe/gofakeit/v6"
+
+	"github.com/idvmock/idvmock"
 )
 
 func parseTestFile(t *testing.T, path string) (*File, error) {
@@ -137,12 +139,12 @@ func ask(t *testing.T, e *Engine, req Request) Outcome {
 }
 
 // result decodes an answer's result.
-func result(t *testing.T, out Outcome) *Result {
+func result(t *testing.T, out Outcome) *idvmock.Result {
 	t.Helper()
 	if out.Data == nil {
 		t.Fatalf("%s %s: no data", out.Code, out.Message)
 	}
-	var r Result
+	var r idvmock.Result
 	if err := json.Unmarshal(out.Data.Result, &r); err != nil {
 		t.Fatal(err)
 	}
@@ -155,24 +157,24 @@ func result(t *testing.T, out Outcome) *Result {
 func TestLatestSessionAndFileMerging(t *testing.T) {
 	e, _ := newTestEngine(t, "team.yaml")
 	bob := result(t, ask(t, e, Request{UserID: "bob"}))
-	if *bob.OverallResult != VerdictFail || bob.FaceDetail.FaceLivenessScore != 12.5 || *bob.FaceDetail.LivenessAttackType != 2 {
+	if *bob.OverallResult != idvmock.VerdictFail || bob.FaceDetail.FaceLivenessScore != 12.5 || *bob.FaceDetail.LivenessAttackType != 2 {
 		t.Errorf("bob's latest is the FAIL created on March 2: %+v", bob)
 	}
 	older := result(t, ask(t, e, Request{UserID: "bob", SolutionCode: "101"}))
-	if *older.OverallResult != VerdictPass || older.SignatureID != "sig-bob-1" || older.CountryCodeIso3 != "THA" || older.InputParameters.BizID != "order-77" {
+	if *older.OverallResult != idvmock.VerdictPass || older.SignatureID != "sig-bob-1" || older.CountryCodeIso3 != "THA" || older.InputParameters.BizID != "order-77" {
 		t.Errorf("bob under 101: %+v", older)
 	}
-	if r := result(t, ask(t, e, Request{UserID: "user_active"})); *r.OverallResult != VerdictFail {
+	if r := result(t, ask(t, e, Request{UserID: "user_active"})); *r.OverallResult != idvmock.VerdictFail {
 		t.Errorf("user_active was not replaced by the team file: %v", *r.OverallResult)
 	}
 	alice := result(t, ask(t, e, Request{UserID: "alice"}))
 	if alice.SubmissionCompleted == nil || !*alice.SubmissionCompleted || alice.OverallResult != nil {
 		t.Errorf("alice is submitted with no verdict yet: %+v", alice)
 	}
-	if a := ask(t, e, Request{UserID: "user_init", SolutionCode: "205"}); a.Message != MessageUserNotFound {
+	if a := ask(t, e, Request{UserID: "user_init", SolutionCode: "205"}); a.Message != idvmock.MessageUserNotFound {
 		t.Errorf("205 is valid but user_init has no session under it: %s", a.Message)
 	}
-	if a := ask(t, e, Request{UserID: "user_init", SolutionCode: "206"}); a.Message != MessageBadSolutionCode {
+	if a := ask(t, e, Request{UserID: "user_init", SolutionCode: "206"}); a.Message != idvmock.MessageBadSolutionCode {
 		t.Errorf("206 is declared nowhere: %s", a.Message)
 	}
 }
@@ -299,11 +301,11 @@ func indexOf(list []string, s string) int {
 // miss says why.
 func TestUserVisibleOnOneRegion(t *testing.T) {
 	e, _ := newTestEngine(t, "team.yaml")
-	if out := ask(t, e, Request{UserID: "sg_only", Region: "sg", Country: "SGP"}); out.Code != CodeSuccess {
+	if out := ask(t, e, Request{UserID: "sg_only", Region: "sg", Country: "SGP"}); out.Code != idvmock.CodeSuccess {
 		t.Fatalf("on sg: %s %s", out.Code, out.Message)
 	}
 	out := ask(t, e, Request{UserID: "sg_only", Region: "ph", Country: "PHL"})
-	if out.Message != MessageUserNotFound {
+	if out.Message != idvmock.MessageUserNotFound {
 		t.Fatalf("on ph: %s %s", out.Code, out.Message)
 	}
 	if len(out.NearMisses) == 0 || out.NearMisses[0].Name != "sg_only" || !strings.Contains(out.NearMisses[0].Differences[0], "visible on sg only") {
@@ -314,7 +316,7 @@ func TestUserVisibleOnOneRegion(t *testing.T) {
 func TestNearMissesNameTheClosestUsersAndRules(t *testing.T) {
 	e, _ := newTestEngine(t, "team.yaml")
 	out := ask(t, e, Request{UserID: "user_actve"})
-	if out.Message != MessageUserNotFound || len(out.NearMisses) == 0 || out.NearMisses[0].Name != "user_active" ||
+	if out.Message != idvmock.MessageUserNotFound || len(out.NearMisses) == 0 || out.NearMisses[0].Name != "user_active" ||
 		!strings.Contains(out.NearMisses[0].Differences[0], "1 edit away") {
 		t.Errorf("user_actve: %+v", out.NearMisses)
 	}
@@ -337,16 +339,16 @@ func TestNearMissesNameTheClosestUsersAndRules(t *testing.T) {
 func TestRulesMatchByContent(t *testing.T) {
 	e, _ := newTestEngine(t, "team.yaml")
 	out := ask(t, e, Request{UserID: "qa-pass-7"})
-	if out.Source != "rule qa-pass" || *result(t, out).OverallResult != VerdictPass {
+	if out.Source != "rule qa-pass" || *result(t, out).OverallResult != idvmock.VerdictPass {
 		t.Errorf("qa-pass-7: %s %+v", out.Source, out)
 	}
 	if out := ask(t, e, Request{UserID: "qa-17", Region: "ph", Country: "PHL"}); out.Source != "rule qa-regex" {
 		t.Errorf("qa-17 on ph: %s", out.Source)
 	}
-	if out := ask(t, e, Request{UserID: "qa-17x", Region: "ph", Country: "PHL"}); out.Code != CodeParameterError {
+	if out := ask(t, e, Request{UserID: "qa-17x", Region: "ph", Country: "PHL"}); out.Code != idvmock.CodeParameterError {
 		t.Errorf("qa-17x does not match the regex: %s", out.Source)
 	}
-	if out := ask(t, e, Request{UserID: "qa-pass-7", Scenario: "failed"}); *result(t, out).OverallResult != VerdictFail {
+	if out := ask(t, e, Request{UserID: "qa-pass-7", Scenario: "failed"}); *result(t, out).OverallResult != idvmock.VerdictFail {
 		t.Error("the header must win over the rule")
 	}
 	token := Request{Operation: "generateToken", Region: "th", Header: http.Header{"X-Test": {"flaky"}}}
@@ -393,7 +395,7 @@ func TestFaultDrawsAreSeededAndProportional(t *testing.T) {
 func TestVerbatimSessionAnswersItsResultExactly(t *testing.T) {
 	e, _ := newTestEngine(t, "recorded.yaml")
 	out := ask(t, e, Request{UserID: "rec_1"})
-	if out.Code != CodeSuccess || out.Data == nil {
+	if out.Code != idvmock.CodeSuccess || out.Data == nil {
 		t.Fatalf("%s %s", out.Code, out.Message)
 	}
 	want := `{"signatureId":"7f3a9c0d1e2b","overallResult":"PASS","idvResult":"PASS","errorCode":"SUCCESS","errorCodes":[],` +

@@ -4,6 +4,8 @@ import (
 	"container/list"
 	"encoding/json"
 	"slices"
+
+	"github.com/idvmock/idvmock"
 )
 
 // Limits bound what an engine keeps for its clients, so that a mock left running for weeks
@@ -57,7 +59,7 @@ func (l Limits) withDefaults() Limits {
 
 // runtimeUser is what the Generate URL API added to a userId.
 type runtimeUser struct {
-	status   ProfileStatus // set once a session completed; empty: the declared status, or INIT
+	status   idvmock.ProfileStatus // set once a session completed; empty: the declared status, or INIT
 	sessions []*runtimeSession
 }
 

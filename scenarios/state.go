@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/idvmock/idvmock"
 )
 
 // StateVersion is the version of the saved-state format.
@@ -234,7 +236,7 @@ func restoreStarted(st SavedState, limits Limits, seed int64) (*startedSessions,
 	}
 	for id, status := range st.ProfileSet {
 		if rt := started.byUser[id]; rt != nil {
-			if p := ProfileStatus(status); p == ProfileActive || p == ProfileInactive {
+			if p := idvmock.ProfileStatus(status); p == idvmock.ProfileActive || p == idvmock.ProfileInactive {
 				rt.status = p
 			} else {
 				return nil, fmt.Errorf("profileStatuses.%s: is %q (use ACTIVE or INACTIVE)", id, status)

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/idvmock/idvmock"
 )
 
 // A saved state restored into a new engine (a restarted mock) continues exactly where the
@@ -21,7 +23,7 @@ func TestSavedStateRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	started := old.StartSession(StartRequest{UserID: "new_customer", BizID: "order-1", Region: "PHL", Input: json.RawMessage(`{"userId": "new_customer"}`)})
-	if _, err := old.Complete(started.SignatureID, Completion{OverallResult: VerdictPass}); err != nil {
+	if _, err := old.Complete(started.SignatureID, Completion{OverallResult: idvmock.VerdictPass}); err != nil {
 		t.Fatal(err)
 	}
 	flaky := Request{Operation: "getLatestSessionResult", UserID: "x", Region: "th", Header: http.Header{"X-Test": {"flaky"}}}
@@ -48,7 +50,7 @@ func TestSavedStateRoundTrip(t *testing.T) {
 			t.Errorf("%s: the restored engine answers %s %s %q, the saved one %s %s %q", req.UserID, b.Code, b.Message, b.State, a.Code, a.Message, a.State)
 		}
 	}
-	if out := ask(t, restarted, Request{UserID: "new_customer"}); out.Data == nil || out.Data.ProfileStatus != ProfileActive ||
+	if out := ask(t, restarted, Request{UserID: "new_customer"}); out.Data == nil || out.Data.ProfileStatus != idvmock.ProfileActive ||
 		!strings.Contains(string(out.Data.Result), started.SignatureID) {
 		t.Errorf("the started session did not come back: %+v", out)
 	}

@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+
+	"github.com/idvmock/idvmock"
 )
 
 // Problem is one thing wrong in a scenario file: where (file, line, column and the path of
@@ -175,7 +177,7 @@ func (v *validator) state(path string, st ProfileBody) {
 			"use user_not_found, bad_solution_code, server_error or token_expired, or leave answer out to answer with the latest session")
 		return
 	}
-	if !st.ProfileStatus.valid() {
+	if !st.ProfileStatus.Valid() {
 		v.add(path+".profileStatus", v.describe(path+".profileStatus", string(st.ProfileStatus)), "use INIT, ACTIVE or INACTIVE")
 	}
 	if len(st.Sessions) == 0 {
@@ -188,7 +190,7 @@ func (v *validator) state(path string, st ProfileBody) {
 		if s.CreatedAt != nil {
 			timed++
 		}
-		if s.OverallResult == VerdictPass {
+		if s.OverallResult == idvmock.VerdictPass {
 			passed++
 		}
 	}
@@ -197,10 +199,10 @@ func (v *validator) state(path string, st ProfileBody) {
 			"give createdAt on every session or on none (then list order is creation order)")
 	}
 	switch {
-	case st.ProfileStatus == ProfileInit && passed > 0:
+	case st.ProfileStatus == idvmock.ProfileInit && passed > 0:
 		v.add(path+".profileStatus", "is INIT but a session passed",
 			"a PASS establishes the profile: use ACTIVE (or INACTIVE if it was deactivated)")
-	case (st.ProfileStatus == ProfileActive || st.ProfileStatus == ProfileInactive) && passed == 0:
+	case (st.ProfileStatus == idvmock.ProfileActive || st.ProfileStatus == idvmock.ProfileInactive) && passed == 0:
 		v.add(path+".profileStatus", fmt.Sprintf("is %s but no session passed", st.ProfileStatus),
 			"a profile exists only after a PASS: add a PASS session or use INIT")
 	}
@@ -231,7 +233,7 @@ func (v *validator) session(path string, s SessionSpec) {
 	if t := s.LivenessAttackType; t != nil && (*t < 1 || *t > 3) {
 		v.add(path+".livenessAttackType", fmt.Sprintf("is %d", *t), "use 1 (presentation), 2 (injection) or 3 (unsure)")
 	}
-	if s.LivenessAttackType != nil && (s.FaceLivenessScore == nil || *s.FaceLivenessScore >= LivenessThreshold) {
+	if s.LivenessAttackType != nil && (s.FaceLivenessScore == nil || *s.FaceLivenessScore >= idvmock.LivenessThreshold) {
 		v.add(path+".livenessAttackType", "is set but the liveness score is not below 50",
 			"give faceLivenessScore below 50 with it, or remove it")
 	}
@@ -267,23 +269,23 @@ func (v *validator) verbatim(path string, s SessionSpec) {
 
 func (v *validator) verdict(path string, s SessionSpec) {
 	switch s.OverallResult {
-	case VerdictPass:
-		if s.ErrorCode != "" && s.ErrorCode != ErrorCodeSuccess {
+	case idvmock.VerdictPass:
+		if s.ErrorCode != "" && s.ErrorCode != idvmock.ErrorCodeSuccess {
 			v.add(path+".errorCode", fmt.Sprintf("is %q on a PASS", s.ErrorCode), "PASS goes with errorCode SUCCESS: remove errorCode")
 		}
-		if x := s.FaceLivenessScore; x != nil && *x < LivenessThreshold {
+		if x := s.FaceLivenessScore; x != nil && *x < idvmock.LivenessThreshold {
 			v.add(path+".faceLivenessScore", fmt.Sprintf("is %g on a PASS", *x), "a PASS needs liveness of at least 50")
 		}
-		if x := s.FaceSimilarityScore; x != nil && *x < SimilarityThreshold {
+		if x := s.FaceSimilarityScore; x != nil && *x < idvmock.SimilarityThreshold {
 			v.add(path+".faceSimilarityScore", fmt.Sprintf("is %g on a PASS", *x), "a PASS needs similarity of at least 70")
 		}
-	case VerdictFail, VerdictIncomplete:
-		if s.ErrorCode == ErrorCodeSuccess {
+	case idvmock.VerdictFail, idvmock.VerdictIncomplete:
+		if s.ErrorCode == idvmock.ErrorCodeSuccess {
 			v.add(path+".errorCode", fmt.Sprintf("is SUCCESS on a %s", s.OverallResult),
 				"name the failure reason, e.g. LIVENESS_ATTACK, or leave errorCode out")
 		}
-		attack := s.ErrorCode == ErrorCodeLivenessAttack || (s.ErrorCode == "" && s.OverallResult == VerdictFail)
-		if x := s.FaceLivenessScore; attack && x != nil && *x >= LivenessThreshold {
+		attack := s.ErrorCode == idvmock.ErrorCodeLivenessAttack || (s.ErrorCode == "" && s.OverallResult == idvmock.VerdictFail)
+		if x := s.FaceLivenessScore; attack && x != nil && *x >= idvmock.LivenessThreshold {
 			v.add(path+".faceLivenessScore", fmt.Sprintf("is %g on a LIVENESS_ATTACK failure", *x),
 				"a liveness attack scores below 50: lower the score or name another errorCode")
 		}

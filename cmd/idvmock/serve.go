@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/idvmock/idvmock"
 	"github.com/idvmock/idvmock/mockserver"
 	"github.com/idvmock/idvmock/scenarios"
 )
@@ -22,8 +23,8 @@ import (
 // otherwise: its admin API is then open to this machine only.
 const (
 	defaultAddr      = "127.0.0.1:8080"
-	defaultAccessKey = "sampleaccesskey"
-	defaultSecretKey = "samplesecretkey"
+	defaultAccessKey = idvmock.SampleAccessKey
+	defaultSecretKey = idvmock.SampleSecretKey
 )
 
 // adminTokenOff, given to --admin-token, leaves the admin API open beyond loopback.

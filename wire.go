@@ -1,6 +1,44 @@
-package scenarios
+package idvmock
 
 import "encoding/json"
+
+// ProfileStatus is where a user's identity profile stands.
+type ProfileStatus string
+
+// The documented profile statuses.
+const (
+	ProfileInit     ProfileStatus = "INIT"     // first verification still in progress
+	ProfileActive   ProfileStatus = "ACTIVE"   // profile exists and is active
+	ProfileInactive ProfileStatus = "INACTIVE" // profile exists but was deactivated
+)
+
+// Valid reports whether p is one of the documented statuses.
+func (p ProfileStatus) Valid() bool {
+	return p == ProfileInit || p == ProfileActive || p == ProfileInactive
+}
+
+// Verdict is a finished session's overall result.
+type Verdict string
+
+// The documented overall results.
+const (
+	VerdictPass       Verdict = "PASS"
+	VerdictFail       Verdict = "FAIL"
+	VerdictIncomplete Verdict = "INCOMPLETE" // the user gave up midway or timed out
+)
+
+// Thresholds the vendor documents for the face step.
+const (
+	LivenessThreshold   = 50.0 // below: the capture may be an attack
+	SimilarityThreshold = 70.0 // below: the faces may belong to different people
+)
+
+// Error codes idvmock gives finished sessions when a scenario names none.
+const (
+	ErrorCodeSuccess        = "SUCCESS"
+	ErrorCodeLivenessAttack = "LIVENESS_ATTACK" // documented example of a failure reason
+	ErrorCodeTimeout        = "TIMEOUT"         // idvmock's choice for INCOMPLETE: not documented
+)
 
 // The wire form of "Get Latest Session Result By UserId" data, in the vendor's field order.
 // Nullable fields are pointers without omitempty so that null is sent, as the vendor does;

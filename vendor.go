@@ -1,0 +1,73 @@
+package idvmock
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+)
+
+// The vendor's vocabulary: where its operations are, what they are called in openapi.yaml,
+// the codes and messages its envelope carries, and how its tokens are signed. Every other
+// package names them from here; a test keeps the paths and operationIds equal to
+// openapi.yaml's.
+
+// Paths of the vendor's operations.
+const (
+	PathLatest      = "/intl/openapi/identity-risk/idvs-h5/ekyc/v1/customer-profile/get-latest-session-result"
+	PathToken       = "/openapi/auth/ticket/v1/generate-token"
+	PathGenerateURL = "/intl/openapi/identity-risk/idvs-h5/ekyc/v1/generate-ekyc-verification-url"
+	PathGetResult   = "/intl/openapi/identity-risk/idvs-h5/ekyc/v1/get-result"
+)
+
+// operationIds of the vendor's operations in openapi.yaml.
+const (
+	OpGetLatest   = "getLatestSessionResult"
+	OpToken       = "generateToken"
+	OpGenerateURL = "generateVerificationUrl"
+	OpGetResult   = "getResult"
+)
+
+// TokenHeader carries the access token on every operation but the token API.
+const TokenHeader = "X-ACCESS-TOKEN"
+
+// The vendor's published sample keys: its documented test vector signs with them.
+const (
+	SampleAccessKey = "sampleaccesskey"
+	SampleSecretKey = "samplesecretkey"
+)
+
+// Sign returns the signature the token API expects: the lowercase hex SHA-256 of
+// accessKey + secretKey + timestamp, the timestamp written as in the request.
+func Sign(accessKey, secretKey, timestamp string) string {
+	sum := sha256.Sum256([]byte(accessKey + secretKey + timestamp))
+	return hex.EncodeToString(sum[:])
+}
+
+// The vendor's business codes. Every one of them travels in the JSON envelope of an HTTP 200
+// answer (CLIENT_ERROR aside); clients branch on the code.
+const (
+	CodeSuccess         = "SUCCESS"
+	CodeParameterError  = "PARAMETER_ERROR"
+	CodeError           = "ERROR"
+	CodeIAMFailed       = "IAM_FAILED"
+	CodeClientError     = "CLIENT_ERROR"
+	CodeAccountDisabled = "ACCOUNT_DISABLED"
+	CodeServiceBusy     = "SERVICE_BUSY"
+)
+
+// Messages of the envelope: the vendor's where it documents one, idvmock's otherwise.
+const (
+	MessageOK               = "OK"
+	MessageUserNotFound     = "externalUserId does not exist."
+	MessageBadSolutionCode  = "solutionCode is wrong."
+	MessageServerError      = "Server error"
+	MessageTokenNotFound    = "Token not found or expired"
+	MessageEmptyParameter   = "Parameter should not be empty"
+	MessageTimestampError   = "Timestamp error"
+	MessageSignatureError   = "Signature error"
+	MessageAccountDisabled  = "Account Disabled"
+	MessageRateLimit        = "Rate limit is exceeded"
+	MessageSignatureUnknown = "signatureId does not exist." // idvmock's: the vendor documents none
+)
+
+// PricingFree is the deprecated pricingStrategy the vendor sends on most envelopes.
+const PricingFree = "FREE"
