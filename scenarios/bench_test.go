@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/idvmock/idvmock"
+	"github.com/idvmock/idvmock/internal/tmpl"
 )
 
 func benchEngine(b *testing.B) *Engine {
@@ -35,7 +36,7 @@ func BenchmarkAnswerDeclaredUser(b *testing.B) {
 // Body generation alone: seeded fake data, face and document steps, JSON.
 func BenchmarkBuildResult(b *testing.B) {
 	s := Session{SignatureID: "455d0b0e17e8", SolutionCode: "101", State: StateFinished, Verdict: idvmock.VerdictPass, BizID: "biz1"}
-	data := templateData{UserID: "user_active", Region: "sg", Country: "SGP"}
+	data := tmpl.Data{UserID: "user_active", Region: "sg", Country: "SGP"}
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := buildResult(0, 0, s, data); err != nil {

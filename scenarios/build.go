@@ -11,6 +11,7 @@ import (
 	"github.com/brianvoe/gofakeit/v6"
 
 	"github.com/idvmock/idvmock"
+	"github.com/idvmock/idvmock/internal/tmpl"
 )
 
 // sessionEpoch anchors the creation times of sessions a scenario gives no time: session i of
@@ -64,9 +65,9 @@ func resolveSessions(seed int64, userID string, in []Session) []Session {
 // data describes (its country is the default of sessions that declare none). Template strings
 // are evaluated, within one budget for the whole result, unless the session is literal; the
 // session's result overrides are set over the generated fields.
-func buildResult(seed int64, index int, s Session, data templateData) (json.RawMessage, error) {
+func buildResult(seed int64, index int, s Session, data tmpl.Data) (json.RawMessage, error) {
 	key := fmt.Sprintf("session[%d]", index)
-	b := newBudget()
+	b := tmpl.NewBudget()
 	result := s.Result
 	if !s.Literal {
 		var err error
@@ -74,7 +75,7 @@ func buildResult(seed int64, index int, s Session, data templateData) (json.RawM
 			name  string
 			value *string
 		}{{"signatureId", &s.SignatureID}, {"bizId", &s.BizID}, {"errorCode", &s.ErrorCode}, {"region", &s.Region}} {
-			if *field.value, err = render(*field.value, data, seed, key+"."+field.name, b); err != nil {
+			if *field.value, err = renderText(*field.value, data, seed, key+"."+field.name, b); err != nil {
 				return nil, &FieldError{Field: field.name, Err: err}
 			}
 		}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"reflect"
 	"regexp"
 	"sort"
@@ -13,6 +12,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/idvmock/idvmock/internal/edit"
 )
 
 // position is where a value stands in a scenario file, 1-based.
@@ -343,21 +344,8 @@ func keyHint(unknown string, fields map[string]reflect.Type) (hint, suggested st
 	if unknown == "after" || unknown == "name" {
 		return unknown + " belongs to an item of states:", ""
 	}
-	if best, d := closest(unknown, names); d <= max(2, len(unknown)/3) {
+	if best, d := edit.Closest(unknown, names); d <= max(2, len(unknown)/3) {
 		return fmt.Sprintf("did you mean %q?", best), best
 	}
 	return "known keys here: " + strings.Join(names, ", "), ""
-}
-
-// closest returns the candidate nearest to s by edit distance (case-insensitive), and the
-// distance. Candidates more than maxNearMissEdits away do not count: with none nearer, the
-// distance is math.MaxInt.
-func closest(s string, candidates []string) (string, int) {
-	best, bestD := "", math.MaxInt
-	for _, c := range candidates {
-		if d, ok := boundedEditDistance(strings.ToLower(s), strings.ToLower(c), maxNearMissEdits); ok && d < bestD {
-			best, bestD = c, d
-		}
-	}
-	return best, bestD
 }

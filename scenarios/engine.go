@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/idvmock/idvmock"
+	"github.com/idvmock/idvmock/internal/tmpl"
 )
 
 // Engine answers requests from a Set and holds everything that changes while the mock runs:
@@ -96,7 +97,7 @@ func (e *Engine) Load(files []*File) error {
 		e.set, e.files = set, files
 		e.results.reset()
 		e.mu.Unlock()
-		ClearTemplateCache()
+		tmpl.ClearCache()
 		return nil
 	}
 }
@@ -239,7 +240,7 @@ func (e *Engine) Answer(req Request, d Decision) (Outcome, error) {
 		out.Code, out.Message = idvmock.CodeParameterError, idvmock.MessageUserNotFound
 		return out, nil
 	}
-	data := templateData{UserID: req.UserID, Region: req.Region, Country: req.Country, SolutionCode: req.SolutionCode}
+	data := tmpl.Data{UserID: req.UserID, Region: req.Region, Country: req.Country, SolutionCode: req.SolutionCode}
 	raw, err := e.buildLatest(src.profile, stateIndex, i, nDeclared, sessions, started, data)
 	if err != nil {
 		return Outcome{}, &BuildError{Source: out.Source, Err: err}
@@ -251,7 +252,7 @@ func (e *Engine) Answer(req Request, d Decision) (Outcome, error) {
 
 // buildLatest builds session i of sessions: a declared one (cached), or started[i-nDeclared]
 // (built each time: started sessions change as they complete).
-func (e *Engine) buildLatest(p *Profile, state, i, nDeclared int, sessions []Session, started []*runtimeSession, data templateData) (json.RawMessage, error) {
+func (e *Engine) buildLatest(p *Profile, state, i, nDeclared int, sessions []Session, started []*runtimeSession, data tmpl.Data) (json.RawMessage, error) {
 	if i >= nDeclared {
 		rs := started[i-nDeclared]
 		return buildResult(e.seed, rs.fakeIndex(), rs.withInput(sessions[i]), data)
@@ -488,7 +489,7 @@ func (e *Engine) Reset(id string) int {
 		n := len(e.progress) + len(e.started.byUser)
 		e.progress, e.hits = map[string]*progress{}, map[string]uint64{}
 		e.started = newStartedSessions(e.limits)
-		ClearTemplateCache()
+		tmpl.ClearCache()
 		return n
 	}
 	n := 0

@@ -9,6 +9,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 
 	"github.com/idvmock/idvmock"
+	"github.com/idvmock/idvmock/internal/tmpl"
 )
 
 // lintUserID stands in for the requested userId when a scenario or a pattern rule is checked.
@@ -98,14 +99,14 @@ func (s *Set) checkSessionIn(userID string, index int, sess Session) *resultProb
 	facts := specInfo()
 	for _, name := range facts.regions.Names() {
 		region, _ := facts.regions.ByName(name)
-		data := templateData{UserID: userID, Region: region.Name, Country: region.Country, SolutionCode: sess.SolutionCode}
+		data := tmpl.Data{UserID: userID, Region: region.Name, Country: region.Country, SolutionCode: sess.SolutionCode}
 		raw, err := buildResult(s.seed, index, sess, data)
 		var fe *FieldError
 		switch {
-		case errors.As(err, &fe) && errors.Is(err, ErrTemplateLimit):
+		case errors.As(err, &fe) && errors.Is(err, tmpl.ErrLimit):
 			return &resultProblem{pointer: strings.Split(fe.Field, "."), msg: fmt.Sprintf("on the %s host, %v", name, fe.Err),
 				hint: fmt.Sprintf("a template may write %d bytes per field and %d per answer, and make %d loop iterations and function calls per answer; see Templates in docs/scenarios.md",
-					MaxTemplateOutput, MaxResultTemplateOutput, MaxTemplateSteps)}
+					tmpl.MaxOutput, tmpl.MaxAnswerOutput, tmpl.MaxSteps)}
 		case errors.As(err, &fe):
 			return &resultProblem{pointer: strings.Split(fe.Field, "."), msg: fe.Err.Error(), hint: "see Templates in docs/scenarios.md"}
 		case err != nil:

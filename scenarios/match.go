@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/idvmock/idvmock/internal/edit"
 )
 
 // Request is what the model sees of one request to a vendor operation.
@@ -166,7 +168,7 @@ type NearMiss struct {
 
 // maxNearMissEdits bounds how far a near miss may be from the requested userId: typos are a
 // few edits away, and a bound keeps the search cheap for any userId a client invents.
-const maxNearMissEdits = 8
+const maxNearMissEdits = edit.MaxEdits
 
 // maxNearMissCandidates bounds how many declared users one unmatched request compares.
 const maxNearMissCandidates = 256
@@ -176,7 +178,7 @@ func userIDDifference(got, want string) string {
 	if strings.EqualFold(got, want) {
 		return fmt.Sprintf("userId %q is not %q: userIds are case-sensitive", got, want)
 	}
-	d, ok := boundedEditDistance(strings.ToLower(got), strings.ToLower(want), maxNearMissEdits)
+	d, ok := edit.Distance(strings.ToLower(got), strings.ToLower(want), maxNearMissEdits)
 	switch {
 	case !ok:
 		return fmt.Sprintf("userId %q is not %q (more than %d edits away)", got, want, maxNearMissEdits)
@@ -238,7 +240,7 @@ func userNearMiss(req Request, lower string, u *User) (NearMiss, bool) {
 	if u.ID == req.UserID {
 		return NearMiss{}, false
 	}
-	d, ok := boundedEditDistance(lower, u.lower, nearMissLimit(u.ID))
+	d, ok := edit.Distance(lower, u.lower, nearMissLimit(u.ID))
 	if !ok {
 		return NearMiss{}, false
 	}
@@ -249,54 +251,4 @@ func userNearMiss(req Request, lower string, u *User) (NearMiss, bool) {
 		d++
 	}
 	return NearMiss{Kind: "user", Name: u.ID, Differences: diffs, distance: d}, true
-}
-
-// boundedEditDistance is the Levenshtein distance between a and b, in bytes, when it is at
-// most k; ok is false when it is more. It costs O(len(a)·k), not O(len(a)·len(b)).
-func boundedEditDistance(a, b string, k int) (d int, ok bool) {
-	if len(a) > len(b) {
-		a, b = b, a
-	}
-	if len(b)-len(a) > k {
-		return 0, false
-	}
-	const far = 1 << 30
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-		if j > k {
-			prev[j] = far
-		}
-	}
-	for i := 1; i <= len(a); i++ {
-		lo, hi := max(1, i-k), min(len(b), i+k)
-		cur[0] = i
-		if lo > 1 {
-			cur[lo-1] = far
-		}
-		best := far
-		if i <= k {
-			best = i
-		}
-		for j := lo; j <= hi; j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			best = min(best, cur[j])
-		}
-		if hi < len(b) {
-			cur[hi+1] = far
-		}
-		if best > k {
-			return 0, false
-		}
-		prev, cur = cur, prev
-	}
-	if prev[len(b)] > k {
-		return 0, false
-	}
-	return prev[len(b)], true
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/idvmock/idvmock/internal/tmpl"
 )
 
 // object is a JSON object that keeps the order of its members, so that a result with
@@ -171,10 +173,10 @@ func encodeValue(w io.Writer, v any) error {
 }
 
 // renderValues evaluates the templates in every string of a free-form override, spending b.
-func renderValues(v any, data templateData, seed int64, key string, b *budget) (any, error) {
+func renderValues(v any, data tmpl.Data, seed int64, key string, b *tmpl.Budget) (any, error) {
 	switch x := v.(type) {
 	case string:
-		out, err := render(x, data, seed, key, b)
+		out, err := renderText(x, data, seed, key, b)
 		if err != nil {
 			_, field, _ := strings.Cut(key, ".") // key is session[i].result...
 			return nil, &FieldError{Field: field, Err: err}
@@ -202,4 +204,13 @@ func renderValues(v any, data templateData, seed int64, key string, b *budget) (
 		return out, nil
 	}
 	return v, nil
+}
+
+// renderText evaluates one string's template, with fake data seeded from the seed, the userId
+// and key (the template's place).
+func renderText(text string, data tmpl.Data, seed int64, key string, b *tmpl.Budget) (string, error) {
+	if !tmpl.Has(text) {
+		return text, nil
+	}
+	return tmpl.Render(text, data, faker(seed, data.UserID, "template:"+key, 0), b)
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/idvmock/idvmock"
+	"github.com/idvmock/idvmock/internal/tmpl"
 )
 
 // Sessions started through the Generate URL API live in the Engine until reset: they are the
@@ -168,7 +169,7 @@ func (e *Engine) Result(signatureID string, req Request) (json.RawMessage, error
 		return nil, fmt.Errorf("%w: %q", ErrUnknownSignature, signatureID)
 	}
 	e.mu.Unlock()
-	data := templateData{UserID: userID, Region: req.Region, Country: req.Country, SolutionCode: sess.SolutionCode}
+	data := tmpl.Data{UserID: userID, Region: req.Region, Country: req.Country, SolutionCode: sess.SolutionCode}
 	raw, err := buildResult(e.seed, index, sess, data)
 	if err != nil {
 		return nil, &BuildError{Source: "session " + signatureID, Err: err}

@@ -12,6 +12,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/idvmock/idvmock/internal/tmpl"
 )
 
 // Set is a compiled collection of scenario files: named scenarios, users, rules and valid
@@ -198,7 +200,7 @@ func (s *Set) compileUser(f *File, id string, spec UserSpec) (*User, error) {
 func (s *Set) addSignatures(u *User) {
 	for si, sessions := range u.states {
 		for i, sess := range sessions {
-			if _, taken := s.signatures[sess.SignatureID]; !taken && !hasTemplate(sess.SignatureID) {
+			if _, taken := s.signatures[sess.SignatureID]; !taken && !tmpl.Has(sess.SignatureID) {
 				s.signatures[sess.SignatureID] = sessionRef{userID: u.ID, state: si, index: i}
 			}
 		}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/idvmock/idvmock"
+	"github.com/idvmock/idvmock/internal/tmpl"
 )
 
 // StateVersion is the version of the saved-state format.
@@ -193,7 +194,7 @@ func restoreStarted(st SavedState, limits Limits, seed int64) (*startedSessions,
 		case s.UserID == "" || len(s.UserID) > maxUserIDLength:
 			v.add(at+".userId", fmt.Sprintf("is %d characters", len(s.UserID)), fmt.Sprintf("a userId has 1 to %d characters", maxUserIDLength))
 			continue
-		case s.Session.SignatureID == "" || hasTemplate(s.Session.SignatureID):
+		case s.Session.SignatureID == "" || tmpl.Has(s.Session.SignatureID):
 			v.add(at+".session.SignatureID", fmt.Sprintf("is %q", s.Session.SignatureID), "a started session has the signatureId Generate URL gave it")
 			continue
 		case started.bySig[s.Session.SignatureID] != nil:
@@ -218,7 +219,7 @@ func restoreStarted(st SavedState, limits Limits, seed int64) (*startedSessions,
 		if rs.seq == 0 {
 			rs.seq = uint64(i + 1)
 		}
-		data := templateData{UserID: s.UserID, Country: s.Session.Region, SolutionCode: s.Session.SolutionCode}
+		data := tmpl.Data{UserID: s.UserID, Country: s.Session.Region, SolutionCode: s.Session.SolutionCode}
 		raw, err := buildResult(seed, rs.fakeIndex(), rs.withInput(rs.session), data)
 		if err == nil {
 			if p := checkResult(raw, s.UserID); p != nil {

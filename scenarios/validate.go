@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/idvmock/idvmock"
+	"github.com/idvmock/idvmock/internal/tmpl"
 )
 
 // Problem is one thing wrong in a scenario file: where (file, line, column and the path of
@@ -225,7 +226,7 @@ func (v *validator) session(path string, s SessionSpec) {
 	default:
 		v.add(path+".state", fmt.Sprintf("is %q", s.State), "use in_progress, submitted or finished")
 	}
-	if s.Region != "" && !countryCode.MatchString(s.Region) && !hasTemplate(s.Region) {
+	if s.Region != "" && !countryCode.MatchString(s.Region) && !tmpl.Has(s.Region) {
 		v.add(path+".region", fmt.Sprintf("is %q", s.Region), "use an ISO 3166 alpha-3 code such as SGP")
 	}
 	v.score(path+".faceLivenessScore", s.FaceLivenessScore)
@@ -370,10 +371,10 @@ func (v *validator) templates(path string, value any) {
 }
 
 func (v *validator) template(path, text string) {
-	if v.literal || !hasTemplate(text) {
+	if v.literal || !tmpl.Has(text) {
 		return
 	}
-	if err := checkTemplate(text); err != nil {
+	if err := tmpl.Check(text); err != nil {
 		v.add(path, err.Error(), "see the template functions in docs/scenarios.md")
 	}
 }

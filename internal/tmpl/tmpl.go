@@ -1,4 +1,7 @@
-package scenarios
+// Package tmpl evaluates the Go templates scenario files may hold in their strings: the
+// request's values and seeded fake data, within limits no template can pass. Lint checks a
+// template with Check; the engine renders it with Render.
+package tmpl
 
 import (
 	"errors"
@@ -13,6 +16,7 @@ import (
 	"github.com/brianvoe/gofakeit/v6"
 
 	"github.com/idvmock/idvmock/internal/bounded"
+	"github.com/idvmock/idvmock/internal/edit"
 )
 
 // Scenario strings may hold Go templates: {{ .userId }}, {{ .region }}, {{ .country }},
@@ -29,26 +33,26 @@ import (
 // when it can see it, and otherwise the answer is the vendor's ERROR envelope and the
 // journal says why.
 const (
-	// MaxTemplateOutput is the most one template (one field) may write, in bytes; it bounds
+	// MaxOutput is the most one template (one field) may write, in bytes; it bounds
 	// what each function returns too.
-	MaxTemplateOutput = 64 << 10
-	// MaxResultTemplateOutput is the most all the templates of one result may write.
-	MaxResultTemplateOutput = 1 << 20
-	// MaxTemplateSteps is how many loop iterations, function calls and template calls the
+	MaxOutput = 64 << 10
+	// MaxAnswerOutput is the most all the templates of one result may write.
+	MaxAnswerOutput = 1 << 20
+	// MaxSteps is how many loop iterations, function calls and template calls the
 	// templates of one result may make.
-	MaxTemplateSteps = 10_000
+	MaxSteps = 10_000
 	// maxFormatWidth bounds the width and precision of a printf verb (fmt allows 10^6).
 	maxFormatWidth = 1024
 )
 
-// ErrTemplateLimit is wrapped by the errors of a template that passed a limit.
-var ErrTemplateLimit = errors.New("template limit")
+// ErrLimit is wrapped by the errors of a template that passed a limit.
+var ErrLimit = errors.New("template limit")
 
 // limitError is a limit a template passed.
 type limitError struct{ msg string }
 
 func (e *limitError) Error() string        { return e.msg }
-func (e *limitError) Is(target error) bool { return target == ErrTemplateLimit }
+func (e *limitError) Is(target error) bool { return target == ErrLimit }
 
 func overLimit(format string, args ...any) error { return &limitError{fmt.Sprintf(format, args...)} }
 
@@ -66,22 +70,23 @@ func templateError(text string, err error) error {
 	return fmt.Errorf("template %q: %s", shown, strings.TrimPrefix(err.Error(), "template: value:"))
 }
 
-// templateFields are the request values a template may read.
-var templateFields = []string{"userId", "region", "country", "solutionCode"}
+// Fields are the request values a template may read.
+var Fields = []string{"userId", "region", "country", "solutionCode"}
 
-func hasTemplate(s string) bool { return strings.Contains(s, "{{") }
+// Has reports whether s holds a template.
+func Has(s string) bool { return strings.Contains(s, "{{") }
 
-// templateData is what a template sees of the request.
-type templateData struct {
+// Data is what a template sees of the request.
+type Data struct {
 	UserID, Region, Country, SolutionCode string
 }
 
-func (d templateData) values() map[string]string {
+func (d Data) values() map[string]string {
 	return map[string]string{"userId": d.UserID, "region": d.Region, "country": d.Country, "solutionCode": d.SolutionCode}
 }
 
 // stepFunc is called at the start of every loop iteration and every defined template: it
-// is inserted into the parsed tree, so that loops count against MaxTemplateSteps even when
+// is inserted into the parsed tree, so that loops count against MaxSteps even when
 // their bodies call nothing.
 const stepFunc = "idvmockStep"
 
@@ -101,8 +106,8 @@ const (
 
 var parsedTemplates = bounded.NewCache[string, *template.Template](maxCachedTemplates, maxCachedTemplateBytes)
 
-// ClearTemplateCache forgets every parsed template.
-func ClearTemplateCache() { parsedTemplates.Clear() }
+// ClearCache forgets every parsed template.
+func ClearCache() { parsedTemplates.Clear() }
 
 func parseTemplate(text string) (*template.Template, error) {
 	if t, ok := parsedTemplates.Get(text); ok {
@@ -143,7 +148,7 @@ func insertSteps(tree *parse.Tree) {
 // checkTemplate reports a template that cannot be evaluated: bad syntax, an unknown function,
 // an unknown request value, or a fake function gofakeit does not have or that would read
 // gofakeit's global source (and so not repeat).
-func checkTemplate(text string) error {
+func Check(text string) error {
 	t, err := template.New("value").Funcs(parseFuncs).Option("missingkey=error").Parse(text)
 	if err != nil {
 		return fmt.Errorf("template %q: %s", text, strings.TrimPrefix(err.Error(), "template: value:"))
@@ -165,8 +170,8 @@ func checkTemplate(text string) error {
 func checkNode(text string, n parse.Node) error {
 	switch n := n.(type) {
 	case *parse.FieldNode:
-		if !slices.Contains(templateFields, n.Ident[0]) || len(n.Ident) > 1 {
-			return fmt.Errorf("template %q reads .%s: use one of .%s", text, strings.Join(n.Ident, "."), strings.Join(templateFields, ", ."))
+		if !slices.Contains(Fields, n.Ident[0]) || len(n.Ident) > 1 {
+			return fmt.Errorf("template %q reads .%s: use one of .%s", text, strings.Join(n.Ident, "."), strings.Join(Fields, ", ."))
 		}
 	case *parse.CommandNode:
 		if id, ok := n.Args[0].(*parse.IdentifierNode); ok && id.Ident == "fake" {
@@ -188,7 +193,7 @@ func checkFakeCall(text string, n *parse.CommandNode) error {
 		}
 		args = append(args, s.Text)
 	}
-	if _, err := fakeValue(rand.New(rand.NewSource(1)), args[0], args[1:]); err != nil {
+	if _, err := FakeValue(rand.New(rand.NewSource(1)), args[0], args[1:]); err != nil {
 		return fmt.Errorf("template %q: %v", text, err)
 	}
 	if !fakeRepeats(args[0], args[1:]) {
@@ -248,7 +253,7 @@ func walkBranch(b *parse.BranchNode, visit func(parse.Node)) {
 }
 
 // fakeValue runs the gofakeit function name with parameters "key=value" on r.
-func fakeValue(r *rand.Rand, name string, params []string) (string, error) {
+func FakeValue(r *rand.Rand, name string, params []string) (string, error) {
 	info := gofakeit.GetFuncLookup(name)
 	if info == nil {
 		return "", fmt.Errorf("gofakeit has no function %q%s", name, fakeHint(name))
@@ -274,7 +279,7 @@ func fakeHint(name string) string {
 		names = append(names, k)
 	}
 	sort.Strings(names)
-	if best, d := closest(name, names); d <= 3 {
+	if best, d := edit.Closest(name, names); d <= 3 {
 		return fmt.Sprintf(" (did you mean %q?)", best)
 	}
 	return ""
@@ -296,8 +301,8 @@ func fakeRepeats(name string, params []string) bool {
 	}
 	ok := true
 	for seed := int64(1); seed <= 16 && ok; seed++ {
-		a, _ := fakeValue(rand.New(rand.NewSource(seed)), name, params)
-		b, _ := fakeValue(rand.New(rand.NewSource(seed)), name, params)
+		a, _ := FakeValue(rand.New(rand.NewSource(seed)), name, params)
+		b, _ := FakeValue(rand.New(rand.NewSource(seed)), name, params)
 		ok = a == b
 	}
 	repeats.Put(key, ok, len(key))
@@ -305,32 +310,32 @@ func fakeRepeats(name string, params []string) bool {
 }
 
 // budget is what the templates of one result may still do.
-type budget struct {
+type Budget struct {
 	steps int
 	bytes int
 }
 
-func newBudget() *budget { return &budget{steps: MaxTemplateSteps, bytes: MaxResultTemplateOutput} }
+func NewBudget() *Budget { return &Budget{steps: MaxSteps, bytes: MaxAnswerOutput} }
 
-func (b *budget) step() error {
+func (b *Budget) step() error {
 	if b.steps <= 0 {
-		return overLimit("makes more than %d loop iterations and function calls in one answer", MaxTemplateSteps)
+		return overLimit("makes more than %d loop iterations and function calls in one answer", MaxSteps)
 	}
 	b.steps--
 	return nil
 }
 
-// capped checks what a function returns against MaxTemplateOutput.
+// capped checks what a function returns against MaxOutput.
 func capped(s string) (string, error) {
-	if len(s) > MaxTemplateOutput {
-		return "", overLimit("calls a function that returns %d bytes; at most %d are allowed", len(s), MaxTemplateOutput)
+	if len(s) > MaxOutput {
+		return "", overLimit("calls a function that returns %d bytes; at most %d are allowed", len(s), MaxOutput)
 	}
 	return s, nil
 }
 
 // boundFuncs are the template functions of one execution: each counts a step and returns at
-// most MaxTemplateOutput bytes, fmt's and text/template's own printing functions included.
-func boundFuncs(f *gofakeit.Faker, b *budget) template.FuncMap {
+// most MaxOutput bytes, fmt's and text/template's own printing functions included.
+func boundFuncs(f *gofakeit.Faker, b *Budget) template.FuncMap {
 	text := func(fn func(...any) string) func(...any) (string, error) {
 		return func(args ...any) (string, error) {
 			if err := b.step(); err != nil {
@@ -353,7 +358,7 @@ func boundFuncs(f *gofakeit.Faker, b *budget) template.FuncMap {
 			if err := b.step(); err != nil {
 				return "", err
 			}
-			v, err := fakeValue(f.Rand, name, params)
+			v, err := FakeValue(f.Rand, name, params)
 			if err != nil {
 				return "", err
 			}
@@ -416,24 +421,23 @@ func (w *limitedWriter) Write(p []byte) (int, error) {
 	return w.b.Write(p)
 }
 
-// render evaluates text for a request, with fake values drawn from a source seeded by seed,
-// the userId and key (the template's place), so the same request gives the same text. It
-// spends b.
-func render(text string, data templateData, seed int64, key string, b *budget) (string, error) {
-	if !hasTemplate(text) {
+// Render evaluates text for a request, with fake values drawn from f (seeded by the caller
+// from the seed, the userId and the template's place, so the same request gives the same
+// text). It spends b, the budget of the whole answer.
+func Render(text string, data Data, f *gofakeit.Faker, b *Budget) (string, error) {
+	if !Has(text) {
 		return text, nil
 	}
 	t, err := parseTemplate(text)
 	if err != nil {
 		return "", templateError(text, err)
 	}
-	f := faker(seed, data.UserID, "template:"+key, 0)
 	t, err = t.Clone()
 	if err != nil {
 		return "", err
 	}
 	t.Funcs(boundFuncs(f, b))
-	w := &limitedWriter{limit: min(MaxTemplateOutput, b.bytes)}
+	w := &limitedWriter{limit: min(MaxOutput, b.bytes)}
 	if err := t.Execute(w, data.values()); err != nil {
 		return "", templateError(text, err)
 	}
