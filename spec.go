@@ -7,6 +7,7 @@ import (
 	_ "embed"
 	"fmt"
 	"slices"
+	"sync"
 
 	"github.com/getkin/kin-openapi/openapi3"
 )
@@ -41,3 +42,37 @@ func loadSpec(data []byte) (*openapi3.T, error) {
 	}
 	return doc, nil
 }
+
+// Facts are what the scenario format and the engine read of the embedded openapi.yaml: its
+// regions, the vendor's operations, and the schema of the Get Result object.
+type Facts struct {
+	Regions    *Regions
+	Operations []string // the vendor's operationIds, sorted
+	GetResult  *openapi3.Schema
+}
+
+// Operation reports whether id is one of the vendor's operations.
+func (f *Facts) Operation(id string) bool { return slices.Contains(f.Operations, id) }
+
+// SpecFacts reads the embedded openapi.yaml once. It is validated by tests, so a failure
+// is a broken build: it panics.
+var SpecFacts = sync.OnceValue(func() *Facts {
+	doc, err := LoadSpec()
+	if err != nil {
+		panic(err)
+	}
+	regions, err := LoadRegions()
+	if err != nil {
+		panic(err)
+	}
+	f := &Facts{Regions: regions, GetResult: doc.Components.Schemas["GetResult"].Value}
+	for _, item := range doc.Paths.Map() {
+		for _, op := range item.Operations() {
+			if IsVendorOperation(op) && op.OperationID != "" {
+				f.Operations = append(f.Operations, op.OperationID)
+			}
+		}
+	}
+	slices.Sort(f.Operations)
+	return f
+})

@@ -96,9 +96,9 @@ func (s *Set) checkSession(userID string, index int, sess Session) error {
 }
 
 func (s *Set) checkSessionIn(userID string, index int, sess Session) *resultProblem {
-	facts := specInfo()
-	for _, name := range facts.regions.Names() {
-		region, _ := facts.regions.ByName(name)
+	facts := idvmock.SpecFacts()
+	for _, name := range facts.Regions.Names() {
+		region, _ := facts.Regions.ByName(name)
 		data := tmpl.Data{UserID: userID, Region: region.Name, Country: region.Country, SolutionCode: sess.SolutionCode}
 		raw, err := buildResult(s.seed, index, sess, data)
 		var fe *FieldError
@@ -126,7 +126,7 @@ func checkResult(raw json.RawMessage, userID string) *resultProblem {
 	if err := json.Unmarshal(raw, &value); err != nil {
 		return &resultProblem{msg: fmt.Sprintf("is not JSON: %v", err)}
 	}
-	if err := specInfo().result.VisitJSON(value); err != nil {
+	if err := idvmock.SpecFacts().GetResult.VisitJSON(value); err != nil {
 		var se *openapi3.SchemaError
 		var pointer []string
 		if errors.As(err, &se) {

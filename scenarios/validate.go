@@ -304,7 +304,7 @@ func (v *validator) score(path string, x *float64) {
 }
 
 func (v *validator) regions(path string, names []string) {
-	known := specInfo().regions
+	known := idvmock.SpecFacts().Regions
 	for i, name := range names {
 		if _, ok := known.ByName(name); !ok {
 			v.add(fmt.Sprintf("%s[%d]", path, i), fmt.Sprintf("unknown region %q", name), "use one of "+strings.Join(known.Names(), ", "))
@@ -336,8 +336,8 @@ func (v *validator) rule(at string, r RuleSpec) {
 			v.add(at+".match.userIdRegex", fmt.Sprintf("%q is not a regular expression: %v", m.UserIDRegex, err), "use Go (RE2) syntax, e.g. ^qa-[0-9]+$")
 		}
 	}
-	if m.Operation != "" && !specInfo().operations[m.Operation] {
-		v.add(at+".match.operation", fmt.Sprintf("unknown operation %q", m.Operation), "use one of "+strings.Join(specInfo().operationNames(), ", "))
+	if m.Operation != "" && !idvmock.SpecFacts().Operation(m.Operation) {
+		v.add(at+".match.operation", fmt.Sprintf("unknown operation %q", m.Operation), "use one of "+strings.Join(idvmock.SpecFacts().Operations, ", "))
 	}
 	v.regions(at+".match.regions", m.Regions)
 	if r.Scenario != "" && !r.ProfileSpec.empty() {
