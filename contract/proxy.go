@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -33,19 +34,31 @@ const maxProxiedBody = 16 << 20
 // array of zeros) would cost several times its size; a Get Result answer has a few dozen.
 const maxProxiedValues = 10_000
 
+// Recorder records the answers a proxy checked; package scenarios/recording's Recorder writes
+// them as scenario files a mock replays. The proxy calls Record for each answer of the
+// vendor's API whose body is one JSON object, from the handler of the request (concurrently):
+// op is the operation's id (OpGetLatest, ...), query the request's query, status the answer's
+// HTTP status and envelope its body decoded, numbers as json.Number, which Record must not
+// change. file is the file written ("" when the answer was not recorded); err says why an
+// answer was not recorded or, with a file, what the recording left out; the proxy logs both.
+type Recorder interface {
+	Record(op string, query url.Values, status int, envelope map[string]any) (file string, err error)
+}
+
 // ProxyOptions configure a validating proxy.
 type ProxyOptions struct {
 	Upstream  string            // base URL answers come from: https://sg-api.advance.ai, or a mock
 	Checker   *Checker          // nil: NewChecker()
-	Recorder  *Recorder         // nil: nothing is recorded
+	Recorder  Recorder          // nil: nothing is recorded
 	Logger    *slog.Logger      // nil: slog.Default()
 	Transport http.RoundTripper // nil: http.DefaultTransport
 }
 
 // NewProxy returns a reverse proxy to the upstream that checks every exchange of the
 // vendor's API, marks the answers that break the contract with X-Contract-Violations, logs
-// each violation and, with a Recorder, records the answers as scenario files. Answers pass
-// through unchanged otherwise.
+// each violation and, with a Recorder, has the answers recorded (as scenario files, with
+// package scenarios/recording). Answers pass through unchanged otherwise. A bad Upstream is a
+// UsageError.
 //
 // An answer over 16 MiB (maxProxiedBody), or with over 10,000 JSON values
 // (maxProxiedValues), is passed on unchecked and unrecorded, as it comes, with an
@@ -57,7 +70,7 @@ type ProxyOptions struct {
 func NewProxy(opts ProxyOptions) (http.Handler, error) {
 	up, err := url.Parse(strings.TrimRight(opts.Upstream, "/"))
 	if err != nil || (up.Scheme != "http" && up.Scheme != "https") || up.Host == "" {
-		return nil, UsageError{fmt.Errorf("--upstream %q: give a base URL such as https://sg-api.advance.ai", opts.Upstream)}
+		return nil, UsageError{Field: "Upstream", Value: opts.Upstream, Err: errors.New("give a base URL such as https://sg-api.advance.ai")}
 	}
 	if opts.Checker == nil {
 		if opts.Checker, err = NewChecker(); err != nil {
@@ -130,7 +143,7 @@ func (p *proxy) check(resp *http.Response) error {
 			slog.String("query", resp.Request.URL.RawQuery), slog.Int("status", resp.StatusCode))
 	}
 	if p.opts.Recorder != nil && decodeErr == nil {
-		file, err := p.opts.Recorder.record(op, ex, env)
+		file, err := p.opts.Recorder.Record(op, resp.Request.URL.Query(), resp.StatusCode, env)
 		switch {
 		case file != "" && err != nil:
 			p.opts.Logger.Warn("recorded", slog.String("file", file), slog.String("note", err.Error()))

@@ -12,6 +12,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/idvmock/idvmock/scenarios/recording"
 )
 
 // badUpstream answers like the mock, except for the userIds it breaks on purpose.
@@ -109,14 +111,14 @@ func TestProxyChecksAndRecordsAndReplayGivesTheSameAnswers(t *testing.T) {
 		t.Errorf("docDetail.fullName is not masked: %v", doc["fullName"])
 	}
 	face, _ := result["faceDetail"].(map[string]any)
-	if image, _ := face["faceImage"].(string); !strings.HasPrefix(image, maskedMediaURL) {
+	if image, _ := face["faceImage"].(string); !strings.HasPrefix(image, "https://files.idvmock.invalid/masked/") {
 		t.Errorf("faceDetail.faceImage is not masked: %v", face["faceImage"])
 	}
 }
 
 // resultOf decodes an answer without its transactionId; with a Recorder, its result masked
 // as the Recorder stores it.
-func resultOf(t *testing.T, body []byte, masked *Recorder) map[string]any {
+func resultOf(t *testing.T, body []byte, masked *recording.Recorder) map[string]any {
 	t.Helper()
 	var env map[string]any
 	dec := json.NewDecoder(bytes.NewReader(body))
@@ -133,6 +135,26 @@ func resultOf(t *testing.T, body []byte, masked *Recorder) map[string]any {
 }
 
 func jsonOf(v any) string { b, _ := json.Marshal(v); return string(b) }
+
+// mockEnvelope is the mock's Get Latest answer for user_active, decoded, its result answering
+// for userID instead.
+func mockEnvelope(t *testing.T, userID string) map[string]any {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest(http.MethodGet, PathLatest+"?userId=user_active", nil)
+	req.Header.Set("X-ACCESS-TOKEN", "test-token")
+	newMock(t).ServeHTTP(rec, req)
+	env, err := decodeObject(rec.Body.Bytes())
+	if err != nil || env["code"] != "SUCCESS" {
+		t.Fatalf("the mock's answer for user_active: %v\n%s", err, rec.Body)
+	}
+	resultOfEnvelope(env)["inputParameters"].(map[string]any)["userId"] = userID
+	return env
+}
+
+func resultOfEnvelope(env map[string]any) map[string]any {
+	return env["data"].(map[string]any)["result"].(map[string]any)
+}
 
 // An upstream that does not answer gets the vendor's envelope with HTTP 502.
 func TestProxyUpstreamDown(t *testing.T) {
@@ -158,10 +180,10 @@ func TestProxyUpstreamDown(t *testing.T) {
 // recordingProxy runs a validating proxy to upstream that records into a new folder; it
 // returns the proxy, its recorder, the folder and the proxy's log. The proxy stops when the
 // test ends.
-func recordingProxy(t *testing.T, upstream string) (*httptest.Server, *Recorder, string, *bytes.Buffer) {
+func recordingProxy(t *testing.T, upstream string) (*httptest.Server, *recording.Recorder, string, *bytes.Buffer) {
 	t.Helper()
 	dir := t.TempDir()
-	rec, err := NewRecorder(dir, "", upstream)
+	rec, err := recording.NewRecorder(dir, "", upstream)
 	if err != nil {
 		t.Fatal(err)
 	}

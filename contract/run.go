@@ -109,10 +109,24 @@ func (r *Report) ExitCode() int {
 	return 0
 }
 
-// UsageError is an error in the options, before any request.
-type UsageError struct{ Err error }
+// UsageError is an error in the options, found before any request: Field names the field at
+// fault (Target, Regions or Token of Options; Upstream of ProxyOptions), Value the value at
+// fault ("" when it is missing) and Err what is wrong with it, so that the message reads
+// `Target "localhost:8080": give a base URL such as ...`. A command line words it with its
+// own flags from Field and Value.
+type UsageError struct {
+	Field string
+	Value string
+	Err   error
+}
 
-func (e UsageError) Error() string { return e.Err.Error() }
+func (e UsageError) Error() string {
+	if e.Value == "" {
+		return fmt.Sprintf("%s: %v", e.Field, e.Err)
+	}
+	return fmt.Sprintf("%s %q: %v", e.Field, e.Value, e.Err)
+}
+
 func (e UsageError) Unwrap() error { return e.Err }
 
 // UnreachableError is a target no connection could be made to (refused, no such host, timed
@@ -125,9 +139,9 @@ type UnreachableError struct {
 
 func (e *UnreachableError) Error() string {
 	if e.Vendor {
-		return fmt.Sprintf("cannot connect to %s (%v): check the network and proxy settings, or leave that region out with --region", e.Target, e.Err)
+		return fmt.Sprintf("cannot connect to %s (%v): check the network and proxy settings, or leave that region out of Regions", e.Target, e.Err)
 	}
-	return fmt.Sprintf("cannot connect to %s (%v): is the mock running there? Start it with idvmock serve, or correct --target", e.Target, e.Err)
+	return fmt.Sprintf("cannot connect to %s (%v): is the mock running there? Start it with idvmock serve, or correct Target", e.Target, e.Err)
 }
 
 func (e *UnreachableError) Unwrap() error { return e.Err }
@@ -165,7 +179,7 @@ type runner struct {
 func Run(ctx context.Context, opts Options) (*Report, error) {
 	base, err := url.Parse(strings.TrimRight(opts.Target, "/"))
 	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
-		return nil, UsageError{fmt.Errorf("--target %q: give a base URL such as http://localhost:8080 or https://sg-api.advance.ai", opts.Target)}
+		return nil, UsageError{Field: "Target", Value: opts.Target, Err: errors.New("give a base URL such as http://localhost:8080 or https://sg-api.advance.ai")}
 	}
 	regions, err := idvmock.LoadRegions()
 	if err != nil {
@@ -179,7 +193,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	for _, n := range names {
 		r, ok := regions.ByName(n)
 		if !ok {
-			return nil, UsageError{fmt.Errorf("region %q: use all or one of %s", n, strings.Join(regions.Names(), ", "))}
+			return nil, UsageError{Field: "Regions", Value: n, Err: fmt.Errorf("not a region: use one of %s, or none for every region", strings.Join(regions.Names(), ", "))}
 		}
 		rs = append(rs, r)
 	}
@@ -202,7 +216,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	}
 	if ru.opts.Token == "" && ru.opts.AccessKey == "" {
 		if ru.vendor {
-			return nil, UsageError{errors.New("against the vendor, give --token, or IDVMOCK_ACCESS_KEY and IDVMOCK_SECRET_KEY to obtain one")}
+			return nil, UsageError{Field: "Token", Err: errors.New("against the vendor, give a Token, or an AccessKey and a SecretKey to obtain one")}
 		}
 		ru.opts.AccessKey, ru.opts.SecretKey = SampleAccessKey, SampleSecretKey
 	}

@@ -15,26 +15,27 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/idvmock/idvmock/engine"
 	"github.com/idvmock/idvmock/mockserver"
-	"github.com/idvmock/idvmock/scenarios"
+	"github.com/idvmock/idvmock/scenarios/files"
 )
 
 // newMock serves idvmock in the test process, with the scenario files given.
 func newMock(t *testing.T, paths ...string) http.Handler {
 	t.Helper()
-	files, err := scenarios.BuiltinFiles()
+	builtin, err := files.Builtin()
 	if err != nil {
 		t.Fatal(err)
 	}
-	extra, err := scenarios.ReadPaths(paths)
+	extra, err := files.ReadPaths(paths)
 	if err != nil {
 		t.Fatal(err)
 	}
-	engine, err := scenarios.NewEngine(0, append(files, extra...), nil)
+	eng, err := engine.NewEngine(0, append(builtin, extra...), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := mockserver.New(mockserver.Config{Engine: engine, AccessKey: SampleAccessKey, SecretKey: SampleSecretKey,
+	srv, err := mockserver.New(mockserver.Config{Engine: eng, ParseUser: files.ParseUser, AccessKey: SampleAccessKey, SecretKey: SampleSecretKey,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)

@@ -34,8 +34,10 @@ import (
 	"time"
 
 	"github.com/idvmock/idvmock"
+	"github.com/idvmock/idvmock/engine"
 	"github.com/idvmock/idvmock/mockserver"
 	"github.com/idvmock/idvmock/scenarios"
+	"github.com/idvmock/idvmock/scenarios/files"
 )
 
 // Option configures a mock.
@@ -52,7 +54,7 @@ type config struct {
 // WithScenarioFiles loads scenario files or folders, as serve --scenarios does.
 func WithScenarioFiles(paths ...string) Option {
 	return func(c *config) error {
-		files, err := scenarios.ReadPaths(paths)
+		files, err := files.ReadPaths(paths)
 		c.files = append(c.files, files...)
 		return err
 	}
@@ -61,7 +63,7 @@ func WithScenarioFiles(paths ...string) Option {
 // WithScenarioYAML loads a scenario file given as text (see docs/scenarios.md).
 func WithScenarioYAML(yaml string) Option {
 	return func(c *config) error {
-		f, err := scenarios.ParseFile("WithScenarioYAML", strings.NewReader(yaml))
+		f, err := files.Parse("WithScenarioYAML", strings.NewReader(yaml))
 		c.files = append(c.files, f)
 		return err
 	}
@@ -117,15 +119,15 @@ func Start(opts ...Option) (*Server, error) {
 			return nil, err
 		}
 	}
-	builtin, err := scenarios.BuiltinFiles()
+	builtin, err := files.Builtin()
 	if err != nil {
 		return nil, err
 	}
-	engine, err := scenarios.NewEngine(cfg.seed, append(builtin, cfg.files...), nil)
+	e, err := engine.NewEngine(cfg.seed, append(builtin, cfg.files...), nil)
 	if err != nil {
 		return nil, fmt.Errorf("scenario files refused:\n%w", err)
 	}
-	mcfg := mockserver.Config{Engine: engine, Logger: cfg.logger, AccessKey: SampleAccessKey, SecretKey: SampleSecretKey}
+	mcfg := mockserver.Config{Engine: e, ParseUser: files.ParseUser, Logger: cfg.logger, AccessKey: SampleAccessKey, SecretKey: SampleSecretKey}
 	if cfg.strict {
 		mcfg.Auth = mockserver.AuthStrict
 	}
@@ -301,7 +303,7 @@ func adminError(method, path string, status int, data []byte) error {
 }
 
 // UserState is where a user stands: its states and the current one.
-type UserState = scenarios.UserProgress
+type UserState = engine.UserProgress
 
 // PutUser declares (or replaces) a user, in the scenario files' format (YAML or JSON):
 //

@@ -10,6 +10,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/idvmock/idvmock/engine"
 	"github.com/idvmock/idvmock/scenarios"
 )
 
@@ -60,7 +61,7 @@ func (s *Server) adminGetState(c echo.Context) error {
 
 // adminPutState restores a state adminGetState saved; a refused one changes nothing.
 func (s *Server) adminPutState(c echo.Context) error {
-	var st scenarios.SavedState
+	var st engine.SavedState
 	if err := json.NewDecoder(c.Request().Body).Decode(&st); err != nil {
 		return sendAdminError(c, http.StatusBadRequest, "the body is not a saved state: "+err.Error(), "send what GET /__admin/state answered")
 	}
@@ -105,7 +106,7 @@ func (s *Server) adminScenarios(c echo.Context) error {
 		}
 		rules = append(rules, v)
 	}
-	var reload *scenarios.ReloadStatus
+	var reload *engine.ReloadStatus
 	if s.cfg.Reload != nil {
 		st := s.cfg.Reload()
 		reload = &st
@@ -137,9 +138,12 @@ func (s *Server) adminPutUser(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	err = s.cfg.Engine.PutUser(id, data)
+	f, err := s.cfg.ParseUser(id, data)
+	if err == nil {
+		err = s.cfg.Engine.PutUser(f, id, len(data))
+	}
 	switch {
-	case errors.Is(err, scenarios.ErrAdminFull):
+	case errors.Is(err, engine.ErrAdminFull):
 		return sendAdminError(c, http.StatusInsufficientStorage, err.Error(), "the limits keep a mock shared by many within its memory")
 	case err != nil:
 		return sendProblems(c, err)
@@ -194,7 +198,7 @@ func (s *Server) adminSetState(c echo.Context) error {
 
 // userError answers 404 for an unknown user and 409 for a move the user's states forbid.
 func (s *Server) userError(c echo.Context, err error) error {
-	if errors.Is(err, scenarios.ErrUnknownUser) {
+	if errors.Is(err, engine.ErrUnknownUser) {
 		return sendAdminError(c, http.StatusNotFound, err.Error(), "GET /__admin/users lists the users; PUT /__admin/users/{userId} declares one")
 	}
 	return sendAdminError(c, http.StatusConflict, err.Error(), "")
@@ -258,19 +262,19 @@ func (s *Server) adminClearRequests(c echo.Context) error {
 // adminComplete finishes a session started through Generate URL with an outcome, and calls
 // back.
 func (s *Server) adminComplete(c echo.Context) error {
-	var body scenarios.Completion
+	var body engine.Completion
 	if err := decodeJSON(c, &body); err != nil {
 		return sendAdminError(c, http.StatusBadRequest, "the body is not a JSON completion: "+err.Error(),
 			`e.g. {"overallResult": "FAIL", "errorCode": "LIVENESS_ATTACK"} or {"state": "submitted"}`)
 	}
 	started, err := s.complete(c.Param("signatureId"), body)
 	switch {
-	case errors.Is(err, scenarios.ErrUnknownSignature):
+	case errors.Is(err, engine.ErrUnknownSignature):
 		return sendAdminError(c, http.StatusNotFound, err.Error(), "only sessions started through Generate URL can be completed")
-	case errors.Is(err, scenarios.ErrSessionFinished) && started.State == scenarios.StateSubmitted:
+	case errors.Is(err, engine.ErrSessionFinished) && started.State == scenarios.StateSubmitted:
 		return sendAdminError(c, http.StatusConflict, err.Error()+"; no callback was sent",
 			`finish it with an outcome, e.g. {"overallResult": "PASS"}`)
-	case errors.Is(err, scenarios.ErrSessionFinished):
+	case errors.Is(err, engine.ErrSessionFinished):
 		return sendAdminError(c, http.StatusConflict, err.Error()+"; no callback was sent",
 			"a finished session keeps its outcome: start a new session through Generate URL to verify again")
 	case err != nil:
@@ -279,7 +283,7 @@ func (s *Server) adminComplete(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]any{"session": sessionView(started)})
 }
 
-func sessionView(s scenarios.Started) map[string]any {
+func sessionView(s engine.Started) map[string]any {
 	v := map[string]any{"signatureId": s.SignatureID, "userId": s.UserID, "state": s.State}
 	if s.Verdict != "" {
 		v["overallResult"] = s.Verdict

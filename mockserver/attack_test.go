@@ -20,7 +20,8 @@ import (
 	"time"
 
 	"github.com/idvmock/idvmock"
-	"github.com/idvmock/idvmock/scenarios"
+	"github.com/idvmock/idvmock/engine"
+	"github.com/idvmock/idvmock/scenarios/files"
 )
 
 // openAdmin is a call to the admin API of a mock without an admin token.
@@ -153,7 +154,7 @@ func TestAttackGenerateURLFieldsAreBounded(t *testing.T) {
 // journal says why; never a 500.
 func TestAttackTemplateOverLimitAnswersERROR(t *testing.T) {
 	e := newEngine(t, 0)
-	f, err := scenarios.ParseFile("long.yaml", strings.NewReader(`rules:
+	f, err := files.Parse("long.yaml", strings.NewReader(`rules:
   - name: long
     match: {userIdGlob: "long-*"}
     profileStatus: INIT
@@ -163,7 +164,7 @@ func TestAttackTemplateOverLimitAnswersERROR(t *testing.T) {
 	if err != nil { // lint-user is short: lint cannot see the limit
 		t.Fatal(err)
 	}
-	builtin, _ := scenarios.BuiltinFiles()
+	builtin, _ := files.Builtin()
 	if err := e.Load(append(builtin, f)); err != nil {
 		t.Fatal(err)
 	}
@@ -346,7 +347,7 @@ func TestAttackH5URLFollowsTheScheme(t *testing.T) {
 // Secret header values of rules are masked in /__admin/scenarios.
 func TestAttackAdminScenariosMaskSecretHeaders(t *testing.T) {
 	e := newEngine(t, 0)
-	f, err := scenarios.ParseFile("secret.yaml", strings.NewReader(`rules:
+	f, err := files.Parse("secret.yaml", strings.NewReader(`rules:
   - name: by-token
     match: {headers: {X-ACCESS-TOKEN: tok-very-secret-value, X-Test-Case: visible}}
     scenario: failed
@@ -354,7 +355,7 @@ func TestAttackAdminScenariosMaskSecretHeaders(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	builtin, _ := scenarios.BuiltinFiles()
+	builtin, _ := files.Builtin()
 	if err := e.Load(append(builtin, f)); err != nil {
 		t.Fatal(err)
 	}
@@ -368,7 +369,7 @@ func TestAttackAdminScenariosMaskSecretHeaders(t *testing.T) {
 // conforms to openapi.yaml.
 func TestAttackAdminUsersPastTheLimit(t *testing.T) {
 	e := newEngine(t, 0)
-	e.SetLimits(scenarios.Limits{MaxAdminUsers: 2})
+	e.SetLimits(engine.Limits{MaxAdminUsers: 2})
 	s := newTestServer(t, Config{Engine: e})
 	sc := newSpecChecker(t)
 	for i := range 3 {

@@ -12,7 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/idvmock/idvmock/scenarios"
+	"github.com/idvmock/idvmock/engine"
+	"github.com/idvmock/idvmock/scenarios/files"
 )
 
 func benchServer(b *testing.B) *Server {
@@ -100,15 +101,15 @@ func manyUsers(n int) string {
 
 func serverWithUsers(b *testing.B, n int) *Server {
 	b.Helper()
-	builtin, err := scenarios.BuiltinFiles()
+	builtin, err := files.Builtin()
 	if err != nil {
 		b.Fatal(err)
 	}
-	f, err := scenarios.ParseFile("many.yaml", strings.NewReader(manyUsers(n)))
+	f, err := files.Parse("many.yaml", strings.NewReader(manyUsers(n)))
 	if err != nil {
 		b.Fatal(err)
 	}
-	e, err := scenarios.NewEngine(0, append(builtin, f), nil)
+	e, err := engine.NewEngine(0, append(builtin, f), nil)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/idvmock/idvmock"
+	"github.com/idvmock/idvmock/engine"
 	"github.com/idvmock/idvmock/scenarios"
 )
 
@@ -19,9 +20,9 @@ import (
 const maxHang = 10 * time.Minute
 
 // request builds what the scenario rules see of the request being answered.
-func (s *Server) request(c echo.Context, operation, userID, solutionCode string) scenarios.Request {
+func (s *Server) request(c echo.Context, operation, userID, solutionCode string) engine.Request {
 	x := exchangeOf(c)
-	return scenarios.Request{
+	return engine.Request{
 		Operation:    operation,
 		UserID:       userID,
 		SolutionCode: solutionCode,
@@ -36,7 +37,7 @@ func (s *Server) request(c echo.Context, operation, userID, solutionCode string)
 // then, when a fault that replaces the answer fired, the fault. It reports whether the fault
 // answered the request; a truncated or malformed fault lets the handler answer and spoils its
 // body on the way out.
-func (s *Server) applyRules(c echo.Context, req scenarios.Request) (scenarios.Decision, bool, error) {
+func (s *Server) applyRules(c echo.Context, req engine.Request) (engine.Decision, bool, error) {
 	d := s.cfg.Engine.Decide(req)
 	x := exchangeOf(c)
 	if d.Rule != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/idvmock/idvmock"
+	"github.com/idvmock/idvmock/engine"
 	"github.com/idvmock/idvmock/scenarios"
 )
 
@@ -52,7 +53,7 @@ func (s *Server) generateURL(c echo.Context) error {
 	if _, answered, err := s.applyRules(c, s.request(c, idvmock.OpGenerateURL, body.UserID, body.SolutionCode)); answered {
 		return err
 	}
-	started := s.cfg.Engine.StartSession(scenarios.StartRequest{
+	started := s.cfg.Engine.StartSession(engine.StartRequest{
 		UserID: body.UserID, BizID: body.BizID, Region: body.Region, SolutionCode: body.SolutionCode,
 		CallbackURL: body.CallbackURL, ReturnURL: body.ReturnURL, FailReturnURL: body.FailReturnURL, Input: input.Bytes(),
 	})
@@ -92,9 +93,9 @@ func (s *Server) getResult(c echo.Context) error {
 		return err
 	}
 	result, err := s.cfg.Engine.Result(body.SignatureID, req)
-	var unbuilt *scenarios.BuildError
+	var unbuilt *engine.BuildError
 	switch {
-	case errors.Is(err, scenarios.ErrUnknownSignature):
+	case errors.Is(err, engine.ErrUnknownSignature):
 		return sendError(c, http.StatusOK, idvmock.CodeParameterError, idvmock.MessageSignatureUnknown)
 	case errors.As(err, &unbuilt):
 		return s.sendUnbuilt(c, unbuilt)
@@ -112,7 +113,7 @@ func (s *Server) getResult(c echo.Context) error {
 func readBody(c echo.Context) ([]byte, error) { return io.ReadAll(c.Request().Body) }
 
 // Outcomes a user can pick on the H5 page, and what each does to the session.
-var h5Outcomes = map[string]scenarios.Completion{
+var h5Outcomes = map[string]engine.Completion{
 	"PASS":       {OverallResult: idvmock.VerdictPass},
 	"FAIL":       {OverallResult: idvmock.VerdictFail, ErrorCode: idvmock.ErrorCodeLivenessAttack},
 	"INCOMPLETE": {OverallResult: idvmock.VerdictIncomplete, ErrorCode: idvmock.ErrorCodeTimeout},
@@ -139,7 +140,7 @@ var h5Template = template.Must(template.New("h5").Parse(`<!doctype html>
 
 // h5View is what the H5 page shows of a session.
 type h5View struct {
-	scenarios.Started
+	engine.Started
 	Finished, Submitted bool
 }
 
@@ -165,10 +166,10 @@ func (s *Server) h5Finish(c echo.Context) error {
 	sig := c.Param("signatureId")
 	outcome := c.FormValue("outcome")
 	started, err := s.complete(sig, h5Outcomes[outcome])
-	if errors.Is(err, scenarios.ErrUnknownSignature) {
+	if errors.Is(err, engine.ErrUnknownSignature) {
 		return c.HTML(http.StatusNotFound, "<!doctype html><title>Not found</title><p>No session has this signatureId.</p>\n")
 	}
-	if errors.Is(err, scenarios.ErrSessionFinished) {
+	if errors.Is(err, engine.ErrSessionFinished) {
 		exchangeOf(c).UserID = started.UserID
 		msg := fmt.Sprintf("Session %s already finished (%s): its outcome cannot change, and no callback was sent. Start a new session through Generate URL to verify again.",
 			sig, started.Verdict)
@@ -193,9 +194,9 @@ func (s *Server) h5Finish(c echo.Context) error {
 }
 
 // complete finishes a started session and reports it to its callbackUrl. The engine refuses
-// a session that already finished, and submitting one again (scenarios.ErrSessionFinished):
+// a session that already finished, and submitting one again (engine.ErrSessionFinished):
 // either would only send another callback.
-func (s *Server) complete(sig string, c scenarios.Completion) (scenarios.Started, error) {
+func (s *Server) complete(sig string, c engine.Completion) (engine.Started, error) {
 	started, err := s.cfg.Engine.Complete(sig, c)
 	if err != nil {
 		return started, err

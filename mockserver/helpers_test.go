@@ -19,7 +19,8 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 
 	"github.com/idvmock/idvmock"
-	"github.com/idvmock/idvmock/scenarios"
+	"github.com/idvmock/idvmock/engine"
+	"github.com/idvmock/idvmock/scenarios/files"
 )
 
 const (
@@ -32,6 +33,10 @@ func newTestServer(t testing.TB, cfg Config) *Server {
 	if cfg.AccessKey == "" {
 		cfg.AccessKey, cfg.SecretKey = testAccessKey, testSecretKey
 	}
+	if cfg.Engine == nil {
+		cfg.Engine = newEngine(t, 0)
+	}
+	cfg.ParseUser = files.ParseUser
 	s, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -200,24 +205,24 @@ func TestSpecCheckerCatchesNonConformingBodies(t *testing.T) {
 
 // newEngine returns an engine of the built-in scenarios and the files of testdata/scenarios
 // named, seeded with seed.
-func newEngine(t testing.TB, seed int64, files ...string) *scenarios.Engine {
+func newEngine(t testing.TB, seed int64, names ...string) *engine.Engine {
 	t.Helper()
-	all, err := scenarios.BuiltinFiles()
+	all, err := files.Builtin()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(files) > 0 {
+	if len(names) > 0 {
 		var paths []string
-		for _, f := range files {
+		for _, f := range names {
 			paths = append(paths, filepath.Join("testdata", "scenarios", f))
 		}
-		more, err := scenarios.ReadPaths(paths)
+		more, err := files.ReadPaths(paths)
 		if err != nil {
 			t.Fatal(err)
 		}
 		all = append(all, more...)
 	}
-	e, err := scenarios.NewEngine(seed, all, nil)
+	e, err := engine.NewEngine(seed, all, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

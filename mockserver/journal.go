@@ -6,37 +6,37 @@ import (
 	"sync"
 	"time"
 
-	"github.com/idvmock/idvmock/scenarios"
+	"github.com/idvmock/idvmock/engine"
 )
 
 // Entry is one request the mock answered, or one callback it delivered, as the journal keeps
 // it. Values a client sent are clipped, so an entry's size is bounded.
 type Entry struct {
-	ID            uint64               `json:"id"`
-	Time          time.Time            `json:"time"`
-	Kind          string               `json:"kind"` // request or callback
-	Host          string               `json:"host,omitempty"`
-	Region        string               `json:"region,omitempty"`
-	Method        string               `json:"method"`
-	Path          string               `json:"path"`
-	Query         string               `json:"query,omitempty"`
-	Token         string               `json:"token,omitempty"` // masked
-	Operation     string               `json:"operation,omitempty"`
-	UserID        string               `json:"userId,omitempty"`
-	Source        string               `json:"source,omitempty"` // user, scenario or rule that answered
-	Rule          string               `json:"rule,omitempty"`
-	Scenario      string               `json:"scenario,omitempty"`
-	State         string               `json:"state,omitempty"`
-	Status        int                  `json:"status"`
-	Code          string               `json:"code,omitempty"`
-	Fault         string               `json:"fault,omitempty"` // the faults that fired, comma-separated
-	LatencyMillis float64              `json:"latencyMillis"`
-	TransactionID string               `json:"transactionId,omitempty"`
-	Unmatched     bool                 `json:"unmatched,omitempty"` // no user or rule knew the userId
-	NearMisses    []scenarios.NearMiss `json:"nearMisses,omitempty"`
-	Attempt       int                  `json:"attempt,omitempty"` // callbacks: 1 for the first try
-	Error         string               `json:"error,omitempty"`   // callbacks: why the attempt failed, or why none was made
-	Body          string               `json:"body,omitempty"`    // callbacks: the JSON body POSTed
+	ID            uint64            `json:"id"`
+	Time          time.Time         `json:"time"`
+	Kind          string            `json:"kind"` // request or callback
+	Host          string            `json:"host,omitempty"`
+	Region        string            `json:"region,omitempty"`
+	Method        string            `json:"method"`
+	Path          string            `json:"path"`
+	Query         string            `json:"query,omitempty"`
+	Token         string            `json:"token,omitempty"` // masked
+	Operation     string            `json:"operation,omitempty"`
+	UserID        string            `json:"userId,omitempty"`
+	Source        string            `json:"source,omitempty"` // user, scenario or rule that answered
+	Rule          string            `json:"rule,omitempty"`
+	Scenario      string            `json:"scenario,omitempty"`
+	State         string            `json:"state,omitempty"`
+	Status        int               `json:"status"`
+	Code          string            `json:"code,omitempty"`
+	Fault         string            `json:"fault,omitempty"` // the faults that fired, comma-separated
+	LatencyMillis float64           `json:"latencyMillis"`
+	TransactionID string            `json:"transactionId,omitempty"`
+	Unmatched     bool              `json:"unmatched,omitempty"` // no user or rule knew the userId
+	NearMisses    []engine.NearMiss `json:"nearMisses,omitempty"`
+	Attempt       int               `json:"attempt,omitempty"` // callbacks: 1 for the first try
+	Error         string            `json:"error,omitempty"`   // callbacks: why the attempt failed, or why none was made
+	Body          string            `json:"body,omitempty"`    // callbacks: the JSON body POSTed
 }
 
 // Limits on what one entry keeps of a client's values.

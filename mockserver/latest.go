@@ -9,7 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/idvmock/idvmock"
-	"github.com/idvmock/idvmock/scenarios"
+	"github.com/idvmock/idvmock/engine"
 )
 
 // scenarioHeader forces a named scenario's outcome for any userId (idvmock only).
@@ -26,8 +26,8 @@ func (s *Server) getLatest(c echo.Context) error {
 		return err
 	}
 	out, err := s.cfg.Engine.Answer(req, d)
-	var unknown *scenarios.UnknownScenarioError
-	var unbuilt *scenarios.BuildError
+	var unknown *engine.UnknownScenarioError
+	var unbuilt *engine.BuildError
 	switch {
 	case errors.As(err, &unknown):
 		return sendClientError(c, http.StatusBadRequest, fmt.Sprintf("%s %q is not a loaded scenario; use one of %s",
@@ -48,7 +48,7 @@ func (s *Server) getLatest(c echo.Context) error {
 // sendUnbuilt answers a result that could not be built (a scenario's template over its
 // limits) as the vendor answers a failure of its own: HTTP 200, ERROR. The journal and the
 // log say why.
-func (s *Server) sendUnbuilt(c echo.Context, err *scenarios.BuildError) error {
+func (s *Server) sendUnbuilt(c echo.Context, err *engine.BuildError) error {
 	x := exchangeOf(c)
 	x.Source, x.Note = err.Source, "the answer could not be built: "+err.Err.Error()
 	return sendError(c, http.StatusOK, idvmock.CodeError, idvmock.MessageServerError)

@@ -9,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/idvmock/idvmock"
+	"github.com/idvmock/idvmock/engine"
 	"github.com/idvmock/idvmock/scenarios"
 )
 
@@ -28,7 +29,7 @@ type exchange struct {
 	Faults        []string
 	Spoil         scenarios.FaultKind // truncated or malformed: the body is spoiled when sent
 	Unmatched     bool                // no user or rule knew the userId
-	NearMisses    []scenarios.NearMiss
+	NearMisses    []engine.NearMiss
 	Note          string // why the answer is not what the scenarios declare (a template over its limits)
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/idvmock/idvmock"
+	"github.com/idvmock/idvmock/engine"
 	"github.com/idvmock/idvmock/scenarios"
 )
 
@@ -42,20 +43,21 @@ func ParseAuthMode(s string) (AuthMode, error) {
 
 // Config configures a Server. Zero values take the defaults noted.
 type Config struct {
-	Auth        AuthMode                      // default AuthPresent
-	AccessKey   string                        // the accessKey the token API accepts
-	SecretKey   string                        // the secretKey it signs with
-	Engine      *scenarios.Engine             // default: the built-in scenarios with seed 0
-	AdminToken  string                        // when set, /__admin/ needs Authorization: Bearer <token>
-	JournalSize int                           // requests the journal keeps; default 1000
-	PublicURL   string                        // base of the H5 URLs; default http://<Host of the request>
-	Callbacks   CallbackPolicy                // how completed sessions are reported to callbackUrl
-	Logger      *slog.Logger                  // default: discard
-	Now         func() time.Time              // default: time.Now
-	Version     string                        // reported by the health endpoint; default "dev"
-	Reload      func() scenarios.ReloadStatus // how the last reload of the scenario files went; nil: no reloading
-	Timeouts    Timeouts                      // against slow and idle clients; zero fields: the defaults
-	MaxTokens   int                           // strict mode: tokens kept, the oldest dropped first; default 100,000
+	Auth        AuthMode                                              // default AuthPresent
+	AccessKey   string                                                // the accessKey the token API accepts
+	SecretKey   string                                                // the secretKey it signs with
+	Engine      *engine.Engine                                        // answers; required
+	ParseUser   func(id string, data []byte) (*scenarios.File, error) // reads PUT /__admin/users bodies; required (files.ParseUser)
+	AdminToken  string                                                // when set, /__admin/ needs Authorization: Bearer <token>
+	JournalSize int                                                   // requests the journal keeps; default 1000
+	PublicURL   string                                                // base of the H5 URLs; default http://<Host of the request>
+	Callbacks   CallbackPolicy                                        // how completed sessions are reported to callbackUrl
+	Logger      *slog.Logger                                          // default: discard
+	Now         func() time.Time                                      // default: time.Now
+	Version     string                                                // reported by the health endpoint; default "dev"
+	Reload      func() engine.ReloadStatus                            // how the last reload of the scenario files went; nil: no reloading
+	Timeouts    Timeouts                                              // against slow and idle clients; zero fields: the defaults
+	MaxTokens   int                                                   // strict mode: tokens kept, the oldest dropped first; default 100,000
 }
 
 // Timeouts bound how long a client may hold a connection without sending: a request's
@@ -155,14 +157,8 @@ func (c *Config) setDefaults() error {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
-	if c.Engine == nil {
-		files, err := scenarios.BuiltinFiles()
-		if err != nil {
-			return err
-		}
-		if c.Engine, err = scenarios.NewEngine(0, files, c.Now); err != nil {
-			return err
-		}
+	if c.Engine == nil || c.ParseUser == nil {
+		return errors.New("Config.Engine and Config.ParseUser are required: the engine answers, ParseUser reads the admin API's declarations (scenarios/files.ParseUser)")
 	}
 	if c.JournalSize <= 0 {
 		c.JournalSize = DefaultJournalSize

@@ -20,7 +20,7 @@ import (
 	"time"
 
 	"github.com/idvmock/idvmock"
-	"github.com/idvmock/idvmock/scenarios"
+	"github.com/idvmock/idvmock/engine"
 )
 
 // The soak test runs only when IDVMOCK_SOAK gives its duration (CI: 60s):
@@ -40,9 +40,9 @@ func TestSoak(t *testing.T) {
 		t.Skip("set IDVMOCK_SOAK to a duration (60s) to run the soak test")
 	}
 	const journalSize = 500
-	engine := newEngine(t, 0, "qa.yaml", "templates.yaml")
-	engine.SetLimits(scenarios.Limits{MaxStartedSessions: 2000, MaxProgress: 5000})
-	s := newTestServer(t, Config{Engine: engine, JournalSize: journalSize,
+	e := newEngine(t, 0, "qa.yaml", "templates.yaml")
+	e.SetLimits(engine.Limits{MaxStartedSessions: 2000, MaxProgress: 5000})
+	s := newTestServer(t, Config{Engine: e, JournalSize: journalSize,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	base := liveServer(t, s)
 	sc := newSpecChecker(t)

@@ -2,7 +2,6 @@ package scenarios
 
 import (
 	"fmt"
-	"time"
 )
 
 // FaultKind is the kind of failure a rule injects.
@@ -23,44 +22,13 @@ const (
 	FaultServerError  FaultKind = "server_error"  // the vendor's ERROR body
 )
 
-var faultKinds = []FaultKind{FaultLatency, FaultHang, FaultGateway, FaultReset, FaultEmpty, FaultTruncated,
+// FaultKinds lists every kind of fault.
+var FaultKinds = []FaultKind{FaultLatency, FaultHang, FaultGateway, FaultReset, FaultEmpty, FaultTruncated,
 	FaultMalformed, FaultServiceBusy, FaultTokenExpired, FaultServerError}
-
-// DefaultRetryAfter is the Retry-After of a service_busy fault that gives none.
-const DefaultRetryAfter = 10 * time.Second
-
-// Fault is a compiled fault of a rule.
-type Fault struct {
-	Kind        FaultKind
-	Probability float64       // 0 < p <= 1
-	Min, Max    time.Duration // latency: a delay drawn from [Min, Max]
-	Status      int           // gateway: 502, 503 or 504
-	RetryAfter  time.Duration // service_busy
-}
-
-// Terminal reports whether the fault replaces the answer (every kind but latency).
-func (f Fault) Terminal() bool { return f.Kind != FaultLatency }
-
-func (f FaultSpec) compile() Fault {
-	out := Fault{Kind: f.Type, Probability: 1, Status: f.Status, RetryAfter: DefaultRetryAfter}
-	if f.Probability != nil {
-		out.Probability = *f.Probability
-	}
-	if f.Duration != nil {
-		out.Min, out.Max = f.Duration.Duration, f.Duration.Duration
-	}
-	if f.Min != nil && f.Max != nil {
-		out.Min, out.Max = f.Min.Duration, f.Max.Duration
-	}
-	if f.RetryAfter != nil {
-		out.RetryAfter = f.RetryAfter.Duration
-	}
-	return out
-}
 
 func (v *validator) fault(path string, f FaultSpec) {
 	known := false
-	for _, k := range faultKinds {
+	for _, k := range FaultKinds {
 		known = known || k == f.Type
 	}
 	if !known {
@@ -98,7 +66,7 @@ func (v *validator) fault(path string, f FaultSpec) {
 
 func joinKinds() string {
 	s := ""
-	for i, k := range faultKinds {
+	for i, k := range FaultKinds {
 		if i > 0 {
 			s += ", "
 		}

@@ -1,13 +1,10 @@
 package scenarios
 
 import (
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
-
-	"gopkg.in/yaml.v3"
 
 	"github.com/idvmock/idvmock"
 )
@@ -22,8 +19,23 @@ type File struct {
 	Rules         []RuleSpec             `yaml:"rules,omitempty" json:"rules,omitempty"`
 
 	name      string    // file name, for messages
-	positions positions // where each path of the file is
+	positions Positions // where each path of the file is
 	skipped   string    // why the file declares nothing: it is not a scenario file
+}
+
+// NewFile returns an empty file called name (for messages), whose values stand where
+// positions say (nil: nowhere known).
+func NewFile(name string, positions Positions) *File {
+	if positions == nil {
+		positions = Positions{}
+	}
+	return &File{name: name, positions: positions}
+}
+
+// SkippedFile stands for a file of a scenario folder that is not a scenario file: it
+// declares nothing, and says why.
+func SkippedFile(name, why string) *File {
+	return &File{name: name, positions: Positions{}, skipped: why}
 }
 
 // Skipped says why a file found in a scenario folder was not read as a scenario file (it is
@@ -122,37 +134,56 @@ type FaultSpec struct {
 // always valid, and sessions that name no code use it.
 const DefaultSolutionCode = "101"
 
+// ValueError is a value that cannot be read as its type (a time, a duration, an after), and
+// what to write instead. The file reader places it at the value.
+type ValueError struct{ What, Hint string }
+
+func (e *ValueError) Error() string { return e.What }
+
 // Timestamp is a point in time written in RFC 3339, as in 2026-03-01T10:00:00Z.
 type Timestamp struct{ time.Time }
 
-// UnmarshalYAML reads an RFC 3339 time.
-func (t *Timestamp) UnmarshalYAML(node *yaml.Node) error {
-	parsed, err := time.Parse(time.RFC3339, node.Value)
-	if node.Kind != yaml.ScalarNode || err != nil {
-		return nodeError(node, fmt.Sprintf("%q is not a time", node.Value), "write RFC 3339, e.g. 2026-03-01T10:00:00Z")
+// UnmarshalText reads an RFC 3339 time.
+func (t *Timestamp) UnmarshalText(text []byte) error {
+	parsed, err := time.Parse(time.RFC3339, string(text))
+	if err != nil {
+		return &ValueError{fmt.Sprintf("%q is not a time", text), "write RFC 3339, e.g. 2026-03-01T10:00:00Z"}
 	}
 	t.Time = parsed
 	return nil
 }
 
-// MarshalJSON writes the time in RFC 3339.
-func (t Timestamp) MarshalJSON() ([]byte, error) { return json.Marshal(t.Format(time.RFC3339)) }
+// MarshalText writes the time in RFC 3339, with its fraction of a second when it has one
+// (recordings order the answers of one second by their milliseconds).
+func (t Timestamp) MarshalText() ([]byte, error) { return []byte(t.Format(time.RFC3339Nano)), nil }
+
+// MarshalJSON writes the time in RFC 3339 (not time.Time's, which it embeds).
+func (t Timestamp) MarshalJSON() ([]byte, error) { return []byte(strconv.Quote(t.Format(time.RFC3339))), nil }
+
+// UnmarshalJSON reads an RFC 3339 time from a JSON string.
+func (t *Timestamp) UnmarshalJSON(data []byte) error {
+	s, err := strconv.Unquote(string(data))
+	if err != nil {
+		return &ValueError{fmt.Sprintf("%s is not a time", data), "write RFC 3339 in a string, e.g. \"2026-03-01T10:00:00Z\""}
+	}
+	return t.UnmarshalText([]byte(s))
+}
 
 // Duration is a Go duration written as text: 250ms, 30s, 2m.
 type Duration struct{ time.Duration }
 
-// UnmarshalYAML reads a duration such as 250ms or 30s.
-func (d *Duration) UnmarshalYAML(node *yaml.Node) error {
-	parsed, err := time.ParseDuration(node.Value)
-	if node.Kind != yaml.ScalarNode || err != nil || parsed < 0 {
-		return nodeError(node, fmt.Sprintf("%q is not a duration", node.Value), "write e.g. 250ms, 30s or 2m")
+// UnmarshalText reads a duration such as 250ms or 30s.
+func (d *Duration) UnmarshalText(text []byte) error {
+	parsed, err := time.ParseDuration(string(text))
+	if err != nil || parsed < 0 {
+		return &ValueError{fmt.Sprintf("%q is not a duration", text), "write e.g. 250ms, 30s or 2m"}
 	}
 	d.Duration = parsed
 	return nil
 }
 
-// MarshalJSON writes the duration as text.
-func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(d.String()) }
+// MarshalText writes the duration as text.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
 
 // After says when a user leaves a state: after a number of calls answered in it ("3 calls"),
 // or a time after the first call answered in it ("30s").
@@ -161,22 +192,22 @@ type After struct {
 	Duration time.Duration
 }
 
-// UnmarshalYAML reads "N calls", "1 call" or a duration.
-func (a *After) UnmarshalYAML(node *yaml.Node) error {
-	v := strings.TrimSpace(node.Value)
+// UnmarshalText reads "N calls", "1 call" or a duration.
+func (a *After) UnmarshalText(text []byte) error {
+	v := strings.TrimSpace(string(text))
 	if n, unit, ok := strings.Cut(v, " "); ok && (unit == "calls" || unit == "call") {
 		calls, err := strconv.Atoi(n)
 		if err != nil || calls < 1 {
-			return nodeError(node, fmt.Sprintf("after %q: the number of calls is not a whole number from 1", v), "write e.g. 3 calls")
+			return &ValueError{fmt.Sprintf("after %q: the number of calls is not a whole number from 1", v), "write e.g. 3 calls"}
 		}
-		a.Calls = calls
+		*a = After{Calls: calls}
 		return nil
 	}
 	d, err := time.ParseDuration(v)
-	if node.Kind != yaml.ScalarNode || err != nil || d <= 0 {
-		return nodeError(node, fmt.Sprintf("after %q is neither a number of calls nor a duration", v), "write e.g. 3 calls or 30s")
+	if err != nil || d <= 0 {
+		return &ValueError{fmt.Sprintf("after %q is neither a number of calls nor a duration", v), "write e.g. 3 calls or 30s"}
 	}
-	a.Duration = d
+	*a = After{Duration: d}
 	return nil
 }
 
@@ -191,58 +222,11 @@ func (a After) String() string {
 	return a.Duration.String()
 }
 
-// MarshalJSON writes the value the way it is read.
-func (a After) MarshalJSON() ([]byte, error) { return json.Marshal(a.String()) }
+// MarshalText writes the value the way it is read.
+func (a After) MarshalText() ([]byte, error) { return []byte(a.String()), nil }
 
-// nodeError reports a problem with the value at node, with its line and column.
-func nodeError(node *yaml.Node, what, hint string) error {
-	return &positionedError{Line: node.Line, Column: node.Column, Msg: what, Hint: hint}
-}
-
-type positionedError struct {
-	Line, Column int
-	Msg, Hint    string
-}
-
-func (e *positionedError) Error() string { return fmt.Sprintf("%d:%d: %s", e.Line, e.Column, e.Msg) }
-
-// session turns a declaration into the model, without generated fields.
-func (s SessionSpec) session() Session {
-	out := Session{
-		SignatureID:  s.SignatureID,
-		SolutionCode: s.SolutionCode,
-		State:        s.state(),
-		Verdict:      s.OverallResult,
-		ErrorCode:    s.ErrorCode,
-		BizID:        s.BizID,
-		Region:       s.Region,
-		Face: FaceOverrides{
-			LivenessScore:      s.FaceLivenessScore,
-			SimilarityScore:    s.FaceSimilarityScore,
-			LivenessAttackType: s.LivenessAttackType,
-		},
-		Result:   s.Result,
-		Verbatim: s.Verbatim,
-	}
-	if out.SolutionCode == "" {
-		out.SolutionCode = DefaultSolutionCode
-	}
-	if s.CreatedAt != nil {
-		out.CreatedAt = s.CreatedAt.Time.UTC()
-	}
-	return out
-}
-
-// spec is the declaration that would give s, for checking a session that was not declared
-// in a file (a saved started session).
-func (s Session) spec() SessionSpec {
-	return SessionSpec{SignatureID: s.SignatureID, SolutionCode: s.SolutionCode, State: s.State, OverallResult: s.Verdict,
-		ErrorCode: s.ErrorCode, BizID: s.BizID, Region: s.Region, FaceLivenessScore: s.Face.LivenessScore,
-		FaceSimilarityScore: s.Face.SimilarityScore, LivenessAttackType: s.Face.LivenessAttackType}
-}
-
-// state is the declared state, or the one implied by the presence of a verdict.
-func (s SessionSpec) state() SessionState {
+// EffectiveState is the declared state, or the one implied by the presence of a verdict.
+func (s SessionSpec) EffectiveState() SessionState {
 	switch {
 	case s.State != "":
 		return s.State

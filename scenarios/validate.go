@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -20,7 +21,7 @@ type Problem struct {
 	What         string
 	Hint         string
 
-	suggested string // for an unknown key: the known key it is probably a typo of
+	Suggested string // for an unknown key: the known key it is probably a typo of
 }
 
 func (p Problem) Error() string {
@@ -55,7 +56,17 @@ func (ps Problems) Error() string {
 	return strings.Join(lines, "\n")
 }
 
-func (ps Problems) sorted() Problems {
+// TrimPath takes prefix off the path of every problem (users. off the problems of a user
+// declared alone), and returns them.
+func (ps Problems) TrimPath(prefix string) Problems {
+	for i := range ps {
+		ps[i].Path = strings.TrimPrefix(ps[i].Path, prefix)
+	}
+	return ps
+}
+
+// Sorted sorts the problems by file, line and column, and returns them.
+func (ps Problems) Sorted() Problems {
 	sort.SliceStable(ps, func(i, j int) bool {
 		if ps[i].File != ps[j].File {
 			return ps[i].File < ps[j].File
@@ -90,13 +101,12 @@ func (v *validator) describe(path, value string) string {
 }
 
 func (v *validator) add(path, what, hint string) {
-	pos := v.file.positions.at(path)
-	v.problems = append(v.problems, Problem{File: v.file.name, Line: pos.Line, Column: pos.Column, Path: path, What: what, Hint: hint})
+	v.problems = append(v.problems, v.file.Problem(path, what, hint))
 }
 
-// validate checks that every declaration of the file is complete and internally consistent.
-// References to scenarios of other files are checked when files are combined (New).
-func (f *File) validate() Problems {
+// Validate checks that every declaration of the file is complete and internally consistent.
+// References to scenarios of other files are checked when the engine combines files.
+func (f *File) Validate() Problems {
 	v := &validator{file: f}
 	for i, code := range f.SolutionCodes {
 		if code == "" {
@@ -118,7 +128,7 @@ func (f *File) validate() Problems {
 		names[r.Name] = i
 		v.rule(p, r)
 	}
-	return v.problems.sorted()
+	return v.problems.Sorted()
 }
 
 func (v *validator) user(path, id string, u UserSpec) {
@@ -130,13 +140,14 @@ func (v *validator) user(path, id string, u UserSpec) {
 		v.profile(path, u.ProfileSpec)
 		return
 	}
-	if !u.ProfileSpec.empty() {
+	if !u.ProfileSpec.Empty() {
 		v.add(path, "gives both scenario and a profile of its own",
 			"either follow a named scenario or declare profileStatus/sessions/states, not both")
 	}
 }
 
-func (p ProfileSpec) empty() bool {
+// Empty reports whether p declares nothing.
+func (p ProfileSpec) Empty() bool {
 	return p.ProfileStatus == "" && p.Answer == "" && len(p.Sessions) == 0 && len(p.States) == 0 && !p.Loop
 }
 
@@ -167,7 +178,7 @@ func (v *validator) profile(path string, p ProfileSpec) {
 }
 
 func (v *validator) state(path string, st ProfileBody) {
-	if _, forced := forcedAnswers[st.Answer]; forced {
+	if slices.Contains(ForcedAnswers, st.Answer) {
 		if st.ProfileStatus != "" || len(st.Sessions) > 0 {
 			v.add(path, fmt.Sprintf("answer %q takes no profileStatus or sessions", st.Answer), "remove them")
 		}
@@ -210,7 +221,7 @@ func (v *validator) state(path string, st ProfileBody) {
 }
 
 func (v *validator) session(path string, s SessionSpec) {
-	state := s.state()
+	state := s.EffectiveState()
 	switch state {
 	case StateInProgress, StateSubmitted:
 		if s.OverallResult != "" {
@@ -254,7 +265,7 @@ func (v *validator) verbatim(path string, s SessionSpec) {
 		return
 	}
 	want := map[string]any{"overallResult": nil}
-	if s.state() == StateFinished {
+	if s.EffectiveState() == StateFinished {
 		want["overallResult"] = string(s.OverallResult)
 	}
 	if s.SignatureID != "" {
@@ -340,13 +351,13 @@ func (v *validator) rule(at string, r RuleSpec) {
 		v.add(at+".match.operation", fmt.Sprintf("unknown operation %q", m.Operation), "use one of "+strings.Join(idvmock.SpecFacts().Operations, ", "))
 	}
 	v.regions(at+".match.regions", m.Regions)
-	if r.Scenario != "" && !r.ProfileSpec.empty() {
+	if r.Scenario != "" && !r.ProfileSpec.Empty() {
 		v.add(at, "gives both scenario and a profile of its own", "either answer with a named scenario or declare profileStatus/sessions/states")
 	}
-	if !r.ProfileSpec.empty() {
+	if !r.ProfileSpec.Empty() {
 		v.profile(at, r.ProfileSpec)
 	}
-	if r.Scenario == "" && r.ProfileSpec.empty() && len(r.Faults) == 0 {
+	if r.Scenario == "" && r.ProfileSpec.Empty() && len(r.Faults) == 0 {
 		v.add(at, "neither answers nor injects a fault", "give scenario:, a profile, or faults:")
 	}
 	for i, f := range r.Faults {
@@ -386,4 +397,14 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// CheckSession checks one session that no file declares (a completion, a saved started
+// session), as lint checks a declared one: its state, verdict, error code and scores agree.
+// name and path say where it comes from; literal says its strings are data a caller sent,
+// never templates.
+func CheckSession(name, path string, s SessionSpec, literal bool) Problems {
+	v := &validator{file: NewFile(name, nil), literal: literal}
+	v.session(path, s)
+	return v.problems
 }

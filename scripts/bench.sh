@@ -135,7 +135,7 @@ report() {
   echo
   echo "Go benchmarks (a full request in-process; scenario lookup, body generation and rules; the contract checker on one core):"
   go test ./mockserver -run '^$' -bench 'Latest' -benchmem -benchtime 2s | grep '^Benchmark'
-  go test ./scenarios -run '^$' -bench . -benchmem -benchtime 1s | grep '^Benchmark'
+  go test ./engine -run '^$' -bench . -benchmem -benchtime 1s | grep '^Benchmark'
   go test ./contract -run '^$' -bench 'CheckExchange' -benchmem -benchtime 2s -cpu 1 | grep '^Benchmark' |
     awk '{ print; for (i = 1; i <= NF; i++) if ($(i+1) == "ns/op") printf "contract checker: %.0f exchanges/s on one core (target >= 20000): %s\n", 1e9 / $i, (1e9 / $i >= 20000 ? "met" : "MISSED") }'
   echo '```'

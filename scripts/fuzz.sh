@@ -10,7 +10,7 @@ seconds=${FUZZ_SECONDS:-20}
 for target in \
   ./mockserver:FuzzLatestRequest \
   ./mockserver:FuzzTokenBody \
-  ./scenarios:FuzzParseAndLint \
+  ./scenarios/files:FuzzParseAndLint \
   ./contract:FuzzCheck \
   ./contract:FuzzReadExchanges; do
   pkg=${target%%:*} name=${target##*:}

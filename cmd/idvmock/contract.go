@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/idvmock/idvmock"
 	"github.com/idvmock/idvmock/contract"
 )
 
@@ -107,10 +108,13 @@ func (c *contractCmd) Run(ctx context.Context, args []string) error {
 		fmt.Fprint(c.stderr, "\r\033[K")
 	}
 	var usage contract.UsageError
-	if errors.As(err, &usage) {
-		return usageError{usage.Error()}
-	}
-	if err != nil {
+	var unreachable *contract.UnreachableError
+	switch {
+	case errors.As(err, &usage):
+		return flagWording(usage)
+	case errors.As(err, &unreachable):
+		return exitStatus{2, unreachableWording(unreachable)}
+	case err != nil:
 		return exitStatus{2, err.Error()}
 	}
 	if *out == "" {
@@ -134,6 +138,36 @@ func (c *contractCmd) Run(ctx context.Context, args []string) error {
 		return exitStatus{code: code}
 	}
 	return nil
+}
+
+// fieldFlags are the flags that set the fields of contract.Options and contract.ProxyOptions
+// that a contract.UsageError may name.
+var fieldFlags = map[string]string{"Target": "--target", "Upstream": "--upstream"}
+
+// flagWording words a usage error of package contract, which names a field of its options, in
+// the terms of the command line: the flag or variables a user sets instead.
+func flagWording(e contract.UsageError) error {
+	switch flag, ok := fieldFlags[e.Field]; {
+	case ok:
+		return usagef("%s %q: %v", flag, e.Value, e.Err)
+	case e.Field == "Regions": // --region takes all and api too
+		regions, err := idvmock.LoadRegions()
+		if err != nil {
+			return err
+		}
+		return usagef("region %q: use all or one of %s", e.Value, strings.Join(regions.Names(), ", "))
+	case e.Field == "Token":
+		return usagef("against the vendor, give --token, or IDVMOCK_ACCESS_KEY and IDVMOCK_SECRET_KEY to obtain one")
+	}
+	return usageError{e.Error()}
+}
+
+// unreachableWording says what to do about a target nothing answers at, with the flags.
+func unreachableWording(e *contract.UnreachableError) string {
+	if e.Vendor {
+		return fmt.Sprintf("cannot connect to %s (%v): check the network and proxy settings, or leave that region out with --region", e.Target, e.Err)
+	}
+	return fmt.Sprintf("cannot connect to %s (%v): is the mock running there? Start it with idvmock serve, or correct --target", e.Target, e.Err)
 }
 
 // isTerminal reports whether w is a terminal, where a progress line helps; CI logs get none.

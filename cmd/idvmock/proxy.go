@@ -13,6 +13,7 @@ import (
 
 	"github.com/idvmock/idvmock"
 	"github.com/idvmock/idvmock/contract"
+	"github.com/idvmock/idvmock/scenarios/recording"
 )
 
 const proxyExamples = `  idvmock proxy --upstream https://sg-api.advance.ai --addr :8081
@@ -57,7 +58,11 @@ func (c *proxyCmd) Run(ctx context.Context, args []string) error {
 			}
 			region = regions.ForHost(u.Host).Name
 		}
-		rec, err := contract.NewRecorder(*record, region, *upstream)
+		rec, err := recording.NewRecorder(*record, region, *upstream)
+		var dir *recording.DirError
+		if errors.As(err, &dir) {
+			return fmt.Errorf("--record %s: %w", dir.Dir, dir.Err)
+		}
 		if err != nil {
 			return err
 		}
@@ -66,7 +71,7 @@ func (c *proxyCmd) Run(ctx context.Context, args []string) error {
 	handler, err := contract.NewProxy(opts)
 	var usage contract.UsageError
 	if errors.As(err, &usage) {
-		return usageError{usage.Error()}
+		return flagWording(usage)
 	}
 	if err != nil {
 		return err

@@ -7,7 +7,9 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/idvmock/idvmock/engine"
 	"github.com/idvmock/idvmock/scenarios"
+	"github.com/idvmock/idvmock/scenarios/files"
 )
 
 const scenariosUsage = `Usage:
@@ -80,7 +82,7 @@ func pathArgs(sub string, args []string) (paths []string, help bool, err error) 
 }
 
 func (c *scenariosCmd) lint(paths []string) error {
-	files, err := scenarios.LintFiles(paths)
+	files, err := files.LintFiles(paths)
 	for _, f := range files {
 		if why := f.Skipped(); why != "" {
 			fmt.Fprintf(c.stdout, "skipped: %s is %s\n", f.Name(), why)
@@ -101,25 +103,25 @@ func (c *scenariosCmd) lint(paths []string) error {
 }
 
 func (c *scenariosCmd) list(paths []string) error {
-	files, err := scenarios.ReadPaths(paths)
+	declared, err := files.ReadPaths(paths)
 	if err != nil {
 		return err
 	}
-	builtin, err := scenarios.BuiltinFiles()
+	builtin, err := files.Builtin()
 	if err != nil {
 		return err
 	}
-	engine, err := scenarios.NewEngine(0, append(builtin, files...), nil)
+	eng, err := engine.NewEngine(0, append(builtin, declared...), nil)
 	if err != nil {
 		return err
 	}
-	set := engine.Set()
+	set := eng.Set()
 	w := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(w, "FILES\t%s\n", strings.Join(set.Files(), ", "))
 	fmt.Fprintf(w, "SCENARIOS\t%s\n", strings.Join(set.ScenarioNames(), ", "))
 	fmt.Fprintf(w, "SOLUTION CODES\t%s\n\n", strings.Join(set.SolutionCodes(), ", "))
 	fmt.Fprintln(w, "USER\tSOURCE\tSCENARIO\tREGIONS\tSTATES")
-	for _, u := range engine.Users() {
+	for _, u := range eng.Users() {
 		regions := strings.Join(u.Regions, ",")
 		if regions == "" {
 			regions = "all"

@@ -12,7 +12,7 @@ func TestScenariosLint(t *testing.T) {
 	if code, out, _ := runCLI(t, "scenarios", "lint", filepath.Join("..", "..", "examples", "scenarios")); code != 0 || !strings.HasPrefix(out, "ok:") {
 		t.Errorf("the examples: exit %d %q", code, out)
 	}
-	broken := filepath.Join("..", "..", "scenarios", "testdata", "invalid")
+	broken := filepath.Join("..", "..", "scenarios", "files", "testdata", "invalid")
 	code, out, errOut := runCLI(t, "scenarios", "lint", filepath.Join(broken, "rule-bad-regex.yaml"), filepath.Join(broken, "pass-with-failure-code.yaml"))
 	if code != 1 || !strings.Contains(errOut, "2 problems") {
 		t.Errorf("two broken files: exit %d, stderr %q", code, errOut)
@@ -62,7 +62,7 @@ func TestScenariosSubcommandHelp(t *testing.T) {
 
 // serve refuses to start on a broken scenario file and names the problem.
 func TestServeRefusesABrokenFile(t *testing.T) {
-	broken := filepath.Join("..", "..", "scenarios", "testdata", "invalid", "states-unreachable.yaml")
+	broken := filepath.Join("..", "..", "scenarios", "files", "testdata", "invalid", "states-unreachable.yaml")
 	code, _, errOut := runCLI(t, "serve", "--addr", "127.0.0.1:0", "--scenarios", broken)
 	if code != 1 || !strings.Contains(errOut, "states-unreachable.yaml:5:9: users.bob.states[0]: has no after") {
 		t.Errorf("exit %d, stderr %q", code, errOut)

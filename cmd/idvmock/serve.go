@@ -14,8 +14,10 @@ import (
 	"time"
 
 	"github.com/idvmock/idvmock"
+	"github.com/idvmock/idvmock/engine"
 	"github.com/idvmock/idvmock/mockserver"
 	"github.com/idvmock/idvmock/scenarios"
+	"github.com/idvmock/idvmock/scenarios/files"
 )
 
 // Defaults of serve. The keys are the vendor's published sample keys, so that its documented
@@ -59,7 +61,7 @@ type serveFlags struct {
 	callbackAllow                         *string
 	callbackMaxPending                    *int
 	bodyTimeout                           *time.Duration
-	limits                                scenarios.Limits
+	limits                                engine.Limits
 	maxTokens                             *int
 }
 
@@ -88,13 +90,13 @@ func (c *serveCmd) flags() (*flags, *serveFlags) {
 	f.callbackAllow = fs.String("callback-allow", "", "hosts and networks callbacks may go to (app.internal,*.example.com,10.0.0.0/8); empty: anywhere. Set it on a shared instance")
 	f.callbackMaxPending = fs.Int("callback-max-pending", mockserver.DefaultCallbackMaxPending, "callbacks pending at once (queued, sent or waiting to retry); more are dropped and journaled")
 	f.bodyTimeout = fs.Duration("body-timeout", mockserver.DefaultBodyTimeout, "time a client has to send a request's body")
-	f.limits.MaxStartedBytes, f.limits.MaxAdminBytes = scenarios.DefaultMaxStartedBytes, scenarios.DefaultMaxAdminBytes
-	fs.IntVar(&f.limits.MaxStartedSessions, "max-started-sessions", scenarios.DefaultMaxStartedSessions, "sessions started through Generate URL kept in all; the oldest go first")
-	fs.IntVar(&f.limits.MaxSessionsPerUser, "max-sessions-per-user", scenarios.DefaultMaxSessionsPerUser, "started sessions kept per userId; its oldest go first")
+	f.limits.MaxStartedBytes, f.limits.MaxAdminBytes = engine.DefaultMaxStartedBytes, engine.DefaultMaxAdminBytes
+	fs.IntVar(&f.limits.MaxStartedSessions, "max-started-sessions", engine.DefaultMaxStartedSessions, "sessions started through Generate URL kept in all; the oldest go first")
+	fs.IntVar(&f.limits.MaxSessionsPerUser, "max-sessions-per-user", engine.DefaultMaxSessionsPerUser, "started sessions kept per userId; its oldest go first")
 	fs.Var(byteSize{&f.limits.MaxStartedBytes}, "max-started-bytes", "`size` of the Generate URL requests started sessions keep (32MiB); the oldest sessions go first")
-	fs.IntVar(&f.limits.MaxAdminUsers, "max-admin-users", scenarios.DefaultMaxAdminUsers, "users the admin API may declare; past it a declaration is refused (507)")
+	fs.IntVar(&f.limits.MaxAdminUsers, "max-admin-users", engine.DefaultMaxAdminUsers, "users the admin API may declare; past it a declaration is refused (507)")
 	fs.Var(byteSize{&f.limits.MaxAdminBytes}, "max-admin-bytes", "`size` of the declarations the admin API keeps (32MiB); past it a declaration is refused (507)")
-	fs.IntVar(&f.limits.MaxProgress, "max-progress", scenarios.DefaultMaxProgress, "progress entries kept for userIds that rules and X-Mock-Scenario answer; the oldest go first")
+	fs.IntVar(&f.limits.MaxProgress, "max-progress", engine.DefaultMaxProgress, "progress entries kept for userIds that rules and X-Mock-Scenario answer; the oldest go first")
 	f.maxTokens = fs.Int("max-tokens", mockserver.DefaultMaxTokens, "strict mode: issued tokens kept (about 100 bytes each); the oldest go first")
 	return fs, f
 }
@@ -122,25 +124,10 @@ func (c *serveCmd) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	logger := newLogger(f.logFormat.value, c.stderr)
-	builtin, err := scenarios.BuiltinFiles()
+	eng, builtin, err := loadEngine(f, logger)
 	if err != nil {
 		return err
 	}
-	files, err := scenarios.ReadPaths(f.paths)
-	if err != nil {
-		return fmt.Errorf("scenario files refused:\n%w", err)
-	}
-	for _, file := range files {
-		if why := file.Skipped(); why != "" {
-			logger.Info("skipped a file of a scenario folder", slog.String("file", file.Name()), slog.String("why", why))
-		}
-	}
-	engine, err := scenarios.NewEngine(*f.seed, append(builtin, files...), nil)
-	if err != nil {
-		return fmt.Errorf("scenario files refused:\n%w", err)
-	}
-	engine.SetLimits(f.limits)
-
 	listeners, plain, secure, err := c.listen(f, logger)
 	if err != nil {
 		return err
@@ -152,21 +139,25 @@ func (c *serveCmd) Run(ctx context.Context, args []string) error {
 	}()
 	adminToken = guardAdmin(adminToken, listeners, logger)
 	cfg := mockserver.Config{
-		Auth: mockserver.AuthMode(f.auth.value), AccessKey: *f.accessKey, SecretKey: *f.secretKey, Engine: engine, AdminToken: adminToken,
+		Auth: mockserver.AuthMode(f.auth.value), AccessKey: *f.accessKey, SecretKey: *f.secretKey,
+		Engine: eng, ParseUser: files.ParseUser, AdminToken: adminToken,
 		JournalSize: *f.journalSize, PublicURL: *f.publicURL, Logger: logger, Version: currentVersion(),
 		Callbacks: mockserver.CallbackPolicy{Allow: allow, MaxPending: *f.callbackMaxPending},
 		Timeouts:  mockserver.Timeouts{Body: *f.bodyTimeout}, MaxTokens: *f.maxTokens,
 	}
+	var watcher *files.Watcher
 	if *f.watch {
-		w := scenarios.NewWatcher(f.paths, builtin, engine, logger)
-		cfg.Reload = w.Status
-		go w.Run(ctx, scenarios.WatchOptions{Interval: *f.watchInterval, Settle: *f.watchSettle})
+		watcher = files.NewWatcher(f.paths, builtin, eng, logger)
+		cfg.Reload = watcher.Status
 	}
 	srv, err := mockserver.New(cfg)
 	if err != nil {
 		return err
 	}
-	set := engine.Set()
+	if watcher != nil {
+		go watcher.Run(ctx, files.WatchOptions{Interval: *f.watchInterval, Settle: *f.watchSettle})
+	}
+	set := eng.Set()
 	logger.Info("idvmock serving", slog.String("addr", addrOf(plain)), slog.String("tlsAddr", addrOf(secure)), slog.String("auth", f.auth.value),
 		slog.Int64("seed", *f.seed), slog.Int("users", len(set.UserIDs())), slog.Int("rules", len(set.Rules())),
 		slog.Any("scenarioFiles", set.Files()), slog.Bool("adminToken", adminToken != ""), slog.String("version", currentVersion()))
@@ -179,6 +170,31 @@ func (c *serveCmd) Run(ctx context.Context, args []string) error {
 	serving := listeners
 	listeners = nil // Serve closes them
 	return srv.Serve(ctx, serving[0], serving[1:]...)
+}
+
+// loadEngine reads the built-in and the given scenario files into an engine with the
+// flags' seed and limits; it also returns the built-in files, which a watcher reloads with
+// the others.
+func loadEngine(f *serveFlags, logger *slog.Logger) (*engine.Engine, []*scenarios.File, error) {
+	builtin, err := files.Builtin()
+	if err != nil {
+		return nil, nil, err
+	}
+	declared, err := files.ReadPaths(f.paths)
+	if err != nil {
+		return nil, nil, fmt.Errorf("scenario files refused:\n%w", err)
+	}
+	for _, file := range declared {
+		if why := file.Skipped(); why != "" {
+			logger.Info("skipped a file of a scenario folder", slog.String("file", file.Name()), slog.String("why", why))
+		}
+	}
+	eng, err := engine.NewEngine(*f.seed, append(builtin, declared...), nil)
+	if err != nil {
+		return nil, nil, fmt.Errorf("scenario files refused:\n%w", err)
+	}
+	eng.SetLimits(f.limits)
+	return eng, builtin, nil
 }
 
 // listen opens the plain HTTP listener (--addr) and the HTTPS one (--tls-addr): all of them,

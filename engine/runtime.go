@@ -1,4 +1,4 @@
-package scenarios
+package engine
 
 import (
 	"encoding/json"
@@ -9,6 +9,7 @@ import (
 
 	"github.com/idvmock/idvmock"
 	"github.com/idvmock/idvmock/internal/tmpl"
+	"github.com/idvmock/idvmock/scenarios"
 )
 
 // Sessions started through the Generate URL API live in the Engine until reset: they are the
@@ -34,7 +35,7 @@ type Started struct {
 	SignatureID string
 	UserID      string
 	Start       StartRequest
-	State       SessionState
+	State       scenarios.SessionState
 	Verdict     idvmock.Verdict
 }
 
@@ -51,13 +52,13 @@ func (e *Engine) StartSession(req StartRequest) Started {
 	}
 	code := req.SolutionCode
 	if code == "" {
-		code = DefaultSolutionCode
+		code = scenarios.DefaultSolutionCode
 	}
 	if len(req.Input) == 0 {
 		req.Input = json.RawMessage("{}")
 	}
 	rs := &runtimeSession{userID: req.UserID, start: req, seq: e.startedCount, session: Session{
-		SignatureID: sig, SolutionCode: code, CreatedAt: e.now().UTC(), State: StateInProgress,
+		SignatureID: sig, SolutionCode: code, CreatedAt: e.now().UTC(), State: scenarios.StateInProgress,
 		BizID: req.BizID, Region: req.Region, Literal: true,
 	}}
 	e.started.add(rs)
@@ -70,12 +71,12 @@ func (rs *runtimeSession) view() Started {
 
 // Completion is how an admin call finishes a started session.
 type Completion struct {
-	State               SessionState    `json:"state,omitempty"` // submitted or finished (default)
-	OverallResult       idvmock.Verdict `json:"overallResult,omitempty"`
-	ErrorCode           string          `json:"errorCode,omitempty"`
-	FaceLivenessScore   *float64        `json:"faceLivenessScore,omitempty"`
-	FaceSimilarityScore *float64        `json:"faceSimilarityScore,omitempty"`
-	LivenessAttackType  *int            `json:"livenessAttackType,omitempty"`
+	State               scenarios.SessionState `json:"state,omitempty"` // submitted or finished (default)
+	OverallResult       idvmock.Verdict        `json:"overallResult,omitempty"`
+	ErrorCode           string                 `json:"errorCode,omitempty"`
+	FaceLivenessScore   *float64               `json:"faceLivenessScore,omitempty"`
+	FaceSimilarityScore *float64               `json:"faceSimilarityScore,omitempty"`
+	LivenessAttackType  *int                   `json:"livenessAttackType,omitempty"`
 }
 
 // ErrUnknownSignature is returned for a signatureId no session has.
@@ -91,14 +92,12 @@ var ErrSessionFinished = errors.New("the session is already finished")
 // like a session of a scenario file.
 func (e *Engine) Complete(signatureID string, c Completion) (Started, error) {
 	if c.State == "" {
-		c.State = StateFinished
+		c.State = scenarios.StateFinished
 	}
-	spec := SessionSpec{State: c.State, OverallResult: c.OverallResult, ErrorCode: c.ErrorCode,
+	spec := scenarios.SessionSpec{State: c.State, OverallResult: c.OverallResult, ErrorCode: c.ErrorCode,
 		FaceLivenessScore: c.FaceLivenessScore, FaceSimilarityScore: c.FaceSimilarityScore, LivenessAttackType: c.LivenessAttackType}
-	v := &validator{file: &File{name: "completion", positions: positions{}}, literal: true}
-	v.session("", spec)
-	if len(v.problems) > 0 {
-		return Started{}, v.problems
+	if problems := scenarios.CheckSession("completion", "", spec, true); len(problems) > 0 {
+		return Started{}, problems
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -108,9 +107,9 @@ func (e *Engine) Complete(signatureID string, c Completion) (Started, error) {
 	}
 	s := &rs.session
 	switch {
-	case s.State == StateFinished:
+	case s.State == scenarios.StateFinished:
 		return rs.view(), fmt.Errorf("%w (%s): its outcome cannot change", ErrSessionFinished, s.Verdict)
-	case s.State == StateSubmitted && c.State == StateSubmitted:
+	case s.State == scenarios.StateSubmitted && c.State == scenarios.StateSubmitted:
 		return rs.view(), fmt.Errorf("%w: it was submitted already and can only be finished with an outcome now", ErrSessionFinished)
 	}
 	s.State, s.Verdict, s.ErrorCode = c.State, c.OverallResult, c.ErrorCode

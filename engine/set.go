@@ -1,19 +1,17 @@
-package scenarios
+package engine
 
 import (
 	"crypto/sha256"
-	"embed"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io/fs"
 	"maps"
-	"path"
 	"regexp"
 	"slices"
 	"strings"
 
 	"github.com/idvmock/idvmock/internal/tmpl"
+	"github.com/idvmock/idvmock/scenarios"
 )
 
 // Set is a compiled collection of scenario files: named scenarios, users, rules and valid
@@ -35,10 +33,10 @@ type User struct {
 	ID      string
 	lower   string // ID in lower case, for near misses
 	Profile *Profile
-	Regions []string // region names it is visible on; empty: every region
-	Source  string   // the file that declares it
-	Spec    UserSpec // as declared
-	hash    string   // of the declaration, to keep progress across reloads that leave it alone
+	Regions []string           // region names it is visible on; empty: every region
+	Source  string             // the file that declares it
+	Spec    scenarios.UserSpec // as declared
+	hash    string             // of the declaration, to keep progress across reloads that leave it alone
 	states  [][]Session
 }
 
@@ -46,7 +44,7 @@ type User struct {
 type Rule struct {
 	Name    string
 	Source  string
-	Spec    RuleSpec
+	Spec    scenarios.RuleSpec
 	Profile *Profile // nil: the user answers
 	Faults  []Fault
 	match   matcher
@@ -58,60 +56,27 @@ type sessionRef struct {
 	state, index int
 }
 
-//go:embed builtin/*.yaml
-var builtinFiles embed.FS
-
-// BuiltinFiles parses the scenario files embedded in idvmock, in name order.
-func BuiltinFiles() ([]*File, error) {
-	names, err := fs.Glob(builtinFiles, "builtin/*.yaml")
-	if err != nil {
-		return nil, err
-	}
-	files := make([]*File, 0, len(names))
-	for _, name := range names {
-		data, err := builtinFiles.ReadFile(name)
-		if err != nil {
-			return nil, err
-		}
-		f, err := ParseFile("builtin/"+path.Base(name), strings.NewReader(string(data)))
-		if err != nil {
-			return nil, err
-		}
-		files = append(files, f)
-	}
-	return files, nil
-}
-
-// Builtin returns the built-in set, its fake data seeded with seed.
-func Builtin(seed int64) (*Set, error) {
-	files, err := BuiltinFiles()
-	if err != nil {
-		return nil, err
-	}
-	return New(seed, files...)
-}
-
 // New compiles files in order: a scenario or user declared again by a later file replaces the
 // earlier one; rules keep file order. Every code a session mentions becomes a valid solution
 // code, besides DefaultSolutionCode and those listed under solutionCodes. New checks what no
 // single file can: references to scenarios, and every result that can be answered against
 // openapi.yaml and the consistency rules.
-func New(seed int64, files ...*File) (*Set, error) {
+func New(seed int64, files ...*scenarios.File) (*Set, error) {
 	s := &Set{
 		seed:       seed,
 		profiles:   map[string]*Profile{},
 		users:      map[string]*User{},
-		fileCodes:  map[string]bool{DefaultSolutionCode: true},
+		fileCodes:  map[string]bool{scenarios.DefaultSolutionCode: true},
 		signatures: map[string]sessionRef{},
 	}
-	var problems Problems
-	add := func(f *File, path, what, hint string) {
-		pos := f.positions.at(path)
-		problems = append(problems, Problem{File: f.name, Line: pos.Line, Column: pos.Column, Path: path, What: what, Hint: hint})
+	var problems scenarios.Problems
+	add := func(f *scenarios.File, path, what, hint string) {
+		pos := f.Positions().At(path)
+		problems = append(problems, scenarios.Problem{File: f.Name(), Line: pos.Line, Column: pos.Column, Path: path, What: what, Hint: hint})
 	}
 	for _, f := range files {
-		if f.skipped == "" {
-			s.files = append(s.files, f.name)
+		if f.Skipped() == "" {
+			s.files = append(s.files, f.Name())
 		}
 		for _, code := range f.SolutionCodes {
 			s.fileCodes[code] = true
@@ -121,7 +86,7 @@ func New(seed int64, files ...*File) (*Set, error) {
 			addCodes(s.fileCodes, s.profiles[name])
 		}
 	}
-	declared := map[string]*File{}
+	declared := map[string]*scenarios.File{}
 	for _, f := range files {
 		for _, id := range sortedKeys(f.Users) {
 			declared[id] = f
@@ -154,16 +119,16 @@ func New(seed int64, files ...*File) (*Set, error) {
 		problems = s.checkResults(files)
 	}
 	if len(problems) > 0 {
-		return nil, problems.sorted()
+		return nil, problems.Sorted()
 	}
 	return s, nil
 }
 
-func (s *Set) compileProfile(name string, spec ProfileSpec) *Profile {
+func (s *Set) compileProfile(name string, spec scenarios.ProfileSpec) *Profile {
 	p := &Profile{Name: name, Loop: spec.Loop, hash: hashOf(spec)}
 	states := spec.States
 	if len(states) == 0 {
-		states = []StateSpec{{ProfileBody: spec.ProfileBody}}
+		states = []scenarios.StateSpec{{ProfileBody: spec.ProfileBody}}
 	}
 	for _, st := range states {
 		state := State{Name: st.Name, Status: st.ProfileStatus, Answer: st.Answer}
@@ -171,15 +136,15 @@ func (s *Set) compileProfile(name string, spec ProfileSpec) *Profile {
 			state.After = *st.After
 		}
 		for _, ss := range st.Sessions {
-			state.Sessions = append(state.Sessions, ss.session())
+			state.Sessions = append(state.Sessions, sessionOf(ss))
 		}
 		p.States = append(p.States, state)
 	}
 	return p
 }
 
-func (s *Set) compileUser(f *File, id string, spec UserSpec) (*User, error) {
-	u := &User{ID: id, lower: strings.ToLower(id), Regions: spec.Regions, Source: f.name, Spec: spec}
+func (s *Set) compileUser(f *scenarios.File, id string, spec scenarios.UserSpec) (*User, error) {
+	u := &User{ID: id, lower: strings.ToLower(id), Regions: spec.Regions, Source: f.Name(), Spec: spec}
 	if spec.Scenario != "" {
 		p, ok := s.profiles[spec.Scenario]
 		if !ok {
@@ -257,19 +222,19 @@ func (s *Set) withoutUser(id string) *Set {
 
 // withUser returns a copy of s where f's user id, declared by spec, replaces any user of that
 // id. Only this user is compiled and its results checked, as New would.
-func (s *Set) withUser(f *File, id string, spec UserSpec) (*Set, Problems) {
+func (s *Set) withUser(f *scenarios.File, id string, spec scenarios.UserSpec) (*Set, scenarios.Problems) {
 	c := s.shallow()
 	c.dropUser(id)
 	u, err := c.compileUser(f, id, spec)
 	if err != nil {
-		pos := f.positions.at("users." + id + ".scenario")
-		return nil, Problems{{File: f.name, Line: pos.Line, Column: pos.Column, Path: "users." + id + ".scenario", What: err.Error(),
+		pos := f.Positions().At("users." + id + ".scenario")
+		return nil, scenarios.Problems{{File: f.Name(), Line: pos.Line, Column: pos.Column, Path: "users." + id + ".scenario", What: err.Error(),
 			Hint: "declare it under scenarios: or use one of " + strings.Join(c.ScenarioNames(), ", ")}}
 	}
 	c.users[id] = u
 	c.reindex()
-	if !slices.Contains(c.files, f.name) {
-		c.files = append(c.files, f.name)
+	if !slices.Contains(c.files, f.Name()) {
+		c.files = append(c.files, f.Name())
 	}
 	if problems := c.checkUser(f, u); len(problems) > 0 {
 		return nil, problems
@@ -277,8 +242,8 @@ func (s *Set) withUser(f *File, id string, spec UserSpec) (*Set, Problems) {
 	return c, nil
 }
 
-func (s *Set) compileRule(f *File, spec RuleSpec) (*Rule, error) {
-	r := &Rule{Name: spec.Name, Source: f.name, Spec: spec, match: compileMatch(spec.Match)}
+func (s *Set) compileRule(f *scenarios.File, spec scenarios.RuleSpec) (*Rule, error) {
+	r := &Rule{Name: spec.Name, Source: f.Name(), Spec: spec, match: compileMatch(spec.Match)}
 	switch {
 	case spec.Scenario != "":
 		p, ok := s.profiles[spec.Scenario]
@@ -286,11 +251,11 @@ func (s *Set) compileRule(f *File, spec RuleSpec) (*Rule, error) {
 			return nil, fmt.Errorf("names scenario %q, which no loaded file declares", spec.Scenario)
 		}
 		r.Profile = p
-	case !spec.ProfileSpec.empty():
+	case !spec.ProfileSpec.Empty():
 		r.Profile = s.compileProfile("rule "+spec.Name, spec.ProfileSpec)
 	}
 	for _, fs := range spec.Faults {
-		r.Faults = append(r.Faults, fs.compile())
+		r.Faults = append(r.Faults, faultOf(fs))
 	}
 	return r, nil
 }
@@ -314,11 +279,11 @@ func hashOf(v any) string {
 
 // matcher is a compiled MatchSpec.
 type matcher struct {
-	spec  MatchSpec
+	spec  scenarios.MatchSpec
 	regex *regexp.Regexp
 }
 
-func compileMatch(m MatchSpec) matcher {
+func compileMatch(m scenarios.MatchSpec) matcher {
 	c := matcher{spec: m}
 	if m.UserIDRegex != "" {
 		c.regex = regexp.MustCompile(m.UserIDRegex) // validated by the file's checks

@@ -1,10 +1,12 @@
-package scenarios
+package files
 
 import (
 	"bytes"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/idvmock/idvmock/engine"
 )
 
 // Any file content: parsing and lint never panic, and a file they accept compiles into an
@@ -18,22 +20,22 @@ func FuzzParseAndLint(f *testing.F) {
 			}
 		}
 	}
-	builtin, err := BuiltinFiles()
+	builtin, err := Builtin()
 	if err != nil {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		file, err := ParseFile("fuzz.yaml", bytes.NewReader(data))
+		file, err := Parse("fuzz.yaml", bytes.NewReader(data))
 		if err != nil {
 			return
 		}
-		engine, err := NewEngine(0, append(builtin, file), nil)
+		e, err := engine.NewEngine(0, append(builtin, file), nil)
 		if err != nil {
 			return
 		}
 		for id := range file.Users {
-			req := Request{Operation: "getLatestSessionResult", UserID: id, Region: "sg", Country: "SGP"}
-			if _, err := engine.Answer(req, engine.Decide(req)); err != nil {
+			req := engine.Request{Operation: "getLatestSessionResult", UserID: id, Region: "sg", Country: "SGP"}
+			if _, err := e.Answer(req, e.Decide(req)); err != nil {
 				t.Fatalf("a linted file fails to answer user %q: %v\n%s", id, err, data)
 			}
 		}

@@ -1,4 +1,4 @@
-package scenarios
+package engine
 
 import (
 	"encoding/json"
@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/idvmock/idvmock"
+	"github.com/idvmock/idvmock/scenarios"
 )
 
 // A saved state restored into a new engine (a restarted mock) continues exactly where the
@@ -16,7 +17,7 @@ func TestSavedStateRoundTrip(t *testing.T) {
 	for range 4 { // looper: in-progress x3, then submitted
 		ask(t, old, Request{UserID: "looper"})
 	}
-	if err := old.PutUser("qa_1", []byte("scenario: failed\nregions: [sg]\n")); err != nil {
+	if err := putUser(old, "qa_1", ("scenario: failed\nregions: [sg]\n")); err != nil {
 		t.Fatal(err)
 	}
 	if err := old.DeleteUser("user_error"); err != nil {
@@ -69,10 +70,12 @@ func TestRestoreRefusesBadStates(t *testing.T) {
 		edit func(*SavedState)
 		want string
 	}{
-		"version":    {func(s *SavedState) { s.Version = 9 }, "reads saved states of version 1"},
-		"seed":       {func(s *SavedState) { s.Seed = 42 }, "--seed 42"},
-		"admin user": {func(s *SavedState) { s.AdminUsers = map[string]UserSpec{"bad": {Scenario: "no-such-scenario"}} }, "no-such-scenario"},
-		"progress":   {func(s *SavedState) { s.Progress = []SavedProgress{{Key: []string{"user"}}} }, "progress[0]"},
+		"version": {func(s *SavedState) { s.Version = 9 }, "reads saved states of version 1"},
+		"seed":    {func(s *SavedState) { s.Seed = 42 }, "--seed 42"},
+		"admin user": {func(s *SavedState) {
+			s.AdminUsers = map[string]scenarios.UserSpec{"bad": {Scenario: "no-such-scenario"}}
+		}, "no-such-scenario"},
+		"progress": {func(s *SavedState) { s.Progress = []SavedProgress{{Key: []string{"user"}}} }, "progress[0]"},
 	} {
 		st := good
 		tc.edit(&st)

@@ -1,4 +1,4 @@
-package scenarios
+package engine
 
 import (
 	"encoding/json"
@@ -10,6 +10,7 @@ import (
 
 	"github.com/idvmock/idvmock"
 	"github.com/idvmock/idvmock/internal/tmpl"
+	"github.com/idvmock/idvmock/scenarios"
 )
 
 // lintUserID stands in for the requested userId when a scenario or a pattern rule is checked.
@@ -19,20 +20,20 @@ const lintUserID = "lint-user"
 // every region, and checks each result against openapi.yaml's GetResult schema and the
 // consistency rules the contract suite applies to the vendor. A problem is placed at the
 // session that gave it.
-func (s *Set) checkResults(files []*File) Problems {
-	var problems Problems
+func (s *Set) checkResults(files []*scenarios.File) scenarios.Problems {
+	var problems scenarios.Problems
 	for _, f := range files {
 		for _, name := range sortedKeys(f.Scenarios) {
 			p := s.profiles[name]
 			problems = append(problems, s.checkProfile(f, "scenarios."+name, lintUserID, p, resolveStates(s.seed, lintUserID, p))...)
 		}
 		for _, id := range sortedKeys(f.Users) {
-			if u := s.users[id]; u != nil && u.Source == f.name {
+			if u := s.users[id]; u != nil && u.Source == f.Name() {
 				problems = append(problems, s.checkUser(f, u)...)
 			}
 		}
 		for i, spec := range f.Rules {
-			if spec.Scenario != "" || spec.ProfileSpec.empty() {
+			if spec.Scenario != "" || spec.ProfileSpec.Empty() {
 				continue
 			}
 			id := spec.Match.UserID
@@ -48,7 +49,7 @@ func (s *Set) checkResults(files []*File) Problems {
 
 // checkUser checks the results of a user declared in f with a profile of its own (a user
 // following a named scenario is checked with the scenario).
-func (s *Set) checkUser(f *File, u *User) Problems {
+func (s *Set) checkUser(f *scenarios.File, u *User) scenarios.Problems {
 	if u.Spec.Scenario != "" {
 		return nil
 	}
@@ -57,8 +58,8 @@ func (s *Set) checkUser(f *File, u *User) Problems {
 
 // checkProfile checks every session of every state of a profile declared at base in f, as
 // answered to userID, each problem placed at the session that gave it.
-func (s *Set) checkProfile(f *File, base, userID string, p *Profile, states [][]Session) Problems {
-	var problems Problems
+func (s *Set) checkProfile(f *scenarios.File, base, userID string, p *Profile, states [][]Session) scenarios.Problems {
+	var problems scenarios.Problems
 	for si, sessions := range states {
 		for i, sess := range sessions {
 			at := sessionPath(base, p, si, i)
@@ -67,13 +68,13 @@ func (s *Set) checkProfile(f *File, base, userID string, p *Profile, states [][]
 				hint := "fix the fields given for this session (result:, errorCode, scores) so that the answer is consistent"
 				var rp *resultProblem
 				if errors.As(err, &rp) {
-					where = f.positions.fieldOf(at, rp.pointer)
+					where = f.Positions().FieldOf(at, rp.pointer)
 					if rp.hint != "" {
 						hint = rp.hint
 					}
 				}
-				pos := f.positions.at(where)
-				problems = append(problems, Problem{File: f.name, Line: pos.Line, Column: pos.Column, Path: where, What: err.Error(), Hint: hint})
+				pos := f.Positions().At(where)
+				problems = append(problems, scenarios.Problem{File: f.Name(), Line: pos.Line, Column: pos.Column, Path: where, What: err.Error(), Hint: hint})
 			}
 		}
 	}

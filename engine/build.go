@@ -1,4 +1,4 @@
-package scenarios
+package engine
 
 import (
 	"encoding/binary"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/idvmock/idvmock"
 	"github.com/idvmock/idvmock/internal/tmpl"
+	"github.com/idvmock/idvmock/scenarios"
 )
 
 // sessionEpoch anchors the creation times of sessions a scenario gives no time: session i of
@@ -127,9 +128,9 @@ func generateResult(seed int64, userID string, index int, s Session, country str
 		CountryCodeIso3: country,
 	}
 	switch s.State {
-	case StateInProgress:
+	case scenarios.StateInProgress:
 		return r
-	case StateSubmitted:
+	case scenarios.StateSubmitted:
 		r.SubmissionCompleted = ptr(true)
 		return r
 	}

@@ -1,16 +1,16 @@
-package scenarios
+package engine
 
 import (
 	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/idvmock/idvmock"
 	"github.com/idvmock/idvmock/internal/tmpl"
+	"github.com/idvmock/idvmock/scenarios"
 )
 
 // StateVersion is the version of the saved-state format.
@@ -21,16 +21,16 @@ const StateVersion = 1
 // Generate URL, and how many requests each rule has matched (which seeds fault draws). A QA
 // saves it (GET /__admin/state), restarts the mock, and restores it (PUT /__admin/state).
 type SavedState struct {
-	Version      int                 `json:"version"`
-	SavedAt      time.Time           `json:"savedAt"`
-	Seed         int64               `json:"seed"`
-	AdminUsers   map[string]UserSpec `json:"adminUsers"`
-	RemovedUsers []string            `json:"removedUsers"`
-	Progress     []SavedProgress     `json:"progress"`
-	Started      []SavedSession      `json:"startedSessions"`
-	ProfileSet   map[string]string   `json:"profileStatuses,omitempty"` // userId -> status a completed started session set
-	RuleMatches  map[string]uint64   `json:"ruleMatches"`
-	StartedCount uint64              `json:"startedCount"`
+	Version      int                           `json:"version"`
+	SavedAt      time.Time                     `json:"savedAt"`
+	Seed         int64                         `json:"seed"`
+	AdminUsers   map[string]scenarios.UserSpec `json:"adminUsers"`
+	RemovedUsers []string                      `json:"removedUsers"`
+	Progress     []SavedProgress               `json:"progress"`
+	Started      []SavedSession                `json:"startedSessions"`
+	ProfileSet   map[string]string             `json:"profileStatuses,omitempty"` // userId -> status a completed started session set
+	RuleMatches  map[string]uint64             `json:"ruleMatches"`
+	StartedCount uint64                        `json:"startedCount"`
 }
 
 // SavedProgress is one progress entry: whose (key: "user", userId; "scenario", name, userId;
@@ -71,7 +71,7 @@ func (e *Engine) SaveState() SavedState {
 		st.RemovedUsers = []string{}
 	}
 	if st.AdminUsers == nil {
-		st.AdminUsers = map[string]UserSpec{}
+		st.AdminUsers = map[string]scenarios.UserSpec{}
 	}
 	if st.RuleMatches == nil {
 		st.RuleMatches = map[string]uint64{}
@@ -158,21 +158,22 @@ func (e *Engine) RestoreState(st SavedState) error {
 }
 
 // restoreAdmin checks saved admin users as PUT /__admin/users would.
-func restoreAdmin(saved map[string]UserSpec, limits Limits) (map[string]UserSpec, map[string]int, error) {
+func restoreAdmin(saved map[string]scenarios.UserSpec, limits Limits) (map[string]scenarios.UserSpec, map[string]int, error) {
 	if len(saved) > limits.MaxAdminUsers {
 		return nil, nil, fmt.Errorf("adminUsers: %d users; this mock keeps at most %d (--max-admin-users)", len(saved), limits.MaxAdminUsers)
 	}
-	admin, sizes, total := map[string]UserSpec{}, map[string]int{}, 0
+	admin, sizes, total := map[string]scenarios.UserSpec{}, map[string]int{}, 0
 	for _, id := range slices.Sorted(maps.Keys(saved)) {
 		data, err := json.Marshal(saved[id])
 		if err != nil {
 			return nil, nil, err
 		}
-		f, problems := parseDeclarations("saved state", append([]byte("users:\n  "+strconv.Quote(id)+":\n"), indent(data)...))
-		if len(problems) > 0 {
-			return nil, nil, fmt.Errorf("adminUsers.%s: %w", id, shiftLines(problems, 2))
+		f := scenarios.NewFile("saved state", nil)
+		f.Users = map[string]scenarios.UserSpec{id: saved[id]}
+		if problems := f.Validate(); len(problems) > 0 {
+			return nil, nil, fmt.Errorf("adminUsers.%s: %w", id, problems.TrimPath("users."))
 		}
-		admin[id], sizes[id] = f.Users[id], len(data)
+		admin[id], sizes[id] = saved[id], len(data)
 		if total += len(data); total > limits.MaxAdminBytes {
 			return nil, nil, fmt.Errorf("adminUsers: over %d bytes of declarations (--max-admin-bytes)", limits.MaxAdminBytes)
 		}
@@ -187,24 +188,26 @@ func restoreStarted(st SavedState, limits Limits, seed int64) (*startedSessions,
 		return nil, fmt.Errorf("startedSessions: %d sessions; this mock keeps at most %d (--max-started-sessions)", n, limits.MaxStartedSessions)
 	}
 	started := newStartedSessions(limits)
-	v := &validator{file: &File{name: "saved state", positions: positions{}}, literal: true}
+	from := scenarios.NewFile("saved state", nil)
+	var problems scenarios.Problems
+	add := func(path, what, hint string) { problems = append(problems, from.Problem(path, what, hint)) }
 	for i, s := range st.Started {
 		at := fmt.Sprintf("startedSessions[%d]", i)
 		switch {
-		case s.UserID == "" || len(s.UserID) > maxUserIDLength:
-			v.add(at+".userId", fmt.Sprintf("is %d characters", len(s.UserID)), fmt.Sprintf("a userId has 1 to %d characters", maxUserIDLength))
+		case s.UserID == "" || len(s.UserID) > scenarios.MaxUserIDLength:
+			add(at+".userId", fmt.Sprintf("is %d characters", len(s.UserID)), fmt.Sprintf("a userId has 1 to %d characters", scenarios.MaxUserIDLength))
 			continue
 		case s.Session.SignatureID == "" || tmpl.Has(s.Session.SignatureID):
-			v.add(at+".session.SignatureID", fmt.Sprintf("is %q", s.Session.SignatureID), "a started session has the signatureId Generate URL gave it")
+			add(at+".session.SignatureID", fmt.Sprintf("is %q", s.Session.SignatureID), "a started session has the signatureId Generate URL gave it")
 			continue
 		case started.bySig[s.Session.SignatureID] != nil:
-			v.add(at+".session.SignatureID", fmt.Sprintf("%q is also the signatureId of an earlier started session", s.Session.SignatureID), "each session has its own")
+			add(at+".session.SignatureID", fmt.Sprintf("%q is also the signatureId of an earlier started session", s.Session.SignatureID), "each session has its own")
 			continue
 		}
 		if len(s.Start.Input) > 0 {
 			var input map[string]any
 			if err := json.Unmarshal(s.Start.Input, &input); err != nil {
-				v.add(at+".start.Input", "is not a JSON object: "+err.Error(), "it is the Generate URL request, as given")
+				add(at+".start.Input", "is not a JSON object: "+err.Error(), "it is the Generate URL request, as given")
 				continue
 			}
 		} else {
@@ -212,9 +215,9 @@ func restoreStarted(st SavedState, limits Limits, seed int64) (*startedSessions,
 		}
 		s.Session.Result, s.Session.Literal = nil, true
 		if s.Session.SolutionCode == "" {
-			s.Session.SolutionCode = DefaultSolutionCode
+			s.Session.SolutionCode = scenarios.DefaultSolutionCode
 		}
-		v.session(at+".session", s.Session.spec())
+		problems = append(problems, scenarios.CheckSession("saved state", at+".session", s.Session.spec(), true)...)
 		rs := &runtimeSession{userID: s.UserID, session: s.Session, start: s.Start, seq: s.Seq}
 		if rs.seq == 0 {
 			rs.seq = uint64(i + 1)
@@ -227,13 +230,13 @@ func restoreStarted(st SavedState, limits Limits, seed int64) (*startedSessions,
 			}
 		}
 		if err != nil {
-			v.add(at+".session", "its answer "+err.Error(), "restore a state saved by idvmock, unchanged")
+			add(at+".session", "its answer "+err.Error(), "restore a state saved by idvmock, unchanged")
 			continue
 		}
 		started.add(rs)
 	}
-	if len(v.problems) > 0 {
-		return nil, v.problems
+	if len(problems) > 0 {
+		return nil, problems
 	}
 	for id, status := range st.ProfileSet {
 		if rt := started.byUser[id]; rt != nil {

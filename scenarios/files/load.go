@@ -1,4 +1,4 @@
-package scenarios
+package files
 
 import (
 	"context"
@@ -16,6 +16,9 @@ import (
 
 	"github.com/fsnotify/fsnotify"
 	"gopkg.in/yaml.v3"
+
+	"github.com/idvmock/idvmock/engine"
+	"github.com/idvmock/idvmock/scenarios"
 )
 
 // ReadPaths parses the scenario files at paths: files, or folders whose *.yaml, *.yml and
@@ -23,7 +26,7 @@ import (
 // file in a folder that is plainly one of idvmock's other formats (a contract users or cases
 // file, an exchange file, a HAR file) is skipped: it comes back as a file that declares
 // nothing, whose Skipped says why. Named on its own, such a file is a problem.
-func ReadPaths(paths []string) ([]*File, error) {
+func ReadPaths(paths []string) ([]*scenarios.File, error) {
 	names, err := expandPaths(paths)
 	if err != nil {
 		return nil, err
@@ -32,8 +35,8 @@ func ReadPaths(paths []string) ([]*File, error) {
 	for _, p := range paths {
 		explicit[p] = true
 	}
-	var files []*File
-	var problems Problems
+	var files []*scenarios.File
+	var problems scenarios.Problems
 	for _, name := range names {
 		data, err := os.ReadFile(name)
 		if err != nil {
@@ -41,15 +44,15 @@ func ReadPaths(paths []string) ([]*File, error) {
 		}
 		if kind := otherFormat(data); kind != "" {
 			if !explicit[name] {
-				files = append(files, &File{name: name, positions: positions{}, skipped: kind + ", not a scenario file"})
+				files = append(files, scenarios.SkippedFile(name, kind+", not a scenario file"))
 				continue
 			}
-			problems = append(problems, Problem{File: name, Line: 1, Column: 1, What: "is " + kind + ", not a scenario file",
+			problems = append(problems, scenarios.Problem{File: name, Line: 1, Column: 1, What: "is " + kind + ", not a scenario file",
 				Hint: "give serve and lint scenario files only; keep contract files in a folder of their own"})
 			continue
 		}
-		f, err := ParseFile(name, strings.NewReader(string(data)))
-		var ps Problems
+		f, err := Parse(name, strings.NewReader(string(data)))
+		var ps scenarios.Problems
 		switch {
 		case errors.As(err, &ps):
 			problems = append(problems, ps...)
@@ -137,26 +140,17 @@ func Lint(paths []string) error {
 }
 
 // LintFiles is Lint, and says which files were read and which skipped (see ReadPaths).
-func LintFiles(paths []string) ([]*File, error) {
+func LintFiles(paths []string) ([]*scenarios.File, error) {
 	files, err := ReadPaths(paths)
 	if err != nil {
 		return nil, err
 	}
-	builtin, err := BuiltinFiles()
+	builtin, err := Builtin()
 	if err != nil {
 		return nil, err
 	}
-	_, err = New(0, append(builtin, files...)...)
+	_, err = engine.New(0, append(builtin, files...)...)
 	return files, err
-}
-
-// ReloadStatus is how the last reload of the scenario files went.
-type ReloadStatus struct {
-	Files    []string  `json:"files"`
-	LoadedAt time.Time `json:"loadedAt"`
-	Error    string    `json:"error,omitempty"` // the refused change, when the last one was refused
-	FailedAt time.Time `json:"failedAt,omitempty"`
-	Watching string    `json:"watching,omitempty"` // how changes are seen: "fsnotify" or "polling every 1s"
 }
 
 // WatchOptions say how a Watcher looks for changes.
@@ -185,23 +179,23 @@ func (o *WatchOptions) setDefaults() {
 // Status and the log say why.
 type Watcher struct {
 	paths   []string
-	builtin []*File
-	engine  *Engine
+	builtin []*scenarios.File
+	engine  *engine.Engine
 	log     *slog.Logger
 	now     func() time.Time
 
 	mu      sync.Mutex
-	status  ReloadStatus
+	status  engine.ReloadStatus
 	applied string // digest of the files the engine holds
 	refused string // digest of the files last refused: not compiled again until they change
 }
 
 // NewWatcher watches paths for engine, whose files are builtin plus those at paths.
-func NewWatcher(paths []string, builtin []*File, engine *Engine, log *slog.Logger) *Watcher {
-	w := &Watcher{paths: paths, builtin: builtin, engine: engine, log: log, now: time.Now}
+func NewWatcher(paths []string, builtin []*scenarios.File, e *engine.Engine, log *slog.Logger) *Watcher {
+	w := &Watcher{paths: paths, builtin: builtin, engine: e, log: log, now: time.Now}
 	w.applied, _ = digest(paths)
 	names, _ := expandPaths(paths)
-	w.status = ReloadStatus{Files: names, LoadedAt: time.Now().UTC()}
+	w.status = engine.ReloadStatus{Files: names, LoadedAt: time.Now().UTC()}
 	return w
 }
 
@@ -354,10 +348,10 @@ func (w *Watcher) apply(settle time.Duration) time.Duration {
 	if err == nil && (d == w.applied || d == w.refused) {
 		return 0
 	}
-	var files []*File
+	var files []*scenarios.File
 	if err == nil {
 		if files, err = ReadPaths(w.paths); err == nil {
-			err = w.engine.Load(append(append([]*File(nil), w.builtin...), files...))
+			err = w.engine.Load(append(append([]*scenarios.File(nil), w.builtin...), files...))
 		}
 	}
 	now := w.now().UTC()
@@ -370,7 +364,7 @@ func (w *Watcher) apply(settle time.Duration) time.Duration {
 	}
 	names, _ := expandPaths(w.paths)
 	w.applied = d
-	w.status = ReloadStatus{Files: names, LoadedAt: now, Watching: w.status.Watching}
+	w.status = engine.ReloadStatus{Files: names, LoadedAt: now, Watching: w.status.Watching}
 	w.log.Info("scenario files reloaded", slog.Any("files", names))
 	return 0
 }
@@ -388,7 +382,7 @@ func (w *Watcher) setWatching(how string) {
 }
 
 // Status reports how the last reload went.
-func (w *Watcher) Status() ReloadStatus {
+func (w *Watcher) Status() engine.ReloadStatus {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.status

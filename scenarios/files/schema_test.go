@@ -1,4 +1,4 @@
-package scenarios
+package files
 
 import (
 	"bytes"
@@ -11,12 +11,14 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"gopkg.in/yaml.v3"
+
+	"github.com/idvmock/idvmock/scenarios"
 )
 
 // The Go types that read scenario files and the JSON Schema editors use (generated from
 // openapi.yaml) declare the same keys.
 func TestGoTypesAndJSONSchemaAgree(t *testing.T) {
-	raw, err := os.ReadFile(filepath.Join("..", "docs", "scenarios.schema.json"))
+	raw, err := os.ReadFile(filepath.Join("..", "..", "docs", "scenarios.schema.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,14 +31,14 @@ func TestGoTypesAndJSONSchemaAgree(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, typ := range map[string]reflect.Type{
-		"ScenarioFile":    reflect.TypeOf(File{}),
-		"ScenarioUser":    reflect.TypeOf(UserSpec{}),
-		"ScenarioProfile": reflect.TypeOf(ProfileSpec{}),
-		"ScenarioState":   reflect.TypeOf(StateSpec{}),
-		"ScenarioSession": reflect.TypeOf(SessionSpec{}),
-		"ScenarioRule":    reflect.TypeOf(RuleSpec{}),
-		"ScenarioMatch":   reflect.TypeOf(MatchSpec{}),
-		"ScenarioFault":   reflect.TypeOf(FaultSpec{}),
+		"ScenarioFile":    reflect.TypeOf(scenarios.File{}),
+		"ScenarioUser":    reflect.TypeOf(scenarios.UserSpec{}),
+		"ScenarioProfile": reflect.TypeOf(scenarios.ProfileSpec{}),
+		"ScenarioState":   reflect.TypeOf(scenarios.StateSpec{}),
+		"ScenarioSession": reflect.TypeOf(scenarios.SessionSpec{}),
+		"ScenarioRule":    reflect.TypeOf(scenarios.RuleSpec{}),
+		"ScenarioMatch":   reflect.TypeOf(scenarios.MatchSpec{}),
+		"ScenarioFault":   reflect.TypeOf(scenarios.FaultSpec{}),
 	} {
 		var goKeys, schemaKeys []string
 		for k := range yamlFields(typ) {
@@ -57,12 +59,12 @@ func TestGoTypesAndJSONSchemaAgree(t *testing.T) {
 // invalid fixtures about unknown keys do not.
 func TestFilesAgainstTheJSONSchema(t *testing.T) {
 	c := jsonschema.NewCompiler()
-	sch, err := c.Compile(filepath.Join("..", "docs", "scenarios.schema.json"))
+	sch, err := c.Compile(filepath.Join("..", "..", "docs", "scenarios.schema.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	valid, _ := filepath.Glob(filepath.Join("testdata", "valid", "*.yaml"))
-	examples, _ := filepath.Glob(filepath.Join("..", "examples", "scenarios", "*.yaml"))
+	examples, _ := filepath.Glob(filepath.Join("..", "..", "examples", "scenarios", "*.yaml"))
 	builtin, _ := filepath.Glob(filepath.Join("builtin", "*.yaml"))
 	files := append(append(valid, examples...), builtin...)
 	if len(files) < 8 {

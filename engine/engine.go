@@ -1,4 +1,4 @@
-package scenarios
+package engine
 
 import (
 	"encoding/json"
@@ -13,6 +13,7 @@ import (
 
 	"github.com/idvmock/idvmock"
 	"github.com/idvmock/idvmock/internal/tmpl"
+	"github.com/idvmock/idvmock/scenarios"
 )
 
 // Engine answers requests from a Set and holds everything that changes while the mock runs:
@@ -30,11 +31,11 @@ type Engine struct {
 
 	mu           sync.Mutex
 	set          *Set
-	files        []*File             // what set was compiled from, admin users aside
-	admin        map[string]UserSpec // users put through the admin API
-	adminBytes   map[string]int      // the size of each one's declaration
-	removed      map[string]bool     // users deleted through the admin API
-	adminGen     uint64              // changes of admin and removed: a compile outside the lock checks it
+	files        []*scenarios.File             // what set was compiled from, admin users aside
+	admin        map[string]scenarios.UserSpec // users put through the admin API
+	adminBytes   map[string]int                // the size of each one's declaration
+	removed      map[string]bool               // users deleted through the admin API
+	adminGen     uint64                        // changes of admin and removed: a compile outside the lock checks it
 	progress     map[string]*progress
 	started      *startedSessions
 	hits         map[string]uint64 // matches per rule name
@@ -45,13 +46,13 @@ type Engine struct {
 
 // NewEngine compiles files (built-in files first, usually) into the set it answers from,
 // with the default Limits. now is the clock for time-based progression; nil means time.Now.
-func NewEngine(seed int64, files []*File, now func() time.Time) (*Engine, error) {
+func NewEngine(seed int64, files []*scenarios.File, now func() time.Time) (*Engine, error) {
 	if now == nil {
 		now = time.Now
 	}
 	e := &Engine{
 		seed: seed, now: now, limits: Limits{}.withDefaults(),
-		admin: map[string]UserSpec{}, adminBytes: map[string]int{}, removed: map[string]bool{},
+		admin: map[string]scenarios.UserSpec{}, adminBytes: map[string]int{}, removed: map[string]bool{},
 		progress: map[string]*progress{}, hits: map[string]uint64{}, results: newResultCache(),
 	}
 	e.started = newStartedSessions(e.limits)
@@ -80,7 +81,7 @@ func (e *Engine) Limits() Limits {
 // Load replaces the scenario files. On a problem nothing changes and the previous set keeps
 // answering. Users whose declaration did not change keep their progress. The files are
 // compiled outside the lock: requests go on being answered meanwhile.
-func (e *Engine) Load(files []*File) error {
+func (e *Engine) Load(files []*scenarios.File) error {
 	for {
 		e.mu.Lock()
 		admin, removed, gen := maps.Clone(e.admin), maps.Clone(e.removed), e.adminGen
@@ -103,10 +104,11 @@ func (e *Engine) Load(files []*File) error {
 }
 
 // compile builds the set of files plus the admin layer. admin and removed are only read.
-func compile(seed int64, files []*File, admin map[string]UserSpec, removed map[string]bool) (*Set, error) {
-	all := append([]*File(nil), files...)
+func compile(seed int64, files []*scenarios.File, admin map[string]scenarios.UserSpec, removed map[string]bool) (*Set, error) {
+	all := append([]*scenarios.File(nil), files...)
 	if len(admin) > 0 {
-		layer := &File{name: adminFileName, positions: positions{}, Users: map[string]UserSpec{}}
+		layer := scenarios.NewFile(adminFileName, nil)
+		layer.Users = make(map[string]scenarios.UserSpec, len(admin))
 		for id, spec := range admin {
 			layer.Users[id] = spec
 		}
@@ -123,7 +125,10 @@ func compile(seed int64, files []*File, admin map[string]UserSpec, removed map[s
 }
 
 // adminFileName is where the users of the admin API come from, in messages and listings.
-const adminFileName = "admin API"
+const adminFileName = AdminSource
+
+// AdminSource names the declarations of the admin API in messages and listings.
+const AdminSource = "admin API"
 
 // Set returns the set the engine answers from now.
 func (e *Engine) Set() *Set {
@@ -509,26 +514,26 @@ func (e *Engine) Reset(id string) int {
 // MaxAdminBytes.
 var ErrAdminFull = errors.New("the admin API holds as many users as its limits allow")
 
-// PutUser declares (or replaces) user id with a declaration in the scenario files' format,
-// YAML or JSON. A declaration with problems changes nothing. Only this user is compiled and
-// checked, outside the lock; the rest of the set is shared with the previous one.
-func (e *Engine) PutUser(id string, data []byte) error {
-	f, problems := parseDeclarations(adminFileName, append([]byte("users:\n  "+strconv.Quote(id)+":\n"), indent(data)...))
-	if len(problems) > 0 {
-		return shiftLines(problems, 2)
+// PutUser declares (or replaces) user id, as f (a declaration read by scenarios/files, size
+// bytes long) declares it. A declaration with problems changes nothing; the problems' paths
+// start at the userId. Only this user is compiled and checked, outside the lock; the rest of
+// the set is shared with the previous one.
+func (e *Engine) PutUser(f *scenarios.File, id string, size int) error {
+	spec, ok := f.Users[id]
+	if !ok {
+		return fmt.Errorf("%s declares no user %q", f.Name(), id)
 	}
-	spec := f.Users[id]
 	for {
 		e.mu.Lock()
 		base, gen := e.set, e.adminGen
-		if err := e.adminRoom(id, len(data)); err != nil {
+		if err := e.adminRoom(id, size); err != nil {
 			e.mu.Unlock()
 			return err
 		}
 		e.mu.Unlock()
 		next, problems := base.withUser(f, id, spec)
 		if len(problems) > 0 {
-			return shiftLines(problems, 2)
+			return problems.TrimPath("users.")
 		}
 		e.mu.Lock()
 		if e.set != base || e.adminGen != gen {
@@ -536,7 +541,7 @@ func (e *Engine) PutUser(id string, data []byte) error {
 			continue
 		}
 		e.set = next
-		e.admin[id], e.adminBytes[id] = spec, len(data)
+		e.admin[id], e.adminBytes[id] = spec, size
 		delete(e.removed, id)
 		e.adminGen++
 		e.results.reset()
@@ -593,29 +598,8 @@ func (e *Engine) DeleteUser(id string) error {
 }
 
 // declaredIn reports whether a file declares user id.
-func declaredIn(files []*File, id string) bool {
-	return slices.ContainsFunc(files, func(f *File) bool { _, ok := f.Users[id]; return ok })
-}
-
-// indent makes a user's declaration the value of its key in a wrapping file.
-func indent(data []byte) []byte {
-	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
-	for i, l := range lines {
-		lines[i] = "    " + l
-	}
-	return []byte(strings.Join(lines, "\n") + "\n")
-}
-
-// shiftLines places problems of a wrapped declaration on the lines of the original.
-func shiftLines(ps Problems, by int) Problems {
-	for i := range ps {
-		if ps[i].Line > by {
-			ps[i].Line -= by
-			ps[i].Column = max(1, ps[i].Column-4)
-		}
-		ps[i].Path = strings.TrimPrefix(ps[i].Path, "users.")
-	}
-	return ps
+func declaredIn(files []*scenarios.File, id string) bool {
+	return slices.ContainsFunc(files, func(f *scenarios.File) bool { _, ok := f.Users[id]; return ok })
 }
 
 // latest returns the index of the most recently created session under code (any code when

@@ -1,4 +1,4 @@
-package contract
+package recording
 
 import (
 	"bytes"
@@ -6,86 +6,20 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io/fs"
 	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
 
 	"github.com/idvmock/idvmock"
-	"github.com/idvmock/idvmock/scenarios"
+	"github.com/idvmock/idvmock/contract"
 )
-
-// mockEnvelope is the mock's Get Latest answer for user_active, decoded, its result answering
-// for userID instead.
-func mockEnvelope(t *testing.T, userID string) map[string]any {
-	t.Helper()
-	rec := httptest.NewRecorder()
-	req := httptest.NewRequest(http.MethodGet, PathLatest+"?userId=user_active", nil)
-	req.Header.Set("X-ACCESS-TOKEN", "test-token")
-	newMock(t).ServeHTTP(rec, req)
-	env, err := decodeObject(rec.Body.Bytes())
-	if err != nil || env["code"] != "SUCCESS" {
-		t.Fatalf("the mock's answer for user_active: %v\n%s", err, rec.Body)
-	}
-	resultOfEnvelope(env)["inputParameters"].(map[string]any)["userId"] = userID
-	return env
-}
-
-func resultOfEnvelope(env map[string]any) map[string]any {
-	return env["data"].(map[string]any)["result"].(map[string]any)
-}
-
-// latestExchange is a Get Latest exchange for userID (code "": asked without solutionCode)
-// answering env.
-func latestExchange(t *testing.T, userID, code string, env map[string]any) Exchange {
-	t.Helper()
-	query := "userId=" + userID
-	if code != "" {
-		query += "&solutionCode=" + code
-	}
-	req, _ := http.NewRequest(http.MethodGet, LatestURL+"?"+query, nil)
-	body, err := json.Marshal(env)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return Exchange{Request: req, Status: http.StatusOK, Header: http.Header{"Content-Type": {"application/json"}}, Body: body}
-}
-
-func newRecorder(t *testing.T, dir string) *Recorder {
-	t.Helper()
-	rec, err := NewRecorder(dir, "", "https://upstream.invalid")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return rec
-}
-
-// loadRecordings compiles the recordings in dir with the built-in files, as serve does.
-func loadRecordings(t *testing.T, dir string) *scenarios.Set {
-	t.Helper()
-	builtin, err := scenarios.BuiltinFiles()
-	if err != nil {
-		t.Fatal(err)
-	}
-	files, err := scenarios.ReadPaths([]string{dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	set, err := scenarios.New(0, append(builtin, files...)...)
-	if err != nil {
-		t.Fatalf("the recordings do not load: %v", err)
-	}
-	return set
-}
 
 // Masks are keyed with a secret of each Recorder: a placeholder is not the plain SHA-256 of
 // the value (found by hashing guesses, e.g. "FEMALE"), it is the same for the same value within
@@ -270,7 +204,7 @@ func TestEveryPersonalFieldIsMaskedInTheRecording(t *testing.T) {
 
 	dir := t.TempDir()
 	rec := newRecorder(t, dir)
-	file, err := rec.Record(OpGetLatest, latestExchange(t, userID, "", env))
+	file, err := record(rec, userID, "", env)
 	if err != nil || file == "" {
 		t.Fatalf("not recorded: %q %v", file, err)
 	}
@@ -292,13 +226,13 @@ func TestEveryPersonalFieldIsMaskedInTheRecording(t *testing.T) {
 	loadRecordings(t, dir)
 	replay := httptest.NewServer(newMock(t, dir))
 	defer replay.Close()
-	p := getThrough(t, replay.URL, "userId="+userID)
-	req, _ := http.NewRequest(http.MethodGet, replay.URL+PathLatest+"?userId="+userID, nil)
-	c, err := NewChecker()
+	p := getLatest(t, replay.URL, "userId="+userID)
+	req, _ := http.NewRequest(http.MethodGet, replay.URL+idvmock.PathLatest+"?userId="+userID, nil)
+	c, err := contract.NewChecker()
 	if err != nil {
 		t.Fatal(err)
 	}
-	vs := c.Check(Exchange{Request: req, Status: p.status, Header: http.Header{"Content-Type": {"application/json"}}, Body: p.body})
+	vs := c.Check(contract.Exchange{Request: req, Status: p.status, Header: http.Header{"Content-Type": {"application/json"}}, Body: p.body})
 	if p.status != 200 || len(vs) > 0 {
 		t.Errorf("the replay answers HTTP %d, violations %v:\n%s", p.status, vs, p.body)
 	}
@@ -352,111 +286,5 @@ func TestMaskKeepsWhatTheSchemaRequires(t *testing.T) {
 	if bad := checkMarks(personal(&openapi3.Schema{}, "yes").Value, "components.schemas.X", map[*openapi3.Schema]bool{}); bad == nil ||
 		!strings.Contains(bad.Error(), "components.schemas.X: x-idvmock-personal is yes: write true, false or media") {
 		t.Errorf("a mark the masker does not know: %v", bad)
-	}
-}
-
-// Recordings hold personal data, masked or not: the files are 0600 and a folder the Recorder
-// creates is 0700. A folder that exists keeps its mode.
-func TestRecordingsArePrivate(t *testing.T) {
-	old := syscall.Umask(0o002) // the most permissive umask in use
-	defer syscall.Umask(old)
-
-	created := filepath.Join(t.TempDir(), "qa", "recorded")
-	existing := t.TempDir()
-	if err := os.Chmod(existing, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	stale := filepath.Join(existing, "user_private.yaml") // an older recording, world-readable
-	if err := os.WriteFile(stale, []byte("users: {}\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	for dir, wantDir := range map[string]fs.FileMode{created: 0o700, existing: 0o755} {
-		rec := newRecorder(t, dir)
-		file, err := rec.Record(OpGetLatest, latestExchange(t, "user_private", "", mockEnvelope(t, "user_private")))
-		if err != nil || file == "" {
-			t.Fatalf("not recorded: %q %v", file, err)
-		}
-		for path, want := range map[string]fs.FileMode{dir: wantDir, file: 0o600} {
-			info, err := os.Stat(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := info.Mode().Perm(); got != want {
-				t.Errorf("%s: mode %04o, want %04o", path, got, want)
-			}
-		}
-		entries, _ := os.ReadDir(dir)
-		if len(entries) != 1 {
-			t.Errorf("%s holds %d entries, want the one file (no temporary file left)", dir, len(entries))
-		}
-	}
-	if _, err := NewRecorder(stale, "", "x"); err == nil || !strings.Contains(err.Error(), "user_private.yaml: it is a file, not a folder") {
-		t.Errorf("--record naming a file: %v", err)
-	}
-}
-
-// An answer to a request without solutionCode does not say its code: it is filed under a code
-// a replay accepts anyway, one the user has no answer under, never a made-up one; when there is
-// none it is not recorded.
-func TestAnAnswerWithoutSolutionCodeNeverMakesUpACode(t *testing.T) {
-	dir := t.TempDir()
-	rec := newRecorder(t, dir)
-	const userID = "user_codes"
-	answer := func(sig string) map[string]any {
-		env := mockEnvelope(t, userID)
-		resultOfEnvelope(env)["signatureId"] = sig
-		return env
-	}
-	builtin, err := scenarios.BuiltinFiles()
-	if err != nil {
-		t.Fatal(err)
-	}
-	set, err := scenarios.New(0, builtin...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	builtinCodes := set.SolutionCodes()
-
-	if _, err := rec.Record(OpGetLatest, latestExchange(t, userID, "101", answer("sig101"))); err != nil {
-		t.Fatal(err)
-	}
-	file, err := rec.Record(OpGetLatest, latestExchange(t, userID, "", answer("sigLatest")))
-	if err != nil || file == "" {
-		t.Fatalf("the answer without solutionCode: %q %v", file, err)
-	}
-	if codes := loadRecordings(t, dir).SolutionCodes(); !reflect.DeepEqual(codes, builtinCodes) {
-		t.Errorf("a replay accepts the solution codes %v, want those it accepts without recordings: %v", codes, builtinCodes)
-	}
-	replay := httptest.NewServer(newMock(t, dir))
-	defer replay.Close()
-	for query, want := range map[string]string{
-		"userId=" + userID + "&solutionCode=any": `"message":"solutionCode is wrong."`,
-		"userId=" + userID:                       `"signatureId":"sigLatest"`,
-		"userId=" + userID + "&solutionCode=101": `"signatureId":"sig101"`,
-	} {
-		if p := getThrough(t, replay.URL, query); !strings.Contains(string(p.body), want) {
-			t.Errorf("%s: %s, want %s", query, p.body, want)
-		}
-	}
-
-	// 102 asked explicitly: the answer without a code has nowhere left to go and is dropped.
-	file, err = rec.Record(OpGetLatest, latestExchange(t, userID, "102", answer("sig102")))
-	if file == "" || err == nil || !strings.Contains(err.Error(), "dropped") {
-		t.Errorf("102 recorded over the answer filed under it: %q %v", file, err)
-	}
-	before, _ := os.ReadFile(file)
-	if bytes.Contains(before, []byte("sigLatest")) {
-		t.Error("the dropped answer is still in the file")
-	}
-	file, err = rec.Record(OpGetLatest, latestExchange(t, userID, "", answer("sigNewer")))
-	if file != "" || err == nil || !strings.Contains(err.Error(), "not recorded") || !strings.Contains(err.Error(), "101, 102") {
-		t.Errorf("an answer without solutionCode with every code taken: %q %v", file, err)
-	}
-	after, _ := os.ReadFile(filepath.Join(dir, fileName(userID)))
-	if !bytes.Equal(before, after) {
-		t.Error("the refused answer changed the file")
-	}
-	if codes := loadRecordings(t, dir).SolutionCodes(); !reflect.DeepEqual(codes, builtinCodes) {
-		t.Errorf("a replay accepts %v, want %v", codes, builtinCodes)
 	}
 }

@@ -1,7 +1,8 @@
-package scenarios
+package files
 
 import (
 	"bytes"
+	"encoding"
 	"errors"
 	"fmt"
 	"io"
@@ -14,33 +15,13 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/idvmock/idvmock/internal/edit"
+	"github.com/idvmock/idvmock/scenarios"
 )
 
-// position is where a value stands in a scenario file, 1-based.
-type position struct{ Line, Column int }
-
-// positions maps each path of a file ("users.alice.sessions[0].errorCode") to where its value
-// stands.
-type positions map[string]position
-
-// at returns the position of path, or of its nearest enclosing path that has one.
-func (p positions) at(path string) position {
-	for {
-		if pos, ok := p[path]; ok {
-			return pos
-		}
-		i := strings.LastIndexAny(path, ".[")
-		if i < 0 {
-			return p[""]
-		}
-		path = path[:i]
-	}
-}
-
-// ParseFile decodes a scenario file, rejecting unknown keys, and checks that every
-// declaration in it is complete and consistent. name is used in messages. The error lists
-// every problem as file:line:column: path: what (hint).
-func ParseFile(name string, r io.Reader) (*File, error) {
+// Parse decodes a scenario file, rejecting unknown keys, and checks that every declaration
+// in it is complete and consistent. name is used in messages. The error lists every problem
+// as file:line:column: path: what (hint).
+func Parse(name string, r io.Reader) (*scenarios.File, error) {
 	data, err := io.ReadAll(r)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
@@ -56,23 +37,23 @@ func ParseFile(name string, r io.Reader) (*File, error) {
 // it can in one go: unknown keys and what the declarations get wrong besides them. A problem
 // that an unknown key explains (profileStatus is missing, where profilStatus was written) is
 // left to the unknown key's.
-func parseDeclarations(name string, data []byte) (*File, Problems) {
+func parseDeclarations(name string, data []byte) (*scenarios.File, scenarios.Problems) {
 	f, problems := decodeFile(name, data)
 	if f == nil {
 		return nil, problems
 	}
 	explained := map[string]bool{}
 	for _, p := range problems {
-		if p.suggested != "" {
-			explained[join(parentPath(p.Path), p.suggested)] = true
+		if p.Suggested != "" {
+			explained[join(parentPath(p.Path), p.Suggested)] = true
 		}
 	}
-	for _, p := range f.validate() {
+	for _, p := range f.Validate() {
 		if !explained[p.Path] {
 			problems = append(problems, p)
 		}
 	}
-	return f, problems.sorted()
+	return f, problems.Sorted()
 }
 
 // parentPath is the path of the mapping path is a key of.
@@ -85,24 +66,25 @@ func parentPath(path string) string {
 
 // decodeFile parses data into a File with the positions of its values. Problems are YAML
 // syntax errors, unknown keys and values of the wrong type.
-func decodeFile(name string, data []byte) (*File, Problems) {
-	f := &File{name: name, positions: positions{"": {1, 1}}}
+func decodeFile(name string, data []byte) (*scenarios.File, scenarios.Problems) {
+	pos := scenarios.Positions{"": {Line: 1, Column: 1}}
+	f := scenarios.NewFile(name, pos)
 	var root yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&root); err != nil {
 		if errors.Is(err, io.EOF) {
 			return f, nil // an empty file declares nothing
 		}
-		return nil, Problems{syntaxProblem(name, err)}
+		return nil, scenarios.Problems{syntaxProblem(name, err)}
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
-		return nil, Problems{{File: name, Line: extra.Line, Column: extra.Column, What: "holds more than one YAML document",
+		return nil, scenarios.Problems{{File: name, Line: extra.Line, Column: extra.Column, What: "holds more than one YAML document",
 			Hint: "put every declaration in one document, without --- separators"}}
 	}
 	if p, deep := tooDeep(&root); deep {
 		p.File = name
-		return nil, Problems{p}
+		return nil, scenarios.Problems{p}
 	}
 	doc := &root
 	if doc.Kind == yaml.DocumentNode && len(doc.Content) == 1 {
@@ -111,13 +93,18 @@ func decodeFile(name string, data []byte) (*File, Problems) {
 	if doc.Kind == yaml.ScalarNode && doc.Tag == "!!null" {
 		return f, nil
 	}
-	var problems Problems
-	walkKeys(doc, reflect.TypeOf(File{}), "", f.positions, func(p Problem) {
+	var problems scenarios.Problems
+	badValue := false
+	walkKeys(doc, reflect.TypeOf(scenarios.File{}), "", pos, func(p scenarios.Problem, fatal bool) {
 		p.File = name
 		problems = append(problems, p)
+		badValue = badValue || fatal
 	})
+	if badValue {
+		return nil, problems
+	}
 	if err := doc.Decode(f); err != nil { // unknown keys aside: they are left out
-		return nil, append(problems, decodeProblems(name, err, f.positions)...)
+		return nil, append(problems, decodeProblems(name, err, pos)...)
 	}
 	return f, problems
 }
@@ -128,7 +115,7 @@ func decodeFile(name string, data []byte) (*File, Problems) {
 const MaxDepth = 64
 
 // tooDeep finds a value nested deeper than MaxDepth, and says where it is.
-func tooDeep(root *yaml.Node) (Problem, bool) {
+func tooDeep(root *yaml.Node) (scenarios.Problem, bool) {
 	type frame struct {
 		node  *yaml.Node
 		depth int
@@ -148,7 +135,7 @@ func tooDeep(root *yaml.Node) (Problem, bool) {
 			continue
 		}
 		if f.depth == MaxDepth {
-			return Problem{Line: f.node.Line, Column: f.node.Column, Path: f.path,
+			return scenarios.Problem{Line: f.node.Line, Column: f.node.Column, Path: f.path,
 				What: fmt.Sprintf("nests deeper than %d levels", MaxDepth), Hint: "a declaration needs a few levels: flatten this value"}, true
 		}
 		if f.node.Kind == yaml.MappingNode {
@@ -161,7 +148,7 @@ func tooDeep(root *yaml.Node) (Problem, bool) {
 			stack = append(stack, frame{c, f.depth + 1, fmt.Sprintf("%s[%d]", f.path, i)})
 		}
 	}
-	return Problem{}, false
+	return scenarios.Problem{}, false
 }
 
 // clipKey shortens a key for a message.
@@ -175,30 +162,27 @@ func clipKey(k string) string {
 var yamlLine = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
 
 // syntaxProblem turns a YAML syntax error into a Problem with its line.
-func syntaxProblem(name string, err error) Problem {
+func syntaxProblem(name string, err error) scenarios.Problem {
 	msg := err.Error()
 	if m := yamlLine.FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
-		return Problem{File: name, Line: line, Column: 1, What: "YAML syntax: " + m[2], Hint: "check indentation, quotes and colons on this line"}
+		return scenarios.Problem{File: name, Line: line, Column: 1, What: "YAML syntax: " + m[2], Hint: "check indentation, quotes and colons on this line"}
 	}
-	return Problem{File: name, Line: 1, Column: 1, What: strings.TrimPrefix(msg, "yaml: "), Hint: "the file must be YAML (or JSON)"}
+	return scenarios.Problem{File: name, Line: 1, Column: 1, What: strings.TrimPrefix(msg, "yaml: "), Hint: "the file must be YAML (or JSON)"}
 }
 
 // decodeProblems turns decoding errors (wrong types, bad durations or times) into Problems.
-func decodeProblems(name string, err error, pos positions) Problems {
-	var problems Problems
-	var pe *positionedError
+func decodeProblems(name string, err error, pos scenarios.Positions) scenarios.Problems {
+	var problems scenarios.Problems
 	var te *yaml.TypeError
 	switch {
-	case errors.As(err, &pe):
-		problems = append(problems, Problem{File: name, Line: pe.Line, Column: pe.Column, Path: pos.pathAt(pe.Line, pe.Column), What: pe.Msg, Hint: pe.Hint})
 	case errors.As(err, &te):
 		for _, e := range te.Errors {
-			p := Problem{File: name, Line: 1, Column: 1, What: e}
+			p := scenarios.Problem{File: name, Line: 1, Column: 1, What: e}
 			if m := yamlLine.FindStringSubmatch(e); m != nil {
 				p.Line, _ = strconv.Atoi(m[1])
-				p.Column = pos.columnOnLine(p.Line)
-				p.Path = pos.pathAt(p.Line, p.Column)
+				p.Column = pos.ColumnOnLine(p.Line)
+				p.Path = pos.PathAt(p.Line, p.Column)
 				p.What = m[2]
 				p.Hint = "see docs/scenarios.md for the type of each field"
 				if strings.Contains(p.What, "already defined") {
@@ -208,57 +192,26 @@ func decodeProblems(name string, err error, pos positions) Problems {
 			problems = append(problems, p)
 		}
 	default:
-		problems = append(problems, Problem{File: name, Line: 1, Column: 1, What: err.Error()})
+		problems = append(problems, scenarios.Problem{File: name, Line: 1, Column: 1, What: err.Error()})
 	}
 	return problems
 }
 
-// fieldOf returns the path of the field at pointer in the result overrides of the session at
-// session, or the session's own field of that name, or the session itself.
-func (p positions) fieldOf(session string, pointer []string) string {
-	for _, candidate := range []string{session + ".result." + strings.Join(pointer, "."), session + "." + strings.Join(pointer, ".")} {
-		if _, ok := p[candidate]; ok && len(pointer) > 0 {
-			return candidate
-		}
-	}
-	if len(pointer) > 0 {
-		if _, ok := p[session+".result."+pointer[0]]; ok {
-			return session + ".result." + pointer[0]
-		}
-	}
-	return session
-}
-
-// pathAt returns the path of the value at line and column, or "".
-func (p positions) pathAt(line, column int) string {
-	for path, pos := range p {
-		if pos.Line == line && pos.Column == column {
-			return path
-		}
-	}
-	return ""
-}
-
-// columnOnLine returns the column of the first value that stands on line.
-func (p positions) columnOnLine(line int) int {
-	col := 0
-	for _, pos := range p {
-		if pos.Line == line && (col == 0 || pos.Column < col) {
-			col = pos.Column
-		}
-	}
-	return max(col, 1)
-}
+var textUnmarshaler = reflect.TypeOf((*encoding.TextUnmarshaler)(nil)).Elem()
 
 // walkKeys checks that every mapping key of node is a field of t (by yaml tag, inline
-// structs included) and records the position of every value under path. Free-form values
-// (map[string]any) and types that decode themselves are not entered.
-func walkKeys(node *yaml.Node, t reflect.Type, path string, pos positions, report func(Problem)) {
-	pos[path] = position{node.Line, node.Column}
+// structs included), that every value of a type read from text (a time, a duration, an
+// after) reads, and records the position of every value under path. Free-form values
+// (map[string]any) are not entered. report's fatal says the file cannot be decoded.
+func walkKeys(node *yaml.Node, t reflect.Type, path string, pos scenarios.Positions, report func(p scenarios.Problem, fatal bool)) {
+	pos[path] = scenarios.Position{Line: node.Line, Column: node.Column}
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	if reflect.PointerTo(t).Implements(reflect.TypeOf((*yaml.Unmarshaler)(nil)).Elem()) {
+	if reflect.PointerTo(t).Implements(textUnmarshaler) {
+		if err := readText(node, t); err != nil {
+			report(scenarios.Problem{Path: path, Line: node.Line, Column: node.Column, What: err.What, Hint: err.Hint}, true)
+		}
 		return
 	}
 	switch {
@@ -271,8 +224,8 @@ func walkKeys(node *yaml.Node, t reflect.Type, path string, pos positions, repor
 			ft, ok := fields[key.Value]
 			if !ok {
 				hint, suggested := keyHint(key.Value, fields)
-				report(Problem{Path: join(path, key.Value), Line: key.Line, Column: key.Column,
-					What: fmt.Sprintf("unknown key %q", key.Value), Hint: hint, suggested: suggested})
+				report(scenarios.Problem{Path: join(path, key.Value), Line: key.Line, Column: key.Column,
+					What: fmt.Sprintf("unknown key %q", key.Value), Hint: hint, Suggested: suggested}, false)
 				continue
 			}
 			walkKeys(value, ft, join(path, key.Value), pos, report)
@@ -288,9 +241,30 @@ func walkKeys(node *yaml.Node, t reflect.Type, path string, pos positions, repor
 	}
 }
 
+// readText reads a scalar node as t, a type read from text, and says what is wrong if it
+// cannot.
+func readText(node *yaml.Node, t reflect.Type) *scenarios.ValueError {
+	v := reflect.New(t).Interface().(encoding.TextUnmarshaler)
+	err := v.UnmarshalText([]byte(node.Value))
+	var ve *scenarios.ValueError
+	switch {
+	case node.Kind != yaml.ScalarNode:
+		// a mapping or a list where a time, duration or after goes: say what the text would be
+		if errors.As(v.UnmarshalText(nil), &ve) {
+			return ve
+		}
+		return &scenarios.ValueError{What: "is not a single value", Hint: "write it as text"}
+	case errors.As(err, &ve):
+		return ve
+	case err != nil:
+		return &scenarios.ValueError{What: err.Error(), Hint: "see docs/scenarios.md for the type of each field"}
+	}
+	return nil
+}
+
 // recordPositions records where every value of a free-form node stands.
-func recordPositions(node *yaml.Node, path string, pos positions) {
-	pos[path] = position{node.Line, node.Column}
+func recordPositions(node *yaml.Node, path string, pos scenarios.Positions) {
+	pos[path] = scenarios.Position{Line: node.Line, Column: node.Column}
 	switch node.Kind {
 	case yaml.MappingNode:
 		for i := 0; i+1 < len(node.Content); i += 2 {

@@ -1,10 +1,9 @@
-package scenarios
+package engine
 
 import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -128,9 +127,9 @@ func TestReloadKeepsUnchangedProgress(t *testing.T) {
 	e, _ := newTestEngine(t, "team.yaml", "progression.yaml")
 	e.Advance("progressing")
 	e.Advance("looper")
-	files, _ := BuiltinFiles()
-	team, _ := parseTestFile(t, filepath.Join("testdata", "valid", "team.yaml"))
-	changed, err := ParseFile("progression.yaml", stringsReader(`
+	files, _ := builtinFilesErr(t)
+	team, _ := parseTestFile(t, validFixture("team.yaml"))
+	changed, err := parseYAML("progression.yaml", (`
 users:
   looper:
     loop: true
@@ -150,48 +149,12 @@ users:
 	if p, _ := e.Progress("looper"); p.State != "a" {
 		t.Errorf("changed user kept stale progress: %+v", p)
 	}
-	broken, _ := decodeFile("broken.yaml", []byte("users:\n  x: {scenario: nope}\n"))
+	broken, _ := parseYAML("broken.yaml", "users:\n  x: {scenario: nope}\n")
 	if err := e.Load(append(files, broken)); err == nil {
 		t.Fatal("a broken set was loaded")
 	}
 	if out := ask(t, e, Request{UserID: "progressing"}); out.Code != idvmock.CodeSuccess {
 		t.Errorf("the previous set stopped answering: %s", out.Message)
-	}
-}
-
-func TestAdminPutAndDeleteUser(t *testing.T) {
-	e, _ := newTestEngine(t)
-	err := e.PutUser("carol", []byte(`{"profileStatus": "ACTIVE", "sessions": [{"overallResult": "PASS", "errorCode": "LIVENESS_ATTACK"}]}`))
-	var problems Problems
-	if !asProblems(err, &problems) || problems[0].Path != "carol.sessions[0].errorCode" || problems[0].Line != 1 {
-		t.Fatalf("a PASS with a failure code must be refused with its place: %v", err)
-	}
-	if err := e.PutUser("carol", []byte("profileStatus: INIT\nsessions:\n  - state: submitted\n")); err != nil {
-		t.Fatal(err)
-	}
-	if out := ask(t, e, Request{UserID: "carol"}); out.Code != idvmock.CodeSuccess || out.Data.ProfileStatus != idvmock.ProfileInit {
-		t.Fatalf("carol: %s", out.Message)
-	}
-	if err := e.PutUser("user_active", []byte(`{"scenario": "failed"}`)); err != nil {
-		t.Fatal(err)
-	}
-	if r := result(t, ask(t, e, Request{UserID: "user_active"})); *r.OverallResult != idvmock.VerdictFail {
-		t.Error("a built-in user replaced through the admin API")
-	}
-	if err := e.DeleteUser("user_init"); err != nil {
-		t.Fatal(err)
-	}
-	if out := ask(t, e, Request{UserID: "user_init"}); out.Message != idvmock.MessageUserNotFound {
-		t.Errorf("a deleted user still answers: %s", out.Code)
-	}
-	if err := e.DeleteUser("user_init"); !errors.Is(err, ErrUnknownUser) {
-		t.Errorf("deleting twice: %v", err)
-	}
-	if err := e.PutUser("carol", []byte(`{"scenario": "nope"}`)); err == nil {
-		t.Error("an unknown scenario was accepted")
-	}
-	if out := ask(t, e, Request{UserID: "carol"}); out.Code != idvmock.CodeSuccess {
-		t.Error("a refused put changed carol")
 	}
 }
 
@@ -270,7 +233,7 @@ func TestCachedResultsFollowStateRegionAndRedefinition(t *testing.T) {
 		t.Error("a cached result ignores the region, or changes between calls")
 	}
 	before := resultOf(Request{UserID: "user_active"})
-	if err := e.PutUser("user_active", []byte("profileStatus: ACTIVE\nsessions: [{overallResult: PASS, bizId: changed-by-admin}]\n")); err != nil {
+	if err := putUser(e, "user_active", ("profileStatus: ACTIVE\nsessions: [{overallResult: PASS, bizId: changed-by-admin}]\n")); err != nil {
 		t.Fatal(err)
 	}
 	if after := resultOf(Request{UserID: "user_active"}); after == before || !strings.Contains(after, "changed-by-admin") {

@@ -1,4 +1,4 @@
-package scenarios
+package engine
 
 import (
 	"net/http"
@@ -6,11 +6,12 @@ import (
 
 	"github.com/idvmock/idvmock"
 	"github.com/idvmock/idvmock/internal/tmpl"
+	"github.com/idvmock/idvmock/scenarios"
 )
 
 func benchEngine(b *testing.B) *Engine {
 	b.Helper()
-	files, err := BuiltinFiles()
+	files, err := builtinFilesErr(b)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -35,7 +36,7 @@ func BenchmarkAnswerDeclaredUser(b *testing.B) {
 
 // Body generation alone: seeded fake data, face and document steps, JSON.
 func BenchmarkBuildResult(b *testing.B) {
-	s := Session{SignatureID: "455d0b0e17e8", SolutionCode: "101", State: StateFinished, Verdict: idvmock.VerdictPass, BizID: "biz1"}
+	s := Session{SignatureID: "455d0b0e17e8", SolutionCode: "101", State: scenarios.StateFinished, Verdict: idvmock.VerdictPass, BizID: "biz1"}
 	data := tmpl.Data{UserID: "user_active", Region: "sg", Country: "SGP"}
 	b.ReportAllocs()
 	for b.Loop() {

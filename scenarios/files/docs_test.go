@@ -1,4 +1,4 @@
-package scenarios
+package files
 
 import (
 	"bufio"
@@ -53,8 +53,8 @@ func TestDocumentationExamplesLint(t *testing.T) {
 		path      string
 		minBlocks int
 	}{
-		{"../docs/scenarios.md", 6},
-		{"../README.md", 3},
+		{"../../docs/scenarios.md", 6},
+		{"../../README.md", 3},
 	} {
 		blocks := slices.DeleteFunc(yamlBlocks(t, doc.path), func(b yamlBlock) bool { return !isScenarioFile(b.text) })
 		if len(blocks) < doc.minBlocks {

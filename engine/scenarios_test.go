@@ -1,12 +1,9 @@
-package scenarios
+package engine
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -15,101 +12,20 @@ import (
 	"github.com/brianvoe/gofakeit/v6"
 
 	"github.com/idvmock/idvmock"
+	"github.com/idvmock/idvmock/scenarios"
 )
-
-func parseTestFile(t *testing.T, path string) (*File, error) {
-	t.Helper()
-	fh, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fh.Close()
-	return ParseFile(filepath.Base(path), fh)
-}
-
-// Each file under testdata/invalid is refused, alone or with the built-in files, with the
-// file:line:column, path and message its first line names.
-func TestInvalidFilesAreRefusedWithFileLineAndMessage(t *testing.T) {
-	paths, _ := filepath.Glob(filepath.Join("testdata", "invalid", "*.yaml"))
-	if len(paths) < 50 {
-		t.Fatalf("only %d invalid fixtures", len(paths))
-	}
-	builtin, err := BuiltinFiles()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, path := range paths {
-		t.Run(filepath.Base(path), func(t *testing.T) {
-			want := filepath.Base(path) + ":" + wantLine(t, path)
-			f, err := parseTestFile(t, path)
-			if err == nil {
-				_, err = New(0, append(builtin, f)...)
-			}
-			if err == nil {
-				t.Fatal("accepted")
-			}
-			if !strings.Contains(err.Error(), want) {
-				t.Errorf("error:\n%v\nwant it to contain:\n%s", err, want)
-			}
-			var problems Problems
-			if !asProblems(err, &problems) || problems[0].Hint == "" {
-				t.Errorf("the problem carries no hint: %#v", err)
-			}
-		})
-	}
-}
-
-func asProblems(err error, out *Problems) bool {
-	p, ok := err.(Problems)
-	*out = p
-	return ok && len(p) > 0
-}
-
-func wantLine(t *testing.T, path string) string {
-	fh, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fh.Close()
-	line, _ := bufio.NewReader(fh).ReadString('\n')
-	want, ok := strings.CutPrefix(strings.TrimSpace(line), "# want: ")
-	if !ok {
-		t.Fatalf("%s: first line must be '# want: line:column: path: message'", path)
-	}
-	return want
-}
-
-func TestBuiltinSetLoads(t *testing.T) {
-	s, err := Builtin(0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	wantNames := []string{"active", "bad_solution_code", "failed", "inactive", "incomplete", "init", "multi", "reverify", "server_error", "user_not_found"}
-	if got := s.ScenarioNames(); !reflect.DeepEqual(got, wantNames) {
-		t.Errorf("scenarios = %v, want %v", got, wantNames)
-	}
-	wantUsers := []string{"user_002", "user_active", "user_error", "user_failed", "user_inactive", "user_incomplete", "user_init", "user_multi", "user_reverify"}
-	if got := s.UserIDs(); !reflect.DeepEqual(got, wantUsers) {
-		t.Errorf("users = %v, want %v", got, wantUsers)
-	}
-	if got := s.SolutionCodes(); !reflect.DeepEqual(got, []string{"101", "102"}) {
-		t.Errorf("solution codes = %v", got)
-	}
-}
 
 // testClock is a settable clock.
 type testClock struct{ now time.Time }
 
-func (c *testClock) Now() time.Time { return c.now }
-
 func newTestEngine(t *testing.T, extra ...string) (*Engine, *testClock) {
 	t.Helper()
-	files, err := BuiltinFiles()
+	files, err := builtinFilesErr(t)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, name := range extra {
-		f, err := parseTestFile(t, filepath.Join("testdata", "valid", name))
+		f, err := parseTestFile(t, validFixture(name))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -372,7 +288,7 @@ func TestFaultDrawsAreSeededAndProportional(t *testing.T) {
 			if d.Delay < 10*time.Millisecond || d.Delay > 20*time.Millisecond {
 				t.Fatalf("delay %v outside 10ms..20ms", d.Delay)
 			}
-			fired = append(fired, d.Fault != nil && d.Fault.Kind == FaultGateway && d.Fault.Status == 503)
+			fired = append(fired, d.Fault != nil && d.Fault.Kind == scenarios.FaultGateway && d.Fault.Status == 503)
 		}
 		return fired
 	}
@@ -410,3 +326,4 @@ func TestVerbatimSessionAnswersItsResultExactly(t *testing.T) {
 		t.Errorf("result\n%s\nwant\n%s", out.Data.Result, want)
 	}
 }
+func (c *testClock) Now() time.Time { return c.now }

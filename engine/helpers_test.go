@@ -1,0 +1,86 @@
+package engine
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/idvmock/idvmock/scenarios"
+)
+
+// The engine's tests read scenario files with yaml.v3 directly (scenarios/files, the reader
+// users get, imports the engine): values read, declarations checked, positions not kept.
+
+// parseYAML reads a scenario file given as text and checks its declarations.
+func parseYAML(name, text string) (*scenarios.File, error) {
+	f := scenarios.NewFile(name, nil)
+	if err := yaml.Unmarshal([]byte(text), f); err != nil {
+		return nil, err
+	}
+	if problems := f.Validate(); len(problems) > 0 {
+		return nil, problems
+	}
+	return f, nil
+}
+
+// parseTestFile reads a file of scenarios/files/testdata.
+func parseTestFile(t testing.TB, path string) (*scenarios.File, error) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return parseYAML(filepath.Base(path), string(data))
+}
+
+// validFixture is the path of a valid scenario file of scenarios/files/testdata.
+func validFixture(name string) string {
+	return filepath.Join("..", "scenarios", "files", "testdata", "valid", name)
+}
+
+// builtinFiles are idvmock's built-in scenario files.
+func builtinFiles(t testing.TB) []*scenarios.File {
+	t.Helper()
+	paths, _ := filepath.Glob(filepath.Join("..", "scenarios", "files", "builtin", "*.yaml"))
+	var files []*scenarios.File
+	for _, p := range paths {
+		f, err := parseTestFile(t, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, f)
+	}
+	if len(files) == 0 {
+		t.Fatal("no built-in scenario files")
+	}
+	return files
+}
+
+// putUser declares a user through the admin path, from a declaration in YAML.
+func putUser(e *Engine, id, declaration string) error {
+	var spec scenarios.UserSpec
+	if err := yaml.Unmarshal([]byte(declaration), &spec); err != nil {
+		return err
+	}
+	f := scenarios.NewFile(AdminSource, nil)
+	f.Users = map[string]scenarios.UserSpec{id: spec}
+	if problems := f.Validate(); len(problems) > 0 {
+		return problems.TrimPath("users.")
+	}
+	return e.PutUser(f, id, len(declaration))
+}
+
+// engineWith compiles the built-in files plus one scenario file given as text.
+func engineWith(t testing.TB, text string) (*Engine, error) {
+	t.Helper()
+	f, err := parseYAML("attack.yaml", text)
+	if err != nil {
+		return nil, err
+	}
+	return NewEngine(0, append(builtinFiles(t), f), nil)
+}
+
+// builtinFilesErr is builtinFiles in the shape of files.Builtin.
+func builtinFilesErr(t testing.TB) ([]*scenarios.File, error) { return builtinFiles(t), nil }

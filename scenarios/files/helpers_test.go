@@ -1,0 +1,79 @@
+package files
+
+import (
+	"encoding/json"
+	"path/filepath"
+	"testing"
+
+	"github.com/idvmock/idvmock"
+	"github.com/idvmock/idvmock/engine"
+)
+
+// newTestEngine answers from the built-in files and the valid fixtures named.
+func newTestEngine(t testing.TB, extra ...string) *engine.Engine {
+	t.Helper()
+	files, err := Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range extra {
+		f, err := parseTestFile(t, filepath.Join("testdata", "valid", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, f)
+	}
+	e, err := engine.NewEngine(0, files, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// builtinSet is the set the built-in files compile to.
+func builtinSet(t testing.TB) (*engine.Set, error) {
+	t.Helper()
+	files, err := Builtin()
+	if err != nil {
+		return nil, err
+	}
+	return engine.New(0, files...)
+}
+
+// ask answers Get Latest Session Result for req, on sg unless it names a region.
+func ask(t testing.TB, e *engine.Engine, req engine.Request) engine.Outcome {
+	t.Helper()
+	if req.Region == "" {
+		req.Region, req.Country = "sg", "SGP"
+	}
+	if req.Operation == "" {
+		req.Operation = idvmock.OpGetLatest
+	}
+	out, err := e.Answer(req, e.Decide(req))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// result decodes an answer's result.
+func result(t testing.TB, out engine.Outcome) *idvmock.Result {
+	t.Helper()
+	if out.Data == nil {
+		t.Fatalf("%s %s: no data", out.Code, out.Message)
+	}
+	var r idvmock.Result
+	if err := json.Unmarshal(out.Data.Result, &r); err != nil {
+		t.Fatal(err)
+	}
+	return &r
+}
+
+// putUser declares a user as PUT /__admin/users does.
+func putUser(e *engine.Engine, id, declaration string) error {
+	f, err := ParseUser(id, []byte(declaration))
+	if err != nil {
+		return err
+	}
+	return e.PutUser(f, id, len(declaration))
+}
