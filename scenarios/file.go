@@ -158,7 +158,9 @@ func (t *Timestamp) UnmarshalText(text []byte) error {
 func (t Timestamp) MarshalText() ([]byte, error) { return []byte(t.Format(time.RFC3339Nano)), nil }
 
 // MarshalJSON writes the time in RFC 3339 (not time.Time's, which it embeds).
-func (t Timestamp) MarshalJSON() ([]byte, error) { return []byte(strconv.Quote(t.Format(time.RFC3339))), nil }
+func (t Timestamp) MarshalJSON() ([]byte, error) {
+	return []byte(strconv.Quote(t.Format(time.RFC3339))), nil
+}
 
 // UnmarshalJSON reads an RFC 3339 time from a JSON string.
 func (t *Timestamp) UnmarshalJSON(data []byte) error {

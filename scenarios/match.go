@@ -28,4 +28,3 @@ func SecretHeader(name string) bool {
 	}
 	return false
 }
-

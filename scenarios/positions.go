@@ -60,7 +60,6 @@ func (p Positions) ColumnOnLine(line int) int {
 	return max(col, 1)
 }
 
-
 // Positions returns where each path of the file stands.
 func (f *File) Positions() Positions { return f.positions }
 
