@@ -37,7 +37,7 @@ func TestAttackTemplateOverItsLimitAtRunTime(t *testing.T) {
 		t.Fatalf("a short userId: %s %s", out.Code, out.Message)
 	}
 	req := Request{Operation: "getLatestSessionResult", UserID: "long-" + strings.Repeat("x", 200), Region: "sg", Country: "SGP"}
-	_, err = e.Answer(req, e.Decide(req))
+	_, err = e.Answer(t.Context(), req, decideOK(t, e, req))
 	var be *BuildError
 	if !errors.As(err, &be) || !errors.Is(err, tmpl.ErrLimit) || be.Source != "rule long" {
 		t.Fatalf("want a BuildError of rule long wrapping tmpl.ErrLimit, got %v", err)
@@ -54,25 +54,25 @@ func TestAttackGenerateURLInputIsNeverATemplate(t *testing.T) {
 	e, _ := newTestEngine(t)
 	for _, hostile := range []string{`{{`, `{{.}}`, `{{range 1000000}}x{{end}}`, `{{ fake "firstname" }}`, `{{ .userId }}`} {
 		input, _ := json.Marshal(map[string]string{"userId": "victim", "bizId": hostile, "n": hostile, "region": "PHL"})
-		started := e.StartSession(StartRequest{UserID: "victim", BizID: hostile, Region: "PHL", Input: input})
+		started := start(t, e, StartRequest{UserID: "victim", BizID: hostile, Region: "PHL", Input: input})
 		out := ask(t, e, Request{UserID: "victim"})
 		r := result(t, out)
 		var whole struct {
 			InputParameters map[string]any `json:"inputParameters"`
 		}
 		json.Unmarshal(out.Data.Result, &whole)
-		if r.SignatureID != started.SignatureID || r.InputParameters.BizID != hostile || whole.InputParameters["n"] != hostile {
+		if r.SignatureID != started.Session.SignatureID || r.InputParameters.BizID != hostile || whole.InputParameters["n"] != hostile {
 			t.Errorf("%q came back as bizId %q, n %v", hostile, r.InputParameters.BizID, whole.InputParameters["n"])
 		}
 		if len(out.Data.Result) > 4096 {
 			t.Errorf("%q made a %d-byte result", hostile, len(out.Data.Result))
 		}
-		raw, err := e.Result(started.SignatureID, Request{Region: "ph", Country: "PHL"})
+		raw, err := e.Result(t.Context(), started.Session.SignatureID, Request{Region: "ph", Country: "PHL"})
 		if err != nil || !strings.Contains(string(raw), `"bizId":`+string(mustJSON(hostile))) {
 			t.Errorf("Get Result of %q: %v %s", hostile, err, raw)
 		}
 		// an admin completion's errorCode is data too
-		if _, err := e.Complete(started.SignatureID, Completion{OverallResult: idvmock.VerdictFail, ErrorCode: hostile}); err != nil {
+		if _, err := e.Complete(t.Context(), started.Session.SignatureID, Completion{OverallResult: idvmock.VerdictFail, ErrorCode: hostile}); err != nil {
 			t.Errorf("completion with errorCode %q: %v", hostile, err)
 		}
 		if r := result(t, ask(t, e, Request{UserID: "victim"})); r.ErrorCode == nil || *r.ErrorCode != hostile {
@@ -101,41 +101,41 @@ func TestAttackStartedSessionsAreBounded(t *testing.T) {
 	e.SetLimits(Limits{MaxStartedSessions: 1000, MaxSessionsPerUser: 5, MaxStartedBytes: 1 << 20})
 	before := liveHeap()
 	input := json.RawMessage(`{"note":"` + strings.Repeat("x", 2000) + `"}`)
-	var first, last Started
+	var first, last StartedSession
 	for i := range 10_000 {
-		s := e.StartSession(StartRequest{UserID: fmt.Sprintf("user-%d", i%3000), Region: "PHL", Input: input})
+		s := start(t, e, StartRequest{UserID: fmt.Sprintf("user-%d", i%3000), Region: "PHL", Input: input})
 		if i == 0 {
 			first = s
 		}
 		last = s
 	}
 	grown := int64(liveHeap()) - int64(before)
-	e.mu.Lock()
-	n, bytes, perUser := e.started.len(), e.started.bytes, 0
-	for _, rt := range e.started.byUser {
+	store := e.store.(*MemoryStore)
+	store.mu.Lock()
+	n, bytes, perUser := store.started.len(), store.started.bytes, 0
+	for _, rt := range store.started.byUser {
 		perUser = max(perUser, len(rt.sessions))
 	}
-	e.mu.Unlock()
+	store.mu.Unlock()
 	if n > 1000 || bytes > 1<<20 || perUser > 5 || n < 100 {
 		t.Errorf("%d sessions, %d bytes, at most %d for one user: not within the limits", n, bytes, perUser)
 	}
-	if _, ok := e.Session(first.SignatureID); ok {
+	if hasSession(t, e, first.Session.SignatureID) {
 		t.Error("the oldest session is still kept")
 	}
-	if _, ok := e.Session(last.SignatureID); !ok {
+	if !hasSession(t, e, last.Session.SignatureID) {
 		t.Error("the newest session was dropped")
 	}
 	if grown > 8<<20 {
 		t.Errorf("the live heap grew %d bytes for 10,000 sessions bounded to 1 MiB", grown)
 	}
+	var newest StartedSession
 	for range 20 { // one user's oldest go first
-		e.StartSession(StartRequest{UserID: "busy", Region: "PHL"})
+		newest = start(t, e, StartRequest{UserID: "busy", Region: "PHL"})
 	}
-	if got := len(e.Users()); got == 0 {
-		t.Fatal("no users")
-	}
-	if p := e.started.byUser["busy"]; p == nil || len(p.sessions) != 5 || p.sessions[4].seq != e.startedCount {
-		t.Errorf("busy keeps %v", p)
+	busy, _, err := e.store.UserSessions(t.Context(), "busy")
+	if err != nil || len(busy) != 5 || busy[4].Seq != newest.Seq || newest.Seq != 10_020 {
+		t.Errorf("busy keeps %d sessions (%v), the newest numbered %d", len(busy), err, newest.Seq)
 	}
 }
 
@@ -158,7 +158,7 @@ func TestAttackAdminUsersAreBounded(t *testing.T) {
 	if err := putUser(e, "qa_1", ("scenario: failed\n# " + strings.Repeat("z", 1100) + "\n")); !errors.Is(err, ErrAdminFull) || !strings.Contains(err.Error(), "--max-admin-bytes") {
 		t.Errorf("a declaration over the byte limit: %v", err)
 	}
-	if err := e.DeleteUser("qa_2"); err != nil {
+	if err := e.DeleteUser(t.Context(), "qa_2"); err != nil {
 		t.Fatal(err)
 	}
 	if err := putUser(e, "qa_3", ("scenario: active\n")); err != nil {
@@ -166,15 +166,15 @@ func TestAttackAdminUsersAreBounded(t *testing.T) {
 	}
 	for i := range 30 { // declaring and deleting ever new users leaves nothing behind
 		id := fmt.Sprintf("churn_%d", i)
-		e.DeleteUser("qa_3")
+		e.DeleteUser(t.Context(), "qa_3")
 		if err := putUser(e, id, ("scenario: active\n")); err != nil {
 			t.Fatal(err)
 		}
-		if err := e.DeleteUser(id); err != nil {
+		if err := e.DeleteUser(t.Context(), id); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := e.DeleteUser("user_active"); err != nil { // a file's user stays hidden across reloads
+	if err := e.DeleteUser(t.Context(), "user_active"); err != nil { // a file's user stays hidden across reloads
 		t.Fatal(err)
 	}
 	e.mu.Lock()
@@ -194,10 +194,11 @@ func TestAttackProgressIsBounded(t *testing.T) {
 	for i := range 6000 {
 		ask(t, e, Request{UserID: fmt.Sprintf("someone-%d", i), Scenario: "active"})
 	}
-	e.mu.Lock()
-	n := len(e.progress)
-	e.mu.Unlock()
-	if n > 2000 {
+	store := e.store.(*MemoryStore)
+	store.mu.Lock()
+	n := len(store.patterns) + len(store.users)
+	store.mu.Unlock()
+	if n > 2000 || n < 1000 {
 		t.Errorf("%d progress entries kept, bound 2000", n)
 	}
 	e.results.reset() // bounded on its own (TestAttackResultCacheIsBounded)
@@ -205,7 +206,7 @@ func TestAttackProgressIsBounded(t *testing.T) {
 		t.Errorf("the heap grew %d bytes", grown)
 	}
 	ask(t, e, Request{UserID: "looper"})
-	if p, err := e.Progress("looper"); err != nil || p.Calls != 1 {
+	if p, err := e.Progress(t.Context(), "looper"); err != nil || p.Calls != 1 {
 		t.Errorf("a declared user's progress after the churn: %+v %v", p, err)
 	}
 }
@@ -255,7 +256,7 @@ func TestConcurrentAdminChangesAndReloadsAllLand(t *testing.T) {
 					t.Error(err)
 				}
 				if i%4 == 0 {
-					if err := e.DeleteUser(id); err != nil {
+					if err := e.DeleteUser(t.Context(), id); err != nil {
 						t.Error(err)
 					}
 				}
@@ -280,7 +281,7 @@ func TestConcurrentAdminChangesAndReloadsAllLand(t *testing.T) {
 	wg.Wait()
 	for w := range 6 {
 		for i := range 40 {
-			_, err := e.Progress(fmt.Sprintf("w%d-u%d", w, i))
+			_, err := e.Progress(t.Context(), fmt.Sprintf("w%d-u%d", w, i))
 			if deleted := i%4 == 0; deleted != errors.Is(err, ErrUnknownUser) {
 				t.Errorf("w%d-u%d: deleted %v, lookup %v", w, i, deleted, err)
 			}
@@ -292,45 +293,45 @@ func TestConcurrentAdminChangesAndReloadsAllLand(t *testing.T) {
 // incomplete or duplicated one refuses the whole state, and nothing changes.
 func TestAttackRestoredStartedSessionsAreChecked(t *testing.T) {
 	e, _ := newTestEngine(t)
-	good := e.StartSession(StartRequest{UserID: "kept", Region: "PHL", Input: json.RawMessage(`{"userId":"kept"}`)})
-	saved := e.SaveState()
+	good := start(t, e, StartRequest{UserID: "kept", Region: "PHL", Input: json.RawMessage(`{"userId":"kept"}`)})
+	saved := saveState(t, e)
 	valid := saved.Started[0]
 	for name, tc := range map[string]struct {
-		edit func(s *SavedSession)
+		edit func(s *StartedSession)
 		want string
 	}{
-		"PASS with a failure code": {func(s *SavedSession) {
+		"PASS with a failure code": {func(s *StartedSession) {
 			s.Session.State, s.Session.Verdict, s.Session.ErrorCode = scenarios.StateFinished, idvmock.VerdictPass, "LIVENESS_ATTACK"
 		}, `startedSessions[0].session.errorCode: is "LIVENESS_ATTACK" on a PASS`},
-		"unknown state":      {func(s *SavedSession) { s.Session.State = "done" }, `startedSessions[0].session.state: is "done"`},
-		"no userId":          {func(s *SavedSession) { s.UserID = "" }, "startedSessions[0].userId"},
-		"userId too long":    {func(s *SavedSession) { s.UserID = strings.Repeat("u", 256) }, "a userId has 1 to 255 characters"},
-		"no signatureId":     {func(s *SavedSession) { s.Session.SignatureID = "" }, "startedSessions[0].session.SignatureID"},
-		"input not object":   {func(s *SavedSession) { s.Start.Input = json.RawMessage(`[1,2]`) }, "startedSessions[0].start.Input: is not a JSON object"},
-		"score out of range": {func(s *SavedSession) { s.Session.Face.LivenessScore = ptr(150.0) }, "faceLivenessScore: is 150"},
+		"unknown state":      {func(s *StartedSession) { s.Session.State = "done" }, `startedSessions[0].session.state: is "done"`},
+		"no userId":          {func(s *StartedSession) { s.UserID = "" }, "startedSessions[0].userId"},
+		"userId too long":    {func(s *StartedSession) { s.UserID = strings.Repeat("u", 256) }, "a userId has 1 to 255 characters"},
+		"no signatureId":     {func(s *StartedSession) { s.Session.SignatureID = "" }, "startedSessions[0].session.SignatureID"},
+		"input not object":   {func(s *StartedSession) { s.Start.Input = json.RawMessage(`[1,2]`) }, "startedSessions[0].start.Input: is not a JSON object"},
+		"score out of range": {func(s *StartedSession) { s.Session.Face.LivenessScore = ptr(150.0) }, "faceLivenessScore: is 150"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			st := e.SaveState()
+			st := saveState(t, e)
 			bad := valid
 			tc.edit(&bad)
-			st.Started = []SavedSession{bad}
-			err := e.RestoreState(st)
+			st.Started = []StartedSession{bad}
+			err := e.RestoreState(t.Context(), st)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("want a refusal naming %q, got %v", tc.want, err)
 			}
-			if _, ok := e.Session(good.SignatureID); !ok {
+			if !hasSession(t, e, good.Session.SignatureID) {
 				t.Error("a refused state changed the engine")
 			}
 		})
 	}
-	st := e.SaveState()
+	st := saveState(t, e)
 	st.Started = append(st.Started, st.Started[0])
-	if err := e.RestoreState(st); err == nil || !strings.Contains(err.Error(), "also the signatureId of an earlier started session") {
+	if err := e.RestoreState(t.Context(), st); err == nil || !strings.Contains(err.Error(), "also the signatureId of an earlier started session") {
 		t.Errorf("a duplicated session: %v", err)
 	}
 	e.SetLimits(Limits{MaxStartedSessions: 1})
-	st.Started = append(st.Started[:1], SavedSession{UserID: "other", Session: Session{SignatureID: "abc", State: scenarios.StateInProgress, SolutionCode: "101"}})
-	if err := e.RestoreState(st); err == nil || !strings.Contains(err.Error(), "--max-started-sessions") {
+	st.Started = append(st.Started[:1], StartedSession{UserID: "other", Session: Session{SignatureID: "abc", State: scenarios.StateInProgress, SolutionCode: "101"}})
+	if err := e.RestoreState(t.Context(), st); err == nil || !strings.Contains(err.Error(), "--max-started-sessions") {
 		t.Errorf("more sessions than the limit: %v", err)
 	}
 }

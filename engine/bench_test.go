@@ -28,7 +28,7 @@ func BenchmarkAnswerDeclaredUser(b *testing.B) {
 	req := Request{Operation: "getLatestSessionResult", UserID: "user_active", Region: "sg", Country: "SGP"}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := e.Answer(req, e.Decide(req)); err != nil {
+		if _, err := e.Answer(b.Context(), req, decideOK(b, e, req)); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -52,6 +52,6 @@ func BenchmarkDecide(b *testing.B) {
 	req := Request{Operation: "getLatestSessionResult", UserID: "user_active", Region: "sg", Header: http.Header{"X-Access-Token": {"t"}}}
 	b.ReportAllocs()
 	for b.Loop() {
-		e.Decide(req)
+		decideOK(b, e, req)
 	}
 }

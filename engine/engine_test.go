@@ -26,7 +26,7 @@ func TestProgressionIsExactUnderConcurrency(t *testing.T) {
 			defer wg.Done()
 			local := map[string]int{}
 			for i := 0; i < calls; i++ {
-				out, err := e.Answer(Request{UserID: "looper", Region: "sg", Country: "SGP"}, Decision{})
+				out, err := e.Answer(t.Context(), Request{UserID: "looper", Region: "sg", Country: "SGP"}, Decision{})
 				if err != nil {
 					t.Error(err)
 					return
@@ -46,11 +46,11 @@ func TestProgressionIsExactUnderConcurrency(t *testing.T) {
 	if fmt.Sprint(counts) != fmt.Sprint(want) {
 		t.Fatalf("states answered %v, want %v", counts, want)
 	}
-	p, _ := e.Progress("looper")
+	p, _ := e.Progress(t.Context(), "looper")
 	if p.State != "passed" || p.Calls != 2 {
 		t.Errorf("after 6,400 full cycles the user has had its 2 calls in the last state: %+v", p)
 	}
-	if out, _ := e.Answer(Request{UserID: "looper", Region: "sg", Country: "SGP"}, Decision{}); out.State != "in-progress" {
+	if out, _ := e.Answer(t.Context(), Request{UserID: "looper", Region: "sg", Country: "SGP"}, Decision{}); out.State != "in-progress" {
 		t.Errorf("the next call loops back to the first state: %s", out.State)
 	}
 }
@@ -91,32 +91,32 @@ func TestProgressionByCallsAndTime(t *testing.T) {
 
 func TestAdminAdvanceSetStateAndReset(t *testing.T) {
 	e, _ := newTestEngine(t, "team.yaml")
-	if p, err := e.Advance("progressing"); err != nil || p.State != "submitted" {
+	if p, err := e.Advance(t.Context(), "progressing"); err != nil || p.State != "submitted" {
 		t.Fatalf("advance: %+v %v", p, err)
 	}
 	if out := ask(t, e, Request{UserID: "progressing"}); out.State != "submitted" {
 		t.Errorf("after advance: %s", out.State)
 	}
-	if p, err := e.SetState("progressing", "passed"); err != nil || p.StateIndex != 2 {
+	if p, err := e.SetState(t.Context(), "progressing", "passed"); err != nil || p.StateIndex != 2 {
 		t.Fatalf("set state: %+v %v", p, err)
 	}
-	if _, err := e.Advance("progressing"); err == nil {
+	if _, err := e.Advance(t.Context(), "progressing"); err == nil {
 		t.Error("advancing past the last state of a user that does not loop must fail")
 	}
-	if _, err := e.SetState("progressing", "done"); err == nil {
+	if _, err := e.SetState(t.Context(), "progressing", "done"); err == nil {
 		t.Error("an unknown state must fail")
 	}
-	if _, err := e.SetState("progressing", "0"); err != nil {
+	if _, err := e.SetState(t.Context(), "progressing", "0"); err != nil {
 		t.Errorf("states can be named by number: %v", err)
 	}
-	e.SetState("progressing", "passed")
-	if n := e.Reset("progressing"); n != 1 {
+	e.SetState(t.Context(), "progressing", "passed")
+	if n, err := e.Reset(t.Context(), "progressing"); err != nil || n != 1 {
 		t.Errorf("reset one user: %d", n)
 	}
 	if out := ask(t, e, Request{UserID: "progressing"}); out.State != "started" {
 		t.Errorf("after reset: %s", out.State)
 	}
-	if _, err := e.Advance("nobody"); !errors.Is(err, ErrUnknownUser) {
+	if _, err := e.Advance(t.Context(), "nobody"); !errors.Is(err, ErrUnknownUser) {
 		t.Errorf("advance of an unknown user: %v", err)
 	}
 }
@@ -125,8 +125,8 @@ func TestAdminAdvanceSetStateAndReset(t *testing.T) {
 // others; a broken reload changes nothing.
 func TestReloadKeepsUnchangedProgress(t *testing.T) {
 	e, _ := newTestEngine(t, "team.yaml", "progression.yaml")
-	e.Advance("progressing")
-	e.Advance("looper")
+	e.Advance(t.Context(), "progressing")
+	e.Advance(t.Context(), "looper")
 	files, _ := builtinFilesErr(t)
 	team, _ := parseTestFile(t, validFixture("team.yaml"))
 	changed, err := parseYAML("progression.yaml", (`
@@ -143,10 +143,10 @@ users:
 	if err := e.Load(append(files, team, changed)); err != nil {
 		t.Fatal(err)
 	}
-	if p, _ := e.Progress("progressing"); p.State != "submitted" {
+	if p, _ := e.Progress(t.Context(), "progressing"); p.State != "submitted" {
 		t.Errorf("unchanged user lost its progress: %+v", p)
 	}
-	if p, _ := e.Progress("looper"); p.State != "a" {
+	if p, _ := e.Progress(t.Context(), "looper"); p.State != "a" {
 		t.Errorf("changed user kept stale progress: %+v", p)
 	}
 	broken, _ := parseYAML("broken.yaml", "users:\n  x: {scenario: nope}\n")
@@ -162,40 +162,40 @@ users:
 // with PASS makes the profile ACTIVE; Get Result answers it by signatureId.
 func TestStartedSessions(t *testing.T) {
 	e, clock := newTestEngine(t)
-	started := e.StartSession(StartRequest{UserID: "dave", BizID: "order-1", Region: "PHL", CallbackURL: "http://cb", Input: json.RawMessage(`{"bizId": "order-1", "userId": "dave", "region": "PHL", "language": "en"}`)})
+	started := start(t, e, StartRequest{UserID: "dave", BizID: "order-1", Region: "PHL", CallbackURL: "http://cb", Input: json.RawMessage(`{"bizId": "order-1", "userId": "dave", "region": "PHL", "language": "en"}`)})
 	out := ask(t, e, Request{UserID: "dave"})
 	r := result(t, out)
-	if out.Data.ProfileStatus != idvmock.ProfileInit || r.SignatureID != started.SignatureID || r.OverallResult != nil || r.CountryCodeIso3 != "PHL" {
+	if out.Data.ProfileStatus != idvmock.ProfileInit || r.SignatureID != started.Session.SignatureID || r.OverallResult != nil || r.CountryCodeIso3 != "PHL" {
 		t.Fatalf("a new user's started session: %s", out.Data.Result)
 	}
 	if string(out.Data.Result) == "" || indexOf(topLevelKeys(t, out.Data.Result), "inputParameters") < 0 {
 		t.Fatal("no inputParameters")
 	}
-	if _, err := e.Complete(started.SignatureID, Completion{OverallResult: idvmock.VerdictPass, ErrorCode: "LIVENESS_ATTACK"}); err == nil {
+	if _, err := e.Complete(t.Context(), started.Session.SignatureID, Completion{OverallResult: idvmock.VerdictPass, ErrorCode: "LIVENESS_ATTACK"}); err == nil {
 		t.Error("an inconsistent completion was accepted")
 	}
 	clock.now = clock.now.Add(time.Minute)
-	if _, err := e.Complete(started.SignatureID, Completion{OverallResult: idvmock.VerdictPass}); err != nil {
+	if _, err := e.Complete(t.Context(), started.Session.SignatureID, Completion{OverallResult: idvmock.VerdictPass}); err != nil {
 		t.Fatal(err)
 	}
 	out = ask(t, e, Request{UserID: "dave"})
 	if out.Data.ProfileStatus != idvmock.ProfileActive || *result(t, out).OverallResult != idvmock.VerdictPass {
 		t.Errorf("after a PASS: %s", out.Data.Result)
 	}
-	raw, err := e.Result(started.SignatureID, Request{Region: "ph", Country: "PHL"})
+	raw, err := e.Result(t.Context(), started.Session.SignatureID, Request{Region: "ph", Country: "PHL"})
 	if err != nil || string(raw) != string(out.Data.Result) {
 		t.Errorf("Get Result differs from the latest session:\n%s\n%s (%v)", raw, out.Data.Result, err)
 	}
 	// a declared user's session is found by its literal signatureId too
-	if _, err := e.Result("f6e5d4c3b2a1", Request{Region: "sg", Country: "SGP"}); err != nil {
+	if _, err := e.Result(t.Context(), "f6e5d4c3b2a1", Request{Region: "sg", Country: "SGP"}); err != nil {
 		t.Errorf("user_002's session: %v", err)
 	}
-	if _, err := e.Result("nope", Request{}); !errors.Is(err, ErrUnknownSignature) {
+	if _, err := e.Result(t.Context(), "nope", Request{}); !errors.Is(err, ErrUnknownSignature) {
 		t.Errorf("unknown signature: %v", err)
 	}
 	// a declared user re-verifying: the started session is the newest
-	second := e.StartSession(StartRequest{UserID: "user_active", Region: "SGP"})
-	if r := result(t, ask(t, e, Request{UserID: "user_active"})); r.SignatureID != second.SignatureID || r.OverallResult != nil {
+	second := start(t, e, StartRequest{UserID: "user_active", Region: "SGP"})
+	if r := result(t, ask(t, e, Request{UserID: "user_active"})); r.SignatureID != second.Session.SignatureID || r.OverallResult != nil {
 		t.Errorf("user_active's newest session is the started one: %+v", r)
 	}
 	if out := ask(t, e, Request{UserID: "user_active"}); out.Data.ProfileStatus != idvmock.ProfileActive {

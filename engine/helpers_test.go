@@ -84,3 +84,43 @@ func engineWith(t testing.TB, text string) (*Engine, error) {
 
 // builtinFilesErr is builtinFiles in the shape of files.Builtin.
 func builtinFilesErr(t testing.TB) ([]*scenarios.File, error) { return builtinFiles(t), nil }
+
+// decideOK is e.Decide, failing t on an error of the store.
+func decideOK(t testing.TB, e *Engine, req Request) Decision {
+	t.Helper()
+	d, err := e.Decide(t.Context(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// start is e.StartSession, failing t on an error of the store.
+func start(t testing.TB, e *Engine, req StartRequest) StartedSession {
+	t.Helper()
+	s, err := e.StartSession(t.Context(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// saveState is e.SaveState, failing t on an error of the store.
+func saveState(t testing.TB, e *Engine) SavedState {
+	t.Helper()
+	st, err := e.SaveState(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// hasSession reports whether e keeps a started session of this signatureId.
+func hasSession(t testing.TB, e *Engine, sig string) bool {
+	t.Helper()
+	_, found, err := e.Session(t.Context(), sig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return found
+}

@@ -226,3 +226,13 @@ func userNearMiss(req Request, lower string, u *User) (NearMiss, bool) {
 	}
 	return NearMiss{Kind: "user", Name: u.ID, Differences: diffs, distance: d}, true
 }
+
+// firstRule is the first rule that matches req, or nil.
+func (s *Set) firstRule(req Request) *Rule {
+	for _, r := range s.rules {
+		if r.match.matches(req) {
+			return r
+		}
+	}
+	return nil
+}

@@ -1,20 +1,20 @@
 package engine
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
-	"time"
 
 	"github.com/idvmock/idvmock"
 	"github.com/idvmock/idvmock/internal/tmpl"
 	"github.com/idvmock/idvmock/scenarios"
 )
 
-// Sessions started through the Generate URL API live in the Engine until reset: they are the
+// Sessions started through the Generate URL API live in the store until reset: they are the
 // newest sessions of their user, answered by Get Latest Session Result and Get Result, and an
-// admin call completes them.
+// admin call (or the H5 page) completes them.
 
 // StartRequest is a Generate URL request as the model needs it.
 type StartRequest struct {
@@ -30,43 +30,38 @@ type StartRequest struct {
 	Input json.RawMessage
 }
 
-// Started is a session the Generate URL API started.
-type Started struct {
-	SignatureID string
-	UserID      string
-	Start       StartRequest
-	State       scenarios.SessionState
-	Verdict     idvmock.Verdict
-}
-
 // StartSession starts an in-progress session for a userId: the user's newest, under a profile
 // status of INIT if the user is new. Past Limits, the oldest started sessions are dropped.
-func (e *Engine) StartSession(req StartRequest) Started {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.startedCount++
-	f := faker(e.seed, req.UserID, "started", int(e.startedCount))
-	sig := fmt.Sprintf("%012x", f.Uint64()&(1<<48-1))
-	for e.started.bySig[sig] != nil || e.set.signatures[sig].userID != "" {
-		sig = fmt.Sprintf("%012x", f.Uint64()&(1<<48-1))
+func (e *Engine) StartSession(ctx context.Context, req StartRequest) (StartedSession, error) {
+	seq, err := e.store.NextSequence(ctx)
+	if err != nil {
+		return StartedSession{}, storeError(err)
 	}
-	code := req.SolutionCode
-	if code == "" {
-		code = scenarios.DefaultSolutionCode
+	if req.SolutionCode == "" {
+		req.SolutionCode = scenarios.DefaultSolutionCode
 	}
 	if len(req.Input) == 0 {
 		req.Input = json.RawMessage("{}")
 	}
-	rs := &runtimeSession{userID: req.UserID, start: req, seq: e.startedCount, session: Session{
-		SignatureID: sig, SolutionCode: code, CreatedAt: e.now().UTC(), State: scenarios.StateInProgress,
-		BizID: req.BizID, Region: req.Region, Literal: true,
-	}}
-	e.started.add(rs)
-	return rs.view()
-}
-
-func (rs *runtimeSession) view() Started {
-	return Started{SignatureID: rs.session.SignatureID, UserID: rs.userID, Start: rs.start, State: rs.session.State, Verdict: rs.session.Verdict}
+	set := e.Set()
+	f := faker(e.seed, req.UserID, "started", int(seq))
+	for {
+		sig := fmt.Sprintf("%012x", f.Uint64()&(1<<48-1))
+		if _, declared := set.signatures[sig]; declared {
+			continue
+		}
+		s := StartedSession{UserID: req.UserID, Start: req, Seq: seq, Session: Session{
+			SignatureID: sig, SolutionCode: req.SolutionCode, CreatedAt: e.now().UTC(), State: scenarios.StateInProgress,
+			BizID: req.BizID, Region: req.Region, Literal: true,
+		}}
+		added, err := e.store.AddSession(ctx, s)
+		if err != nil {
+			return StartedSession{}, storeError(err)
+		}
+		if added {
+			return s, nil
+		}
+	}
 }
 
 // Completion is how an admin call finishes a started session.
@@ -80,7 +75,7 @@ type Completion struct {
 }
 
 // ErrUnknownSignature is returned for a signatureId no session has.
-var ErrUnknownSignature = fmt.Errorf("no session has this signatureId")
+var ErrUnknownSignature = errors.New("no session has this signatureId")
 
 // ErrSessionFinished is returned by Complete for a session that already has its verdict, or
 // that is submitted again: a finished session stays as it finished (a submitted one can still
@@ -89,85 +84,95 @@ var ErrSessionFinished = errors.New("the session is already finished")
 
 // Complete moves a started session to submitted or finished with an outcome. A PASS makes
 // the user's profile ACTIVE (an INACTIVE profile stays INACTIVE). The completion is checked
-// like a session of a scenario file.
-func (e *Engine) Complete(signatureID string, c Completion) (Started, error) {
+// like a session of a scenario file. On ErrSessionFinished the session is returned as it is.
+func (e *Engine) Complete(ctx context.Context, signatureID string, c Completion) (StartedSession, error) {
 	if c.State == "" {
 		c.State = scenarios.StateFinished
 	}
 	spec := scenarios.SessionSpec{State: c.State, OverallResult: c.OverallResult, ErrorCode: c.ErrorCode,
 		FaceLivenessScore: c.FaceLivenessScore, FaceSimilarityScore: c.FaceSimilarityScore, LivenessAttackType: c.LivenessAttackType}
 	if problems := scenarios.CheckSession("completion", "", spec, true); len(problems) > 0 {
-		return Started{}, problems
+		return StartedSession{}, problems
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	rs := e.started.bySig[signatureID]
-	if rs == nil {
-		return Started{}, fmt.Errorf("%w: %q", ErrUnknownSignature, signatureID)
+	// The status a PASS leaves is read before the update: the update runs under the store's
+	// lock (or transaction) and must not call back into it.
+	status := idvmock.ProfileActive
+	if s, found, err := e.store.Session(ctx, signatureID); err != nil {
+		return StartedSession{}, storeError(err)
+	} else if found && c.OverallResult == idvmock.VerdictPass {
+		if current, err := e.declaredStatus(ctx, s.UserID); err != nil {
+			return StartedSession{}, err
+		} else if current == idvmock.ProfileInactive {
+			status = ""
+		}
 	}
-	s := &rs.session
+	out, err := e.store.UpdateSession(ctx, signatureID, func(s *StartedSession) (idvmock.ProfileStatus, error) {
+		switch {
+		case s.Session.State == scenarios.StateFinished:
+			return "", fmt.Errorf("%w (%s): its outcome cannot change", ErrSessionFinished, s.Session.Verdict)
+		case s.Session.State == scenarios.StateSubmitted && c.State == scenarios.StateSubmitted:
+			return "", fmt.Errorf("%w: it was submitted already and can only be finished with an outcome now", ErrSessionFinished)
+		}
+		s.Session.State, s.Session.Verdict, s.Session.ErrorCode = c.State, c.OverallResult, c.ErrorCode
+		s.Session.Face = FaceOverrides{LivenessScore: c.FaceLivenessScore, SimilarityScore: c.FaceSimilarityScore, LivenessAttackType: c.LivenessAttackType}
+		if c.OverallResult != idvmock.VerdictPass {
+			return "", nil
+		}
+		return status, nil
+	})
 	switch {
-	case s.State == scenarios.StateFinished:
-		return rs.view(), fmt.Errorf("%w (%s): its outcome cannot change", ErrSessionFinished, s.Verdict)
-	case s.State == scenarios.StateSubmitted && c.State == scenarios.StateSubmitted:
-		return rs.view(), fmt.Errorf("%w: it was submitted already and can only be finished with an outcome now", ErrSessionFinished)
+	case errors.Is(err, ErrUnknownSignature), errors.Is(err, ErrSessionFinished):
+		return out, err
+	case err != nil:
+		return out, storeError(err)
 	}
-	s.State, s.Verdict, s.ErrorCode = c.State, c.OverallResult, c.ErrorCode
-	s.Face = FaceOverrides{LivenessScore: c.FaceLivenessScore, SimilarityScore: c.FaceSimilarityScore, LivenessAttackType: c.LivenessAttackType}
-	if c.OverallResult == idvmock.VerdictPass {
-		rt := e.started.byUser[rs.userID]
-		status := idvmock.ProfileInit
-		if u := e.set.users[rs.userID]; u != nil {
-			status = u.Profile.States[e.currentState(u)].Status
-		}
-		if status != idvmock.ProfileInactive {
-			rt.status = idvmock.ProfileActive
-		}
-	}
-	return rs.view(), nil
+	return out, nil
 }
 
-func (e *Engine) currentState(u *User) int {
-	if pr := e.progress["user\x00"+u.ID]; pr != nil && pr.hash == u.hash && pr.state < len(u.Profile.States) {
-		return pr.state
+// declaredStatus is the profile status user id's declaration gives it in the state it is in
+// now; INIT for a userId no file declares.
+func (e *Engine) declaredStatus(ctx context.Context, id string) (idvmock.ProfileStatus, error) {
+	u := e.Set().users[id]
+	if u == nil {
+		return idvmock.ProfileInit, nil
 	}
-	return 0
+	state, err := e.currentState(ctx, u)
+	if err != nil {
+		return "", err
+	}
+	return u.Profile.States[state].Status, nil
+}
+
+// currentState is the state user u is in: where its progress stands, if it follows u's
+// present definition, or the first.
+func (e *Engine) currentState(ctx context.Context, u *User) (int, error) {
+	pr, found, err := e.store.Progress(ctx, userKey(u.ID))
+	if err != nil {
+		return 0, storeError(err)
+	}
+	if found && pr.Hash == u.hash && pr.State < len(u.Profile.States) {
+		return pr.State, nil
+	}
+	return 0, nil
 }
 
 // Session returns a started session.
-func (e *Engine) Session(signatureID string) (Started, bool) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	rs := e.started.bySig[signatureID]
-	if rs == nil {
-		return Started{}, false
+func (e *Engine) Session(ctx context.Context, signatureID string) (StartedSession, bool, error) {
+	s, found, err := e.store.Session(ctx, signatureID)
+	if err != nil {
+		return s, false, storeError(err)
 	}
-	return rs.view(), true
+	return s, found, nil
 }
 
 // Result answers Get Result for a signatureId: a session started through Generate URL, or a
 // session a scenario file declares with a literal signatureId (as it stands in its user's
 // current state).
-func (e *Engine) Result(signatureID string, req Request) (json.RawMessage, error) {
-	e.mu.Lock()
-	var sess Session
-	var index int
-	var userID string
-	if rs := e.started.bySig[signatureID]; rs != nil {
-		sess, index, userID = rs.withInput(rs.session), rs.fakeIndex(), rs.userID
-	} else if ref, ok := e.set.signatures[signatureID]; ok {
-		u := e.set.users[ref.userID]
-		state, i := ref.state, ref.index
-		if cur := e.currentState(u); slices.ContainsFunc(u.states[cur], func(s Session) bool { return s.SignatureID == signatureID }) {
-			state = cur
-			i = slices.IndexFunc(u.states[cur], func(s Session) bool { return s.SignatureID == signatureID })
-		}
-		sess, index, userID = u.states[state][i], i, u.ID
-	} else {
-		e.mu.Unlock()
-		return nil, fmt.Errorf("%w: %q", ErrUnknownSignature, signatureID)
+func (e *Engine) Result(ctx context.Context, signatureID string, req Request) (json.RawMessage, error) {
+	sess, index, userID, err := e.resultSession(ctx, signatureID)
+	if err != nil {
+		return nil, err
 	}
-	e.mu.Unlock()
 	data := tmpl.Data{UserID: userID, Region: req.Region, Country: req.Country, SolutionCode: sess.SolutionCode}
 	raw, err := buildResult(e.seed, index, sess, data)
 	if err != nil {
@@ -176,5 +181,29 @@ func (e *Engine) Result(signatureID string, req Request) (json.RawMessage, error
 	return raw, nil
 }
 
-// Clock returns the engine's clock, for callers that time things the same way.
-func (e *Engine) Clock() func() time.Time { return e.now }
+// resultSession finds the session Get Result answers for signatureID, the index its fake
+// data is drawn for, and its userId.
+func (e *Engine) resultSession(ctx context.Context, signatureID string) (Session, int, string, error) {
+	s, found, err := e.store.Session(ctx, signatureID)
+	if err != nil {
+		return Session{}, 0, "", storeError(err)
+	}
+	if found {
+		return s.withInput(), s.fakeIndex(), s.UserID, nil
+	}
+	set := e.Set()
+	ref, ok := set.signatures[signatureID]
+	if !ok {
+		return Session{}, 0, "", fmt.Errorf("%w: %q", ErrUnknownSignature, signatureID)
+	}
+	u := set.users[ref.userID]
+	state, i := ref.state, ref.index
+	cur, err := e.currentState(ctx, u)
+	if err != nil {
+		return Session{}, 0, "", err
+	}
+	if j := slices.IndexFunc(u.states[cur], func(s Session) bool { return s.SignatureID == signatureID }); j >= 0 {
+		state, i = cur, j
+	}
+	return u.states[state][i], i, u.ID, nil
+}

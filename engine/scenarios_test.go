@@ -47,7 +47,7 @@ func ask(t *testing.T, e *Engine, req Request) Outcome {
 	if req.Operation == "" {
 		req.Operation = "getLatestSessionResult"
 	}
-	out, err := e.Answer(req, e.Decide(req))
+	out, err := e.Answer(t.Context(), req, decideOK(t, e, req))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +97,7 @@ func TestLatestSessionAndFileMerging(t *testing.T) {
 
 func TestUnknownForcedScenarioListsTheKnownOnes(t *testing.T) {
 	e, _ := newTestEngine(t)
-	_, err := e.Answer(Request{UserID: "a", Scenario: "nope"}, Decision{})
+	_, err := e.Answer(t.Context(), Request{UserID: "a", Scenario: "nope"}, Decision{})
 	use, ok := err.(*UnknownScenarioError)
 	if !ok || use.Name != "nope" || !reflect.DeepEqual(use.Known, e.Set().ScenarioNames()) {
 		t.Fatalf("err = %v", err)
@@ -268,10 +268,10 @@ func TestRulesMatchByContent(t *testing.T) {
 		t.Error("the header must win over the rule")
 	}
 	token := Request{Operation: "generateToken", Region: "th", Header: http.Header{"X-Test": {"flaky"}}}
-	if d := e.Decide(token); d.Rule == nil || d.Rule.Name != "flaky-th" {
+	if d := decideOK(t, e, token); d.Rule == nil || d.Rule.Name != "flaky-th" {
 		t.Errorf("flaky-th applies to the token API too: %+v", d)
 	}
-	if d := e.Decide(Request{Operation: "generateToken", Region: "th", Header: http.Header{"X-Test": {"calm"}}}); d.Rule != nil {
+	if d := decideOK(t, e, Request{Operation: "generateToken", Region: "th", Header: http.Header{"X-Test": {"calm"}}}); d.Rule != nil {
 		t.Errorf("a header mismatch matched %s", d.Rule.Name)
 	}
 }
@@ -284,7 +284,7 @@ func TestFaultDrawsAreSeededAndProportional(t *testing.T) {
 		req := Request{Operation: "getLatestSessionResult", UserID: "x", Region: "th", Header: http.Header{"X-Test": {"flaky"}}}
 		var fired []bool
 		for i := 0; i < 4000; i++ {
-			d := e.Decide(req)
+			d := decideOK(t, e, req)
 			if d.Delay < 10*time.Millisecond || d.Delay > 20*time.Millisecond {
 				t.Fatalf("delay %v outside 10ms..20ms", d.Delay)
 			}

@@ -1,11 +1,11 @@
 package engine
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/idvmock/idvmock"
@@ -27,7 +27,7 @@ type SavedState struct {
 	AdminUsers   map[string]scenarios.UserSpec `json:"adminUsers"`
 	RemovedUsers []string                      `json:"removedUsers"`
 	Progress     []SavedProgress               `json:"progress"`
-	Started      []SavedSession                `json:"startedSessions"`
+	Started      []StartedSession              `json:"startedSessions"`
 	ProfileSet   map[string]string             `json:"profileStatuses,omitempty"` // userId -> status a completed started session set
 	RuleMatches  map[string]uint64             `json:"ruleMatches"`
 	StartedCount uint64                        `json:"startedCount"`
@@ -43,30 +43,20 @@ type SavedProgress struct {
 	Since time.Time `json:"since,omitzero"`
 }
 
-// SavedSession is a session started through Generate URL.
-type SavedSession struct {
-	UserID  string       `json:"userId"`
-	Session Session      `json:"session"`
-	Start   StartRequest `json:"start"`
-	Seq     uint64       `json:"seq,omitempty"` // its place among the sessions started: seeds its fake data
-}
-
 // SaveState exports the engine's state.
-func (e *Engine) SaveState() SavedState {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	st := SavedState{
-		Version:      StateVersion,
-		SavedAt:      e.now().UTC(),
-		Seed:         e.seed,
-		AdminUsers:   maps.Clone(e.admin),
-		RemovedUsers: slices.Sorted(maps.Keys(e.removed)),
-		RuleMatches:  maps.Clone(e.hits),
-		StartedCount: e.startedCount,
-		ProfileSet:   map[string]string{},
-		Progress:     []SavedProgress{},
-		Started:      []SavedSession{},
+func (e *Engine) SaveState(ctx context.Context) (SavedState, error) {
+	snap, err := e.store.Snapshot(ctx)
+	if err != nil {
+		return SavedState{}, storeError(err)
 	}
+	e.mu.Lock()
+	st := SavedState{
+		Version: StateVersion, SavedAt: e.now().UTC(), Seed: e.seed,
+		AdminUsers: maps.Clone(e.admin), RemovedUsers: slices.Sorted(maps.Keys(e.removed)),
+		RuleMatches: maps.Clone(snap.Hits), StartedCount: snap.Sequence,
+		ProfileSet: map[string]string{}, Progress: []SavedProgress{}, Started: snap.Started,
+	}
+	e.mu.Unlock()
 	if st.RemovedUsers == nil {
 		st.RemovedUsers = []string{}
 	}
@@ -76,26 +66,32 @@ func (e *Engine) SaveState() SavedState {
 	if st.RuleMatches == nil {
 		st.RuleMatches = map[string]uint64{}
 	}
-	for _, key := range slices.Sorted(maps.Keys(e.progress)) {
-		pr := e.progress[key]
-		st.Progress = append(st.Progress, SavedProgress{Key: strings.Split(key, "\x00"), Hash: pr.hash, State: pr.state, Calls: pr.calls, Since: pr.since})
+	if st.Started == nil {
+		st.Started = []StartedSession{}
 	}
-	for id, rt := range e.started.byUser {
-		if rt.status != "" {
-			st.ProfileSet[id] = string(rt.status)
-		}
+	for _, key := range slices.SortedFunc(maps.Keys(snap.Progress), compareKeys) {
+		pr := snap.Progress[key]
+		st.Progress = append(st.Progress, SavedProgress{Key: key.parts(), Hash: pr.Hash, State: pr.State, Calls: pr.Calls, Since: pr.Since})
 	}
-	for _, rs := range e.started.all() {
-		st.Started = append(st.Started, SavedSession{UserID: rs.userID, Session: rs.session, Start: rs.start, Seq: rs.seq})
+	for id, status := range snap.Statuses {
+		st.ProfileSet[id] = string(status)
 	}
-	return st
+	return st, nil
+}
+
+// parts is the key as a saved state writes it.
+func (k ProgressKey) parts() []string {
+	if k.Kind == ProgressUser {
+		return []string{k.Kind, k.UserID}
+	}
+	return []string{k.Kind, k.Name, k.UserID}
 }
 
 // RestoreState replaces the engine's state with a saved one. The admin users are checked
 // like PUT /__admin/users, and the started sessions like sessions of a scenario file, within
 // the engine's Limits; on any problem nothing changes. Progress saved for a definition that
 // has changed since (another hash) restarts from the first state, as on a reload.
-func (e *Engine) RestoreState(st SavedState) error {
+func (e *Engine) RestoreState(ctx context.Context, st SavedState) error {
 	if st.Version != StateVersion {
 		return fmt.Errorf("version %d: this idvmock reads saved states of version %d", st.Version, StateVersion)
 	}
@@ -107,54 +103,52 @@ func (e *Engine) RestoreState(st SavedState) error {
 	if err != nil {
 		return err
 	}
+	snap := Snapshot{Hits: maps.Clone(st.RuleMatches)}
+	if snap.Progress, err = restoreProgress(st.Progress, limits); err != nil {
+		return err
+	}
+	if snap.Started, err = restoreStarted(st.Started, limits, e.seed); err != nil {
+		return err
+	}
+	if snap.Statuses, err = restoreStatuses(st.ProfileSet); err != nil {
+		return err
+	}
+	snap.Sequence = max(st.StartedCount, uint64(len(snap.Started)))
 	removed := map[string]bool{}
 	for _, id := range st.RemovedUsers {
 		removed[id] = true
 	}
-	prog := map[string]*progress{}
-	patterned := 0
-	for i, p := range st.Progress {
-		if len(p.Key) < 2 || len(p.Key) > 3 || p.State < 0 || p.Calls < 0 {
-			return fmt.Errorf("progress[%d]: needs a key of two or three parts and a state and calls of 0 or more", i)
-		}
-		if p.Key[0] != "user" {
-			patterned++
-		}
-		prog[strings.Join(p.Key, "\x00")] = &progress{hash: p.Hash, state: p.State, calls: p.Calls, since: p.Since}
-	}
-	if patterned > limits.MaxProgress || len(prog)-patterned > limits.MaxProgress {
-		return fmt.Errorf("progress: %d entries; this mock keeps at most %d of each kind (--max-progress)", len(prog), limits.MaxProgress)
-	}
-	started, err := restoreStarted(st, limits, e.seed)
+	set, files, err := e.compileCurrent(admin, removed)
 	if err != nil {
 		return err
 	}
-
+	if err := e.store.Restore(ctx, snap); err != nil {
+		return storeError(err)
+	}
 	for {
 		e.mu.Lock()
-		files := e.files
+		if slices.Equal(files, e.files) {
+			e.set, e.admin, e.adminBytes, e.removed = set, admin, adminBytes, removed
+			e.adminGen++
+			e.results.reset()
+			e.mu.Unlock()
+			return nil
+		}
 		e.mu.Unlock()
-		set, err := compile(e.seed, files, admin, removed)
-		if err != nil {
+		if set, files, err = e.compileCurrent(admin, removed); err != nil {
 			return err
 		}
-		e.mu.Lock()
-		if !slices.Equal(files, e.files) {
-			e.mu.Unlock()
-			continue
-		}
-		e.set, e.admin, e.adminBytes, e.removed = set, admin, adminBytes, removed
-		e.adminGen++
-		e.progress, e.started = prog, started
-		e.hits = maps.Clone(st.RuleMatches)
-		if e.hits == nil {
-			e.hits = map[string]uint64{}
-		}
-		e.startedCount = max(st.StartedCount, uint64(started.len()))
-		e.results.reset()
-		e.mu.Unlock()
-		return nil
 	}
+}
+
+// compileCurrent compiles the scenario files loaded now with the admin layer given, outside
+// the lock, and returns the set and the files it was compiled from.
+func (e *Engine) compileCurrent(admin map[string]scenarios.UserSpec, removed map[string]bool) (*Set, []*scenarios.File, error) {
+	e.mu.Lock()
+	files := e.files
+	e.mu.Unlock()
+	set, err := compile(e.seed, files, admin, removed)
+	return set, files, err
 }
 
 // restoreAdmin checks saved admin users as PUT /__admin/users would.
@@ -181,71 +175,113 @@ func restoreAdmin(saved map[string]scenarios.UserSpec, limits Limits) (map[strin
 	return admin, sizes, nil
 }
 
+// restoreProgress checks saved progress entries: well-formed keys, and no more of each kind
+// than the mock keeps.
+func restoreProgress(saved []SavedProgress, limits Limits) (map[ProgressKey]Progress, error) {
+	out := map[ProgressKey]Progress{}
+	patterned := 0
+	for i, p := range saved {
+		var key ProgressKey
+		switch {
+		case p.State < 0 || p.Calls < 0:
+			return nil, fmt.Errorf("progress[%d]: state and calls are 0 or more", i)
+		case len(p.Key) == 2 && p.Key[0] == ProgressUser:
+			key = userKey(p.Key[1])
+		case len(p.Key) == 3 && (p.Key[0] == ProgressScenario || p.Key[0] == ProgressRule):
+			key = ProgressKey{Kind: p.Key[0], Name: p.Key[1], UserID: p.Key[2]}
+			patterned++
+		default:
+			return nil, fmt.Errorf(`progress[%d].key: is %q; a key is ["user", userId], ["scenario", name, userId] or ["rule", name, userId]`, i, p.Key)
+		}
+		out[key] = Progress{Hash: p.Hash, State: p.State, Calls: p.Calls, Since: p.Since}
+	}
+	if patterned > limits.MaxProgress || len(out)-patterned > limits.MaxProgress {
+		return nil, fmt.Errorf("progress: %d entries; this mock keeps at most %d of each kind (--max-progress)", len(out), limits.MaxProgress)
+	}
+	return out, nil
+}
+
 // restoreStarted checks saved started sessions like sessions of a scenario file: complete,
 // consistent, each answer buildable and conforming to openapi.yaml, within the limits.
-func restoreStarted(st SavedState, limits Limits, seed int64) (*startedSessions, error) {
-	if n := len(st.Started); n > limits.MaxStartedSessions {
+func restoreStarted(saved []StartedSession, limits Limits, seed int64) ([]StartedSession, error) {
+	if n := len(saved); n > limits.MaxStartedSessions {
 		return nil, fmt.Errorf("startedSessions: %d sessions; this mock keeps at most %d (--max-started-sessions)", n, limits.MaxStartedSessions)
 	}
-	started := newStartedSessions(limits)
 	from := scenarios.NewFile("saved state", nil)
 	var problems scenarios.Problems
-	add := func(path, what, hint string) { problems = append(problems, from.Problem(path, what, hint)) }
-	for i, s := range st.Started {
+	out, seen := make([]StartedSession, 0, len(saved)), map[string]bool{}
+	for i, s := range saved {
 		at := fmt.Sprintf("startedSessions[%d]", i)
-		switch {
-		case s.UserID == "" || len(s.UserID) > scenarios.MaxUserIDLength:
-			add(at+".userId", fmt.Sprintf("is %d characters", len(s.UserID)), fmt.Sprintf("a userId has 1 to %d characters", scenarios.MaxUserIDLength))
-			continue
-		case s.Session.SignatureID == "" || tmpl.Has(s.Session.SignatureID):
-			add(at+".session.SignatureID", fmt.Sprintf("is %q", s.Session.SignatureID), "a started session has the signatureId Generate URL gave it")
-			continue
-		case started.bySig[s.Session.SignatureID] != nil:
-			add(at+".session.SignatureID", fmt.Sprintf("%q is also the signatureId of an earlier started session", s.Session.SignatureID), "each session has its own")
+		if p := checkStarted(from, at, s, seen); len(p) > 0 {
+			problems = append(problems, p...)
 			continue
 		}
-		if len(s.Start.Input) > 0 {
-			var input map[string]any
-			if err := json.Unmarshal(s.Start.Input, &input); err != nil {
-				add(at+".start.Input", "is not a JSON object: "+err.Error(), "it is the Generate URL request, as given")
-				continue
-			}
-		} else {
+		seen[s.Session.SignatureID] = true
+		s.Session.Result, s.Session.Literal = nil, true
+		if len(s.Start.Input) == 0 {
 			s.Start.Input = json.RawMessage("{}")
 		}
-		s.Session.Result, s.Session.Literal = nil, true
 		if s.Session.SolutionCode == "" {
 			s.Session.SolutionCode = scenarios.DefaultSolutionCode
 		}
-		problems = append(problems, scenarios.CheckSession("saved state", at+".session", s.Session.spec(), true)...)
-		rs := &runtimeSession{userID: s.UserID, session: s.Session, start: s.Start, seq: s.Seq}
-		if rs.seq == 0 {
-			rs.seq = uint64(i + 1)
+		if s.Seq == 0 {
+			s.Seq = uint64(i + 1)
+		}
+		if p := scenarios.CheckSession("saved state", at+".session", s.Session.spec(), true); len(p) > 0 {
+			problems = append(problems, p...)
+			continue
 		}
 		data := tmpl.Data{UserID: s.UserID, Country: s.Session.Region, SolutionCode: s.Session.SolutionCode}
-		raw, err := buildResult(seed, rs.fakeIndex(), rs.withInput(rs.session), data)
+		raw, err := buildResult(seed, s.fakeIndex(), s.withInput(), data)
 		if err == nil {
 			if p := checkResult(raw, s.UserID); p != nil {
 				err = p
 			}
 		}
 		if err != nil {
-			add(at+".session", "its answer "+err.Error(), "restore a state saved by idvmock, unchanged")
+			problems = append(problems, from.Problem(at+".session", "its answer "+err.Error(), "restore a state saved by idvmock, unchanged"))
 			continue
 		}
-		started.add(rs)
+		out = append(out, s)
 	}
 	if len(problems) > 0 {
 		return nil, problems
 	}
-	for id, status := range st.ProfileSet {
-		if rt := started.byUser[id]; rt != nil {
-			if p := idvmock.ProfileStatus(status); p == idvmock.ProfileActive || p == idvmock.ProfileInactive {
-				rt.status = p
-			} else {
-				return nil, fmt.Errorf("profileStatuses.%s: is %q (use ACTIVE or INACTIVE)", id, status)
-			}
+	return out, nil
+}
+
+// checkStarted checks what a saved started session needs before its answer can be built:
+// a userId, its own signatureId, and a request that is a JSON object.
+func checkStarted(from *scenarios.File, at string, s StartedSession, seen map[string]bool) scenarios.Problems {
+	problem := func(path, what, hint string) scenarios.Problems {
+		return scenarios.Problems{from.Problem(path, what, hint)}
+	}
+	switch {
+	case s.UserID == "" || len(s.UserID) > scenarios.MaxUserIDLength:
+		return problem(at+".userId", fmt.Sprintf("is %d characters", len(s.UserID)), fmt.Sprintf("a userId has 1 to %d characters", scenarios.MaxUserIDLength))
+	case s.Session.SignatureID == "" || tmpl.Has(s.Session.SignatureID):
+		return problem(at+".session.SignatureID", fmt.Sprintf("is %q", s.Session.SignatureID), "a started session has the signatureId Generate URL gave it")
+	case seen[s.Session.SignatureID]:
+		return problem(at+".session.SignatureID", fmt.Sprintf("%q is also the signatureId of an earlier started session", s.Session.SignatureID), "each session has its own")
+	}
+	if len(s.Start.Input) > 0 {
+		var input map[string]any
+		if err := json.Unmarshal(s.Start.Input, &input); err != nil {
+			return problem(at+".start.Input", "is not a JSON object: "+err.Error(), "it is the Generate URL request, as given")
 		}
 	}
-	return started, nil
+	return nil
+}
+
+// restoreStatuses checks the profile statuses completed sessions gave.
+func restoreStatuses(saved map[string]string) (map[string]idvmock.ProfileStatus, error) {
+	out := map[string]idvmock.ProfileStatus{}
+	for _, id := range slices.Sorted(maps.Keys(saved)) {
+		p := idvmock.ProfileStatus(saved[id])
+		if p != idvmock.ProfileActive && p != idvmock.ProfileInactive {
+			return nil, fmt.Errorf("profileStatuses.%s: is %q (use ACTIVE or INACTIVE)", id, saved[id])
+		}
+		out[id] = p
+	}
+	return out, nil
 }

@@ -20,19 +20,19 @@ func TestSavedStateRoundTrip(t *testing.T) {
 	if err := putUser(old, "qa_1", ("scenario: failed\nregions: [sg]\n")); err != nil {
 		t.Fatal(err)
 	}
-	if err := old.DeleteUser("user_error"); err != nil {
+	if err := old.DeleteUser(t.Context(), "user_error"); err != nil {
 		t.Fatal(err)
 	}
-	started := old.StartSession(StartRequest{UserID: "new_customer", BizID: "order-1", Region: "PHL", Input: json.RawMessage(`{"userId": "new_customer"}`)})
-	if _, err := old.Complete(started.SignatureID, Completion{OverallResult: idvmock.VerdictPass}); err != nil {
+	started := start(t, old, StartRequest{UserID: "new_customer", BizID: "order-1", Region: "PHL", Input: json.RawMessage(`{"userId": "new_customer"}`)})
+	if _, err := old.Complete(t.Context(), started.Session.SignatureID, Completion{OverallResult: idvmock.VerdictPass}); err != nil {
 		t.Fatal(err)
 	}
 	flaky := Request{Operation: "getLatestSessionResult", UserID: "x", Region: "th", Header: http.Header{"X-Test": {"flaky"}}}
 	for range 7 {
-		old.Decide(flaky)
+		decideOK(t, old, flaky)
 	}
 
-	data, err := json.Marshal(old.SaveState())
+	data, err := json.Marshal(saveState(t, old))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +41,7 @@ func TestSavedStateRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	restarted, _ := newTestEngine(t, "team.yaml", "progression.yaml")
-	if err := restarted.RestoreState(saved); err != nil {
+	if err := restarted.RestoreState(t.Context(), saved); err != nil {
 		t.Fatal(err)
 	}
 
@@ -52,11 +52,11 @@ func TestSavedStateRoundTrip(t *testing.T) {
 		}
 	}
 	if out := ask(t, restarted, Request{UserID: "new_customer"}); out.Data == nil || out.Data.ProfileStatus != idvmock.ProfileActive ||
-		!strings.Contains(string(out.Data.Result), started.SignatureID) {
+		!strings.Contains(string(out.Data.Result), started.Session.SignatureID) {
 		t.Errorf("the started session did not come back: %+v", out)
 	}
 	for i := range 20 {
-		if a, b := old.Decide(flaky), restarted.Decide(flaky); (a.Fault == nil) != (b.Fault == nil) || a.Delay != b.Delay {
+		if a, b := decideOK(t, old, flaky), decideOK(t, restarted, flaky); (a.Fault == nil) != (b.Fault == nil) || a.Delay != b.Delay {
 			t.Fatalf("draw %d after the restore differs: %+v vs %+v", i, a, b)
 		}
 	}
@@ -65,7 +65,7 @@ func TestSavedStateRoundTrip(t *testing.T) {
 // A state that cannot be restored changes nothing, and says why.
 func TestRestoreRefusesBadStates(t *testing.T) {
 	e, _ := newTestEngine(t, "progression.yaml")
-	good := e.SaveState()
+	good := saveState(t, e)
 	for name, tc := range map[string]struct {
 		edit func(*SavedState)
 		want string
@@ -79,12 +79,12 @@ func TestRestoreRefusesBadStates(t *testing.T) {
 	} {
 		st := good
 		tc.edit(&st)
-		err := e.RestoreState(st)
+		err := e.RestoreState(t.Context(), st)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v, want an error with %q", name, err, tc.want)
 		}
 	}
-	if _, err := e.Progress("looper"); err != nil {
+	if _, err := e.Progress(t.Context(), "looper"); err != nil {
 		t.Errorf("a refused restore changed the engine: %v", err)
 	}
 }

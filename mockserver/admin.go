@@ -56,7 +56,11 @@ func (s *Server) adminRoutes(e *echo.Echo) {
 }
 
 func (s *Server) adminGetState(c echo.Context) error {
-	return c.JSON(http.StatusOK, s.cfg.Engine.SaveState())
+	st, err := s.cfg.Engine.SaveState(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, st)
 }
 
 // adminPutState restores a state adminGetState saved; a refused one changes nothing.
@@ -65,7 +69,9 @@ func (s *Server) adminPutState(c echo.Context) error {
 	if err := json.NewDecoder(c.Request().Body).Decode(&st); err != nil {
 		return sendAdminError(c, http.StatusBadRequest, "the body is not a saved state: "+err.Error(), "send what GET /__admin/state answered")
 	}
-	if err := s.cfg.Engine.RestoreState(st); err != nil {
+	if err := s.cfg.Engine.RestoreState(c.Request().Context(), st); errors.Is(err, engine.ErrStore) {
+		return err
+	} else if err != nil {
 		return sendAdminError(c, http.StatusBadRequest, "the state was refused; nothing changed: "+err.Error(), "restore into a mock started with the same scenario files and --seed")
 	}
 	return s.adminGetState(c)
@@ -118,13 +124,17 @@ func (s *Server) adminScenarios(c echo.Context) error {
 }
 
 func (s *Server) adminUsers(c echo.Context) error {
-	return c.JSON(http.StatusOK, map[string]any{"users": s.cfg.Engine.Users()})
+	users, err := s.cfg.Engine.Users(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"users": users})
 }
 
 // adminUser shows a user's declaration (in the scenario files' format) and progress.
 func (s *Server) adminUser(c echo.Context) error {
 	id := c.Param("userId")
-	p, err := s.cfg.Engine.Progress(id)
+	p, err := s.cfg.Engine.Progress(c.Request().Context(), id)
 	if err != nil {
 		return s.userError(c, err)
 	}
@@ -168,14 +178,14 @@ func sendProblems(c echo.Context, err error) error {
 
 func (s *Server) adminDeleteUser(c echo.Context) error {
 	id := c.Param("userId")
-	if err := s.cfg.Engine.DeleteUser(id); err != nil {
+	if err := s.cfg.Engine.DeleteUser(c.Request().Context(), id); err != nil {
 		return s.userError(c, err)
 	}
 	return c.JSON(http.StatusOK, map[string]string{"deleted": id})
 }
 
 func (s *Server) adminAdvance(c echo.Context) error {
-	p, err := s.cfg.Engine.Advance(c.Param("userId"))
+	p, err := s.cfg.Engine.Advance(c.Request().Context(), c.Param("userId"))
 	if err != nil {
 		return s.userError(c, err)
 	}
@@ -189,15 +199,19 @@ func (s *Server) adminSetState(c echo.Context) error {
 	if err := decodeJSON(c, &body); err != nil || body.State == "" {
 		return sendAdminError(c, http.StatusBadRequest, `the body must be {"state": "<state name or number>"}`, "")
 	}
-	p, err := s.cfg.Engine.SetState(c.Param("userId"), body.State)
+	p, err := s.cfg.Engine.SetState(c.Request().Context(), c.Param("userId"), body.State)
 	if err != nil {
 		return s.userError(c, err)
 	}
 	return c.JSON(http.StatusOK, map[string]any{"user": p})
 }
 
-// userError answers 404 for an unknown user and 409 for a move the user's states forbid.
+// userError answers 404 for an unknown user and 409 for a move the user's states forbid; a
+// failing store is the mock's own failure.
 func (s *Server) userError(c echo.Context, err error) error {
+	if errors.Is(err, engine.ErrStore) {
+		return err
+	}
 	if errors.Is(err, engine.ErrUnknownUser) {
 		return sendAdminError(c, http.StatusNotFound, err.Error(), "GET /__admin/users lists the users; PUT /__admin/users/{userId} declares one")
 	}
@@ -205,7 +219,11 @@ func (s *Server) userError(c echo.Context, err error) error {
 }
 
 func (s *Server) adminReset(c echo.Context) error {
-	return c.JSON(http.StatusOK, map[string]int{"reset": s.cfg.Engine.Reset(c.QueryParam("userId"))})
+	n, err := s.cfg.Engine.Reset(c.Request().Context(), c.QueryParam("userId"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]int{"reset": n})
 }
 
 // journalFilter reads the filters of the journal endpoints.
@@ -267,26 +285,28 @@ func (s *Server) adminComplete(c echo.Context) error {
 		return sendAdminError(c, http.StatusBadRequest, "the body is not a JSON completion: "+err.Error(),
 			`e.g. {"overallResult": "FAIL", "errorCode": "LIVENESS_ATTACK"} or {"state": "submitted"}`)
 	}
-	started, err := s.complete(c.Param("signatureId"), body)
+	started, err := s.complete(c.Request().Context(), c.Param("signatureId"), body)
 	switch {
 	case errors.Is(err, engine.ErrUnknownSignature):
 		return sendAdminError(c, http.StatusNotFound, err.Error(), "only sessions started through Generate URL can be completed")
-	case errors.Is(err, engine.ErrSessionFinished) && started.State == scenarios.StateSubmitted:
+	case errors.Is(err, engine.ErrSessionFinished) && started.Session.State == scenarios.StateSubmitted:
 		return sendAdminError(c, http.StatusConflict, err.Error()+"; no callback was sent",
 			`finish it with an outcome, e.g. {"overallResult": "PASS"}`)
 	case errors.Is(err, engine.ErrSessionFinished):
 		return sendAdminError(c, http.StatusConflict, err.Error()+"; no callback was sent",
 			"a finished session keeps its outcome: start a new session through Generate URL to verify again")
+	case errors.Is(err, engine.ErrStore):
+		return err
 	case err != nil:
 		return sendProblems(c, err)
 	}
 	return c.JSON(http.StatusOK, map[string]any{"session": sessionView(started)})
 }
 
-func sessionView(s engine.Started) map[string]any {
-	v := map[string]any{"signatureId": s.SignatureID, "userId": s.UserID, "state": s.State}
-	if s.Verdict != "" {
-		v["overallResult"] = s.Verdict
+func sessionView(s engine.StartedSession) map[string]any {
+	v := map[string]any{"signatureId": s.Session.SignatureID, "userId": s.UserID, "state": s.Session.State}
+	if s.Session.Verdict != "" {
+		v["overallResult"] = s.Session.Verdict
 	}
 	if s.Start.CallbackURL != "" {
 		v["callbackUrl"] = s.Start.CallbackURL

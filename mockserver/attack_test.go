@@ -401,7 +401,7 @@ func TestAttackPutStateChecksStartedSessions(t *testing.T) {
 	if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), "startedSessions[0].session.errorCode") {
 		t.Errorf("%d %s", rec.Code, rec.Body)
 	}
-	if _, ok := s.cfg.Engine.Session(sig); !ok {
+	if _, ok, err := s.cfg.Engine.Session(t.Context(), sig); err != nil || !ok {
 		t.Error("the refused state replaced the running one")
 	}
 }

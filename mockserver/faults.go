@@ -38,7 +38,10 @@ func (s *Server) request(c echo.Context, operation, userID, solutionCode string)
 // answered the request; a truncated or malformed fault lets the handler answer and spoils its
 // body on the way out.
 func (s *Server) applyRules(c echo.Context, req engine.Request) (engine.Decision, bool, error) {
-	d := s.cfg.Engine.Decide(req)
+	d, err := s.cfg.Engine.Decide(c.Request().Context(), req)
+	if err != nil {
+		return d, true, err
+	}
 	x := exchangeOf(c)
 	if d.Rule != nil {
 		x.Rule = d.Rule.Name

@@ -2,6 +2,7 @@ package mockserver
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -53,14 +54,18 @@ func (s *Server) generateURL(c echo.Context) error {
 	if _, answered, err := s.applyRules(c, s.request(c, idvmock.OpGenerateURL, body.UserID, body.SolutionCode)); answered {
 		return err
 	}
-	started := s.cfg.Engine.StartSession(engine.StartRequest{
+	started, err := s.cfg.Engine.StartSession(c.Request().Context(), engine.StartRequest{
 		UserID: body.UserID, BizID: body.BizID, Region: body.Region, SolutionCode: body.SolutionCode,
 		CallbackURL: body.CallbackURL, ReturnURL: body.ReturnURL, FailReturnURL: body.FailReturnURL, Input: input.Bytes(),
 	})
-	x.Source = "started session " + started.SignatureID
+	if err != nil {
+		return err
+	}
+	sig := started.Session.SignatureID
+	x.Source = "started session " + sig
 	return send(c, http.StatusOK, idvmock.CodeSuccess, newFullBody(c, generateURLData{
-		SignatureID: started.SignatureID,
-		URL:         s.publicURL(c) + "/h5/" + started.SignatureID,
+		SignatureID: sig,
+		URL:         s.publicURL(c) + "/h5/" + sig,
 	}))
 }
 
@@ -92,7 +97,7 @@ func (s *Server) getResult(c echo.Context) error {
 	if _, answered, err := s.applyRules(c, req); answered {
 		return err
 	}
-	result, err := s.cfg.Engine.Result(body.SignatureID, req)
+	result, err := s.cfg.Engine.Result(c.Request().Context(), body.SignatureID, req)
 	var unbuilt *engine.BuildError
 	switch {
 	case errors.Is(err, engine.ErrUnknownSignature):
@@ -122,13 +127,13 @@ var h5Outcomes = map[string]engine.Completion{
 
 var h5Template = template.Must(template.New("h5").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>idvmock verification {{.SignatureID}}</title>
+<title>idvmock verification {{.Session.SignatureID}}</title>
 <style>body{font-family:sans-serif;max-width:32rem;margin:2rem auto;padding:0 1rem}button{display:block;width:100%;margin:.5rem 0;padding:.8rem;font-size:1rem}</style>
 </head><body>
 <h1>Identity verification (idvmock)</h1>
 <p>This page stands in for ADVANCE.AI's H5 flow. Pick how the verification ends.</p>
-<dl><dt>signatureId</dt><dd>{{.SignatureID}}</dd><dt>userId</dt><dd>{{.UserID}}</dd><dt>bizId</dt><dd>{{.Start.BizID}}</dd><dt>state</dt><dd>{{.State}}{{if .Verdict}} ({{.Verdict}}){{end}}</dd></dl>
-{{if .Finished}}<p><strong>This verification is finished: {{.Verdict}}.</strong> Its outcome cannot change; start a new session through Generate URL to verify again.</p>
+<dl><dt>signatureId</dt><dd>{{.Session.SignatureID}}</dd><dt>userId</dt><dd>{{.UserID}}</dd><dt>bizId</dt><dd>{{.Start.BizID}}</dd><dt>state</dt><dd>{{.Session.State}}{{if .Session.Verdict}} ({{.Session.Verdict}}){{end}}</dd></dl>
+{{if .Finished}}<p><strong>This verification is finished: {{.Session.Verdict}}.</strong> Its outcome cannot change; start a new session through Generate URL to verify again.</p>
 {{else}}<form method="post">
 <button name="outcome" value="PASS">Pass</button>
 <button name="outcome" value="FAIL">Fail (liveness attack)</button>
@@ -140,18 +145,21 @@ var h5Template = template.Must(template.New("h5").Parse(`<!doctype html>
 
 // h5View is what the H5 page shows of a session.
 type h5View struct {
-	engine.Started
+	engine.StartedSession
 	Finished, Submitted bool
 }
 
 // h5Page is the verification page a Generate URL answer points to.
 func (s *Server) h5Page(c echo.Context) error {
-	started, ok := s.cfg.Engine.Session(c.Param("signatureId"))
+	started, ok, err := s.cfg.Engine.Session(c.Request().Context(), c.Param("signatureId"))
+	if err != nil {
+		return err
+	}
 	if !ok {
 		return c.HTML(http.StatusNotFound, "<!doctype html><title>Not found</title><p>No session has this signatureId.</p>\n")
 	}
 	var b strings.Builder
-	view := h5View{Started: started, Finished: started.State == scenarios.StateFinished, Submitted: started.State == scenarios.StateSubmitted}
+	view := h5View{StartedSession: started, Finished: started.Session.State == scenarios.StateFinished, Submitted: started.Session.State == scenarios.StateSubmitted}
 	if err := h5Template.Execute(&b, view); err != nil {
 		return err
 	}
@@ -165,15 +173,15 @@ func (s *Server) h5Page(c echo.Context) error {
 func (s *Server) h5Finish(c echo.Context) error {
 	sig := c.Param("signatureId")
 	outcome := c.FormValue("outcome")
-	started, err := s.complete(sig, h5Outcomes[outcome])
+	started, err := s.complete(c.Request().Context(), sig, h5Outcomes[outcome])
 	if errors.Is(err, engine.ErrUnknownSignature) {
 		return c.HTML(http.StatusNotFound, "<!doctype html><title>Not found</title><p>No session has this signatureId.</p>\n")
 	}
 	if errors.Is(err, engine.ErrSessionFinished) {
 		exchangeOf(c).UserID = started.UserID
 		msg := fmt.Sprintf("Session %s already finished (%s): its outcome cannot change, and no callback was sent. Start a new session through Generate URL to verify again.",
-			sig, started.Verdict)
-		if started.State == scenarios.StateSubmitted {
+			sig, started.Session.Verdict)
+		if started.Session.State == scenarios.StateSubmitted {
 			msg = fmt.Sprintf("Session %s is already submitted: submitting again changes nothing, and no callback was sent. Pick a verdict to finish it.", sig)
 		}
 		return c.HTML(http.StatusConflict, "<!doctype html><title>Already done</title><p>"+template.HTMLEscapeString(msg)+"</p>\n")
@@ -196,17 +204,17 @@ func (s *Server) h5Finish(c echo.Context) error {
 // complete finishes a started session and reports it to its callbackUrl. The engine refuses
 // a session that already finished, and submitting one again (engine.ErrSessionFinished):
 // either would only send another callback.
-func (s *Server) complete(sig string, c engine.Completion) (engine.Started, error) {
-	started, err := s.cfg.Engine.Complete(sig, c)
+func (s *Server) complete(ctx context.Context, sig string, c engine.Completion) (engine.StartedSession, error) {
+	started, err := s.cfg.Engine.Complete(ctx, sig, c)
 	if err != nil {
 		return started, err
 	}
 	if started.Start.CallbackURL != "" {
 		kind := "COMPLETED"
-		if started.State == scenarios.StateSubmitted {
+		if started.Session.State == scenarios.StateSubmitted {
 			kind = "SUBMIT_COMPLETED"
 		}
-		s.callbacks.deliver(started.Start.CallbackURL, started.SignatureID, kind, started.UserID)
+		s.callbacks.deliver(started.Start.CallbackURL, started.Session.SignatureID, kind, started.UserID)
 	}
 	return started, nil
 }

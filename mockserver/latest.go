@@ -25,7 +25,7 @@ func (s *Server) getLatest(c echo.Context) error {
 	if answered {
 		return err
 	}
-	out, err := s.cfg.Engine.Answer(req, d)
+	out, err := s.cfg.Engine.Answer(c.Request().Context(), req, d)
 	var unknown *engine.UnknownScenarioError
 	var unbuilt *engine.BuildError
 	switch {

@@ -121,7 +121,11 @@ func (c *scenariosCmd) list(paths []string) error {
 	fmt.Fprintf(w, "SCENARIOS\t%s\n", strings.Join(set.ScenarioNames(), ", "))
 	fmt.Fprintf(w, "SOLUTION CODES\t%s\n\n", strings.Join(set.SolutionCodes(), ", "))
 	fmt.Fprintln(w, "USER\tSOURCE\tSCENARIO\tREGIONS\tSTATES")
-	for _, u := range eng.Users() {
+	users, err := eng.Users(context.Background())
+	if err != nil {
+		return err
+	}
+	for _, u := range users {
 		regions := strings.Join(u.Regions, ",")
 		if regions == "" {
 			regions = "all"

@@ -28,13 +28,13 @@ func TestAdminPutAndDeleteUser(t *testing.T) {
 	if r := result(t, ask(t, e, engine.Request{UserID: "user_active"})); *r.OverallResult != idvmock.VerdictFail {
 		t.Error("a built-in user replaced through the admin API")
 	}
-	if err := e.DeleteUser("user_init"); err != nil {
+	if err := e.DeleteUser(t.Context(), "user_init"); err != nil {
 		t.Fatal(err)
 	}
 	if out := ask(t, e, engine.Request{UserID: "user_init"}); out.Message != idvmock.MessageUserNotFound {
 		t.Errorf("a deleted user still answers: %s", out.Code)
 	}
-	if err := e.DeleteUser("user_init"); !errors.Is(err, engine.ErrUnknownUser) {
+	if err := e.DeleteUser(t.Context(), "user_init"); !errors.Is(err, engine.ErrUnknownUser) {
 		t.Errorf("deleting twice: %v", err)
 	}
 	if err := putUser(e, "carol", (`{"scenario": "nope"}`)); err == nil {

@@ -214,7 +214,7 @@ func TestAttackHotReloadNeverAppliesAHalfWrittenFile(t *testing.T) {
 	answers, wrong := 0, 0
 	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); {
 		req := engine.Request{Operation: "getLatestSessionResult", UserID: "steady", Region: "sg", Country: "SGP"}
-		out, err := e.Answer(req, e.Decide(req))
+		out, err := answerOf(t.Context(), e, req)
 		answers++
 		if err != nil || out.Code != idvmock.CodeSuccess || out.Data.ProfileStatus != idvmock.ProfileActive {
 			wrong++

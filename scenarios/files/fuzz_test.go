@@ -35,7 +35,7 @@ func FuzzParseAndLint(f *testing.F) {
 		}
 		for id := range file.Users {
 			req := engine.Request{Operation: "getLatestSessionResult", UserID: id, Region: "sg", Country: "SGP"}
-			if _, err := e.Answer(req, e.Decide(req)); err != nil {
+			if _, err := answerOf(t.Context(), e, req); err != nil {
 				t.Fatalf("a linted file fails to answer user %q: %v\n%s", id, err, data)
 			}
 		}

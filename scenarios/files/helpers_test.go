@@ -1,6 +1,7 @@
 package files
 
 import (
+	"context"
 	"encoding/json"
 	"path/filepath"
 	"testing"
@@ -49,11 +50,20 @@ func ask(t testing.TB, e *engine.Engine, req engine.Request) engine.Outcome {
 	if req.Operation == "" {
 		req.Operation = idvmock.OpGetLatest
 	}
-	out, err := e.Answer(req, e.Decide(req))
+	out, err := answerOf(t.Context(), e, req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// answerOf is what the engine answers req: the rules' decision, then the answer.
+func answerOf(ctx context.Context, e *engine.Engine, req engine.Request) (engine.Outcome, error) {
+	d, err := e.Decide(ctx, req)
+	if err != nil {
+		return engine.Outcome{}, err
+	}
+	return e.Answer(ctx, req, d)
 }
 
 // result decodes an answer's result.

@@ -1,0 +1,210 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/idvmock/idvmock"
+	"github.com/idvmock/idvmock/internal/tmpl"
+)
+
+// Outcome is the answer to a Get Latest Session Result request and where it came from.
+type Outcome struct {
+	Code, Message string
+	Data          *idvmock.LatestData // on SUCCESS
+	Scenario      string              // the named scenario that answered, when there is one
+	Source        string              // what answered: "user alice", "scenario active", "rule flaky"
+	State         string              // the state that answered, for users with several
+	Unmatched     bool                // no user or rule knew the userId (on this region)
+	NearMisses    []NearMiss          // what came closest, when Unmatched
+}
+
+// BuildError is an answer that could not be built when it was asked for: a template of a
+// scenario passed its limits, for instance. The vendor would answer ERROR; the mock does,
+// and says why in its journal.
+type BuildError struct {
+	Source string // what was answering: "user alice", "session 6c2f0a9e41b7"
+	Err    error
+}
+
+func (e *BuildError) Error() string { return e.Source + ": " + e.Err.Error() }
+
+func (e *BuildError) Unwrap() error { return e.Err }
+
+// UnknownScenarioError reports a forced scenario name that no loaded file declares.
+type UnknownScenarioError struct {
+	Name  string
+	Known []string
+}
+
+func (e *UnknownScenarioError) Error() string {
+	return fmt.Sprintf("unknown scenario %q: use one of %s", e.Name, strings.Join(e.Known, ", "))
+}
+
+// Decide finds the first rule that matches req and draws its faults.
+func (e *Engine) Decide(ctx context.Context, req Request) (Decision, error) {
+	rule := e.Set().firstRule(req)
+	if rule == nil {
+		return Decision{}, nil
+	}
+	hit, err := e.store.Hit(ctx, rule.Name)
+	if err != nil {
+		return Decision{Rule: rule}, storeError(err)
+	}
+	return decide(e.seed, rule, hit), nil
+}
+
+// Answer answers Get Latest Session Result for req, given the rules' decision d: the scenario
+// header first, then the rule's profile, then the user and the sessions started for it. A
+// result that cannot be built is a *BuildError; a store that fails, an error wrapping
+// ErrStore.
+func (e *Engine) Answer(ctx context.Context, req Request, d Decision) (Outcome, error) {
+	set := e.Set()
+	src, err := e.source(ctx, set, req, d)
+	if err != nil {
+		return Outcome{}, err
+	}
+	out := Outcome{Source: src.label, Scenario: src.scenario}
+	switch {
+	case src.profile == nil && len(src.started) == 0,
+		len(src.regions) > 0 && !slices.Contains(src.regions, req.Region):
+		out.Unmatched, out.NearMisses = true, set.nearMisses(req, 3)
+		out.Code, out.Message = idvmock.CodeParameterError, idvmock.MessageUserNotFound
+		return out, nil
+	case req.SolutionCode != "" && !set.codes[req.SolutionCode] && !hasCode(src.started, req.SolutionCode):
+		out.Code, out.Message = idvmock.CodeParameterError, idvmock.MessageBadSolutionCode
+		return out, nil
+	}
+	var state State
+	var sessions []Session
+	status, stateIndex := idvmock.ProfileInit, 0
+	if src.profile != nil {
+		pr, err := e.store.Step(ctx, src.key, machineOf(src.profile, src.hash), e.now())
+		if err != nil {
+			return Outcome{}, storeError(err)
+		}
+		stateIndex = pr.State
+		state, sessions, status = src.profile.States[pr.State], src.states[pr.State], src.profile.States[pr.State].Status
+		if len(src.profile.States) > 1 {
+			out.State = stateLabel(src.profile, pr.State)
+		}
+	}
+	if forced, ok := forcedAnswers[state.Answer]; ok {
+		out.Code, out.Message = forced.code, forced.message
+		return out, nil
+	}
+	nDeclared := len(sessions)
+	for _, s := range src.started {
+		sessions = append(slices.Clip(sessions), s.Session)
+	}
+	if src.status != "" {
+		status = src.status
+	}
+	i := latest(sessions, req.SolutionCode)
+	if i < 0 {
+		out.Code, out.Message = idvmock.CodeParameterError, idvmock.MessageUserNotFound
+		return out, nil
+	}
+	data := tmpl.Data{UserID: req.UserID, Region: req.Region, Country: req.Country, SolutionCode: req.SolutionCode}
+	raw, err := e.buildLatest(src.profile, stateIndex, i, nDeclared, sessions, src.started, data)
+	if err != nil {
+		return Outcome{}, &BuildError{Source: out.Source, Err: err}
+	}
+	out.Code, out.Message = idvmock.CodeSuccess, idvmock.MessageOK
+	out.Data = &idvmock.LatestData{ProfileStatus: status, Result: raw}
+	return out, nil
+}
+
+// buildLatest builds session i of sessions: a declared one (cached), or started[i-nDeclared]
+// (built each time: started sessions change as they complete).
+func (e *Engine) buildLatest(p *Profile, state, i, nDeclared int, sessions []Session, started []StartedSession, data tmpl.Data) (json.RawMessage, error) {
+	if i >= nDeclared {
+		s := started[i-nDeclared]
+		return buildResult(e.seed, s.fakeIndex(), s.withInput(), data)
+	}
+	key := resultKey{profile: p, userID: data.UserID, region: data.Region, country: data.Country,
+		solutionCode: data.SolutionCode, state: state, session: i}
+	if raw, ok := e.results.get(key); ok {
+		return raw, nil
+	}
+	raw, err := buildResult(e.seed, i, sessions[i], data)
+	if err == nil {
+		e.results.put(key, raw)
+	}
+	return raw, err
+}
+
+// source is what answers a request: a profile and its resolved sessions, and the sessions
+// started at run time for the userId.
+type source struct {
+	label, scenario string
+	key             ProgressKey
+	hash            string // of the definition, for progress
+	profile         *Profile
+	states          [][]Session
+	regions         []string
+	started         []StartedSession
+	status          idvmock.ProfileStatus // the status a started session's PASS gave the profile
+}
+
+// source picks what answers req.
+func (e *Engine) source(ctx context.Context, set *Set, req Request, d Decision) (source, error) {
+	switch {
+	case req.Scenario != "":
+		p, ok := set.profiles[req.Scenario]
+		if !ok {
+			return source{}, &UnknownScenarioError{Name: req.Scenario, Known: set.ScenarioNames()}
+		}
+		return source{label: "scenario " + p.Name, scenario: p.Name, key: ProgressKey{ProgressScenario, p.Name, req.UserID},
+			hash: p.hash, profile: p, states: resolveStates(e.seed, req.UserID, p)}, nil
+	case d.Rule != nil && d.Rule.Profile != nil:
+		r := d.Rule
+		return source{label: "rule " + r.Name, scenario: r.Profile.Name, key: ProgressKey{ProgressRule, r.Name, req.UserID},
+			hash: r.Profile.hash, profile: r.Profile, states: resolveStates(e.seed, req.UserID, r.Profile)}, nil
+	}
+	started, status, err := e.store.UserSessions(ctx, req.UserID)
+	if err != nil {
+		return source{}, storeError(err)
+	}
+	src := source{started: started, status: status}
+	if u := set.users[req.UserID]; u != nil {
+		src.label, src.scenario = "user "+u.ID, u.Profile.Name
+		src.key, src.hash, src.profile, src.states, src.regions = userKey(u.ID), u.hash, u.Profile, u.states, u.Regions
+	} else if len(started) > 0 {
+		src.label = "user " + req.UserID + " (started through Generate URL)"
+	}
+	return src, nil
+}
+
+func hasCode(started []StartedSession, code string) bool {
+	return slices.ContainsFunc(started, func(s StartedSession) bool { return s.Session.SolutionCode == code })
+}
+
+func stateLabel(p *Profile, i int) string {
+	if name := p.States[i].Name; name != "" {
+		return name
+	}
+	return strconv.Itoa(i)
+}
+
+// storeError marks an error of the store.
+func storeError(err error) error { return fmt.Errorf("%w: %w", ErrStore, err) }
+
+// latest returns the index of the most recently created session under code (any code when
+// empty), or -1. Of sessions created at the same instant the later-listed one wins.
+func latest(sessions []Session, code string) int {
+	best := -1
+	for i, s := range sessions {
+		if code != "" && s.SolutionCode != code {
+			continue
+		}
+		if best < 0 || !s.CreatedAt.Before(sessions[best].CreatedAt) {
+			best = i
+		}
+	}
+	return best
+}

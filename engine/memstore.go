@@ -1,0 +1,300 @@
+package engine
+
+import (
+	"container/list"
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/idvmock/idvmock"
+	"github.com/idvmock/idvmock/internal/bounded"
+)
+
+// MemoryStore is the Store of one process: maps under a lock, within its Limits.
+type MemoryStore struct {
+	mu       sync.Mutex
+	limits   Limits
+	users    map[ProgressKey]Progress // declared users' progress: always kept
+	patterns map[ProgressKey]*list.Element
+	order    *list.List // of patternProgress, oldest first: past MaxProgress they go first
+	hits     map[string]uint64
+	started  *startedSessions
+	sequence uint64
+	tokens   *bounded.Cache[string, time.Time]
+}
+
+type patternProgress struct {
+	key ProgressKey
+	pr  Progress
+}
+
+// tokenBytes is about what one kept token costs.
+const tokenBytes = 100
+
+// NewMemoryStore returns an empty store within l (zero fields: the defaults).
+func NewMemoryStore(l Limits) *MemoryStore {
+	l = l.withDefaults()
+	s := &MemoryStore{limits: l, tokens: bounded.NewCache[string, time.Time](l.MaxTokens, 0)}
+	s.clear()
+	return s
+}
+
+func (s *MemoryStore) clear() {
+	s.users, s.patterns, s.order = map[ProgressKey]Progress{}, map[ProgressKey]*list.Element{}, list.New()
+	s.hits = map[string]uint64{}
+	s.started = newStartedSessions(s.limits)
+	s.sequence = 0
+}
+
+// SetLimits bounds what the store keeps.
+func (s *MemoryStore) SetLimits(l Limits) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.limits = l.withDefaults()
+	s.started.limits = s.limits
+	s.tokens = bounded.NewCache[string, time.Time](s.limits.MaxTokens, 0)
+}
+
+// Step counts one call of key and returns where it stands now.
+func (s *MemoryStore) Step(_ context.Context, key ProgressKey, m Machine, now time.Time) (Progress, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	pr, _ := s.get(key)
+	pr = m.Advance(pr, now)
+	s.put(key, pr)
+	return pr, nil
+}
+
+// Progress returns where key stands.
+func (s *MemoryStore) Progress(_ context.Context, key ProgressKey) (Progress, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	pr, ok := s.get(key)
+	return pr, ok, nil
+}
+
+// PutProgress puts key at p.
+func (s *MemoryStore) PutProgress(_ context.Context, key ProgressKey, p Progress) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.put(key, p)
+	return nil
+}
+
+// ForgetProgress forgets key's progress.
+func (s *MemoryStore) ForgetProgress(_ context.Context, key ProgressKey) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.users, key)
+	if e := s.patterns[key]; e != nil {
+		s.order.Remove(e)
+		delete(s.patterns, key)
+	}
+	return nil
+}
+
+func (s *MemoryStore) get(key ProgressKey) (Progress, bool) {
+	if key.Kind == ProgressUser {
+		pr, ok := s.users[key]
+		return pr, ok
+	}
+	if e := s.patterns[key]; e != nil {
+		return e.Value.(*patternProgress).pr, true
+	}
+	return Progress{}, false
+}
+
+// put keeps key's progress; a new pattern-matched userId past MaxProgress pushes out the
+// oldest.
+func (s *MemoryStore) put(key ProgressKey, pr Progress) {
+	if key.Kind == ProgressUser {
+		s.users[key] = pr
+		return
+	}
+	if e := s.patterns[key]; e != nil {
+		e.Value.(*patternProgress).pr = pr
+		return
+	}
+	for s.order.Len() >= s.limits.MaxProgress {
+		oldest := s.order.Remove(s.order.Front()).(*patternProgress)
+		delete(s.patterns, oldest.key)
+	}
+	s.patterns[key] = s.order.PushBack(&patternProgress{key, pr})
+}
+
+// Hit counts a match of rule.
+func (s *MemoryStore) Hit(_ context.Context, rule string) (uint64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := s.hits[rule]
+	s.hits[rule] = n + 1
+	return n, nil
+}
+
+// NextSequence numbers the next session started.
+func (s *MemoryStore) NextSequence(context.Context) (uint64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sequence++
+	return s.sequence, nil
+}
+
+// AddSession keeps a started session.
+func (s *MemoryStore) AddSession(_ context.Context, ss StartedSession) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.started.bySig[ss.Session.SignatureID] != nil {
+		return false, nil
+	}
+	s.started.add(ss)
+	return true, nil
+}
+
+// Session returns a started session.
+func (s *MemoryStore) Session(_ context.Context, signatureID string) (StartedSession, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if k := s.started.bySig[signatureID]; k != nil {
+		return k.StartedSession, true, nil
+	}
+	return StartedSession{}, false, nil
+}
+
+// UserSessions returns userID's started sessions and the status a PASS gave its profile.
+func (s *MemoryStore) UserSessions(_ context.Context, userID string) ([]StartedSession, idvmock.ProfileStatus, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rt := s.started.byUser[userID]
+	if rt == nil {
+		return nil, "", nil
+	}
+	out := make([]StartedSession, len(rt.sessions))
+	for i, k := range rt.sessions {
+		out[i] = k.StartedSession
+	}
+	return out, rt.status, nil
+}
+
+// UpdateSession applies update to a started session.
+func (s *MemoryStore) UpdateSession(_ context.Context, signatureID string, update func(*StartedSession) (idvmock.ProfileStatus, error)) (StartedSession, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := s.started.bySig[signatureID]
+	if k == nil {
+		return StartedSession{}, fmt.Errorf("%w: %q", ErrUnknownSignature, signatureID)
+	}
+	changed := k.StartedSession
+	status, err := update(&changed)
+	if err != nil {
+		return k.StartedSession, err
+	}
+	k.StartedSession = changed
+	if status != "" {
+		s.started.byUser[k.UserID].status = status
+	}
+	return changed, nil
+}
+
+// ForgetUser forgets userID's progress and started sessions.
+func (s *MemoryStore) ForgetUser(_ context.Context, userID string) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	found := false
+	if _, ok := s.users[ProgressKey{Kind: ProgressUser, UserID: userID}]; ok {
+		delete(s.users, ProgressKey{Kind: ProgressUser, UserID: userID})
+		found = true
+	}
+	for key, e := range s.patterns {
+		if key.UserID == userID {
+			s.order.Remove(e)
+			delete(s.patterns, key)
+			found = true
+		}
+	}
+	if s.started.removeUser(userID) {
+		found = true
+	}
+	return found, nil
+}
+
+// Reset forgets everything but the tokens.
+func (s *MemoryStore) Reset(context.Context) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := len(s.users) + len(s.patterns) + len(s.started.byUser)
+	s.clear()
+	return n, nil
+}
+
+// IssueToken keeps a token until it expires or is pushed out.
+func (s *MemoryStore) IssueToken(_ context.Context, token string, expires time.Time) error {
+	s.tokens.Put(token, expires, tokenBytes)
+	return nil
+}
+
+// TokenValid reports whether token was issued and has not expired.
+func (s *MemoryStore) TokenValid(_ context.Context, token string, now time.Time) (bool, error) {
+	exp, ok := s.tokens.Get(token)
+	return ok && now.Before(exp), nil
+}
+
+// Snapshot is everything but the tokens.
+func (s *MemoryStore) Snapshot(context.Context) (Snapshot, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	snap := Snapshot{Progress: maps.Clone(s.users), Hits: maps.Clone(s.hits), Statuses: map[string]idvmock.ProfileStatus{},
+		Started: s.started.all(), Sequence: s.sequence}
+	for key, e := range s.patterns {
+		snap.Progress[key] = e.Value.(*patternProgress).pr
+	}
+	for id, rt := range s.started.byUser {
+		if rt.status != "" {
+			snap.Statuses[id] = rt.status
+		}
+	}
+	return snap, nil
+}
+
+// Restore replaces everything but the tokens with snap.
+func (s *MemoryStore) Restore(_ context.Context, snap Snapshot) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.clear()
+	for _, key := range slices.SortedFunc(maps.Keys(snap.Progress), compareKeys) {
+		s.put(key, snap.Progress[key])
+	}
+	for _, ss := range snap.Started {
+		s.started.add(ss)
+	}
+	for id, status := range snap.Statuses {
+		if rt := s.started.byUser[id]; rt != nil {
+			rt.status = status
+		}
+	}
+	maps.Copy(s.hits, snap.Hits)
+	s.sequence = snap.Sequence
+	return nil
+}
+
+func compareKeys(a, b ProgressKey) int {
+	switch {
+	case a.Kind != b.Kind:
+		return cmpString(a.Kind, b.Kind)
+	case a.Name != b.Name:
+		return cmpString(a.Name, b.Name)
+	}
+	return cmpString(a.UserID, b.UserID)
+}
+
+func cmpString(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,141 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/idvmock/idvmock/internal/tmpl"
+)
+
+// ErrUnknownUser is returned for a userId that no loaded file or admin call declares.
+var ErrUnknownUser = errors.New("no such user")
+
+// UserProgress is where a declared user stands.
+type UserProgress struct {
+	UserID          string   `json:"userId"`
+	Source          string   `json:"source"`
+	Scenario        string   `json:"scenario,omitempty"`
+	Regions         []string `json:"regions,omitempty"`
+	States          []string `json:"states"`
+	State           string   `json:"state"`
+	StateIndex      int      `json:"stateIndex"`
+	Calls           int      `json:"calls"`
+	RuntimeSessions int      `json:"runtimeSessions"`
+}
+
+// Progress reports where user id stands.
+func (e *Engine) Progress(ctx context.Context, id string) (UserProgress, error) {
+	u := e.Set().users[id]
+	if u == nil {
+		return UserProgress{}, fmt.Errorf("%w %q", ErrUnknownUser, id)
+	}
+	return e.progressOf(ctx, u)
+}
+
+// Users reports every declared user, sorted by userId.
+func (e *Engine) Users(ctx context.Context) ([]UserProgress, error) {
+	set := e.Set()
+	out := make([]UserProgress, 0, len(set.users))
+	for _, id := range set.UserIDs() {
+		p, err := e.progressOf(ctx, set.users[id])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+func (e *Engine) progressOf(ctx context.Context, u *User) (UserProgress, error) {
+	out := UserProgress{UserID: u.ID, Source: u.Source, Scenario: u.Spec.Scenario, Regions: u.Regions}
+	for i := range u.Profile.States {
+		out.States = append(out.States, stateLabel(u.Profile, i))
+	}
+	pr, found, err := e.store.Progress(ctx, userKey(u.ID))
+	if err != nil {
+		return out, storeError(err)
+	}
+	if found && pr.Hash == u.hash && pr.State < len(u.Profile.States) {
+		out.StateIndex, out.Calls = pr.State, pr.Calls
+	}
+	out.State = out.States[out.StateIndex]
+	started, _, err := e.store.UserSessions(ctx, u.ID)
+	if err != nil {
+		return out, storeError(err)
+	}
+	out.RuntimeSessions = len(started)
+	return out, nil
+}
+
+// Advance moves user id to its next state (the first after the last, when it loops).
+func (e *Engine) Advance(ctx context.Context, id string) (UserProgress, error) {
+	return e.move(ctx, id, func(u *User, current int) (int, error) {
+		next := current + 1
+		if next == len(u.Profile.States) {
+			if !u.Profile.Loop {
+				return 0, fmt.Errorf("user %q is in its last state and does not loop", id)
+			}
+			next = 0
+		}
+		return next, nil
+	})
+}
+
+// SetState puts user id in the state named (or numbered from 0) state.
+func (e *Engine) SetState(ctx context.Context, id, state string) (UserProgress, error) {
+	return e.move(ctx, id, func(u *User, _ int) (int, error) {
+		names := make([]string, len(u.Profile.States))
+		for i := range u.Profile.States {
+			names[i] = stateLabel(u.Profile, i)
+			if names[i] == state || strconv.Itoa(i) == state {
+				return i, nil
+			}
+		}
+		return 0, fmt.Errorf("user %q has no state %q: use one of %s", id, state, strings.Join(names, ", "))
+	})
+}
+
+// move puts user id in the state to says, from the state it is in.
+func (e *Engine) move(ctx context.Context, id string, to func(u *User, current int) (int, error)) (UserProgress, error) {
+	u := e.Set().users[id]
+	if u == nil {
+		return UserProgress{}, fmt.Errorf("%w %q", ErrUnknownUser, id)
+	}
+	p, err := e.progressOf(ctx, u)
+	if err != nil {
+		return UserProgress{}, err
+	}
+	next, err := to(u, p.StateIndex)
+	if err != nil {
+		return UserProgress{}, err
+	}
+	if err := e.store.PutProgress(ctx, userKey(id), Progress{Hash: u.hash, State: next}); err != nil {
+		return UserProgress{}, storeError(err)
+	}
+	return e.progressOf(ctx, u)
+}
+
+// Reset forgets the progress and the run-time sessions of user id, or of every user when id
+// is empty (rule match counts and parsed templates too). It returns how many userIds it
+// reset.
+func (e *Engine) Reset(ctx context.Context, id string) (int, error) {
+	if id == "" {
+		n, err := e.store.Reset(ctx)
+		tmpl.ClearCache()
+		if err != nil {
+			return 0, storeError(err)
+		}
+		return n, nil
+	}
+	found, err := e.store.ForgetUser(ctx, id)
+	switch {
+	case err != nil:
+		return 0, storeError(err)
+	case found:
+		return 1, nil
+	}
+	return 0, nil
+}

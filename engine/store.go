@@ -1,0 +1,172 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/idvmock/idvmock"
+	"github.com/idvmock/idvmock/scenarios"
+)
+
+// Store holds what changes while the mock runs and must be the same for every replica that
+// serves one mock: where each userId stands in its states, how often each rule matched, the
+// sessions started through Generate URL, and the tokens the token API issued. Every method is
+// one atomic step ("count this call and say where the user stands now"), never a read the
+// engine follows with a write, so that replicas sharing a store count each call once. An
+// error is the store's own (unreachable, timed out): the engine answers it as its failure,
+// never as a business answer. MemoryStore is the store of one process.
+type Store interface {
+	// SetLimits bounds what the store keeps (see Limits).
+	SetLimits(l Limits)
+
+	// Step counts one call of key, whose states m describes: it moves key on as the states
+	// say (a progress of another definition starts over) and returns where it stands now.
+	Step(ctx context.Context, key ProgressKey, m Machine, now time.Time) (Progress, error)
+	// Progress returns where key stands, if it has answered a call.
+	Progress(ctx context.Context, key ProgressKey) (Progress, bool, error)
+	// PutProgress puts key at p (the admin API's advance and set state).
+	PutProgress(ctx context.Context, key ProgressKey, p Progress) error
+	// ForgetProgress forgets key's progress (a deleted user's).
+	ForgetProgress(ctx context.Context, key ProgressKey) error
+	// Hit counts a match of rule and returns how many it had before.
+	Hit(ctx context.Context, rule string) (uint64, error)
+
+	// NextSequence returns the number of the next session started (1 for the first).
+	NextSequence(ctx context.Context) (uint64, error)
+	// AddSession keeps a started session, the oldest going first past the limits; it
+	// reports false when its signatureId is taken.
+	AddSession(ctx context.Context, s StartedSession) (bool, error)
+	// Session returns a started session.
+	Session(ctx context.Context, signatureID string) (StartedSession, bool, error)
+	// UserSessions returns userID's started sessions, oldest first, and the status a PASS
+	// among them gave its profile ("" when none did).
+	UserSessions(ctx context.Context, userID string) ([]StartedSession, idvmock.ProfileStatus, error)
+	// UpdateSession applies update to a started session, atomically: when update fails,
+	// nothing changes. status, when not "", becomes the profile status of its user.
+	UpdateSession(ctx context.Context, signatureID string, update func(*StartedSession) (status idvmock.ProfileStatus, err error)) (StartedSession, error)
+
+	// ForgetUser forgets userID's progress (of every kind) and started sessions; it reports
+	// whether there was any.
+	ForgetUser(ctx context.Context, userID string) (bool, error)
+	// Reset forgets everything but the issued tokens, and says how many userIds it forgot.
+	Reset(ctx context.Context) (int, error)
+
+	// IssueToken keeps a token until it expires (or is pushed out past the limits).
+	IssueToken(ctx context.Context, token string, expires time.Time) error
+	// TokenValid reports whether token was issued and has not expired at now.
+	TokenValid(ctx context.Context, token string, now time.Time) (bool, error)
+
+	// Snapshot is everything but the tokens, for a saved state.
+	Snapshot(ctx context.Context) (Snapshot, error)
+	// Restore replaces everything but the tokens with s.
+	Restore(ctx context.Context, s Snapshot) error
+}
+
+// ErrStore wraps the errors of a store that cannot be reached or fails.
+var ErrStore = errors.New("the state store failed")
+
+// Progress kinds: whose progress a key is.
+const (
+	ProgressUser     = "user"     // a declared user
+	ProgressScenario = "scenario" // a userId answered by a named scenario (X-Mock-Scenario)
+	ProgressRule     = "rule"     // a userId answered by a rule's profile
+)
+
+// ProgressKey says whose progress: a declared user, or a userId that a named scenario or a
+// rule answers.
+type ProgressKey struct {
+	Kind   string // ProgressUser, ProgressScenario or ProgressRule
+	Name   string // the scenario's or the rule's name; "" for a user
+	UserID string
+}
+
+// Progress is where a key stands in its profile's states.
+type Progress struct {
+	Hash  string    // of the definition it follows: another one starts over
+	State int       // the state it is in
+	Calls int       // calls answered in this state
+	Since time.Time // first call answered in this state; zero before it
+}
+
+// Machine is what Step needs of a profile: when each state moves on, and whether the last
+// moves back to the first.
+type Machine struct {
+	Hash  string
+	After []scenarios.After
+	Loop  bool
+}
+
+// machineOf describes p's states for Step, for a definition of the given hash (a user's
+// declaration changes its hash even when it follows the same profile).
+func machineOf(p *Profile, hash string) Machine {
+	m := Machine{Hash: hash, Loop: p.Loop, After: make([]scenarios.After, len(p.States))}
+	for i, st := range p.States {
+		m.After[i] = st.After
+	}
+	return m
+}
+
+// Advance is Step's rule, the same in every store: it moves pr on as m says at now and counts
+// one call. A progress of another definition, or past its states, starts over.
+func (m Machine) Advance(pr Progress, now time.Time) Progress {
+	if pr.Hash != m.Hash || pr.State >= len(m.After) {
+		pr = Progress{Hash: m.Hash}
+	}
+	for {
+		after := m.After[pr.State]
+		due := (after.Calls > 0 && pr.Calls >= after.Calls) ||
+			(after.Duration > 0 && !pr.Since.IsZero() && now.Sub(pr.Since) >= after.Duration)
+		if !due || (pr.State == len(m.After)-1 && !m.Loop) {
+			break
+		}
+		pr = Progress{Hash: pr.Hash, State: (pr.State + 1) % len(m.After)}
+	}
+	if pr.Since.IsZero() {
+		pr.Since = now
+	}
+	pr.Calls++
+	return pr
+}
+
+// StartedSession is a session started through Generate URL.
+type StartedSession struct {
+	UserID  string       `json:"userId"`
+	Session Session      `json:"session"` // Result is nil: the echoed request is in Start.Input
+	Start   StartRequest `json:"start"`
+	Seq     uint64       `json:"seq,omitempty"` // its place among the sessions started: seeds its fake data
+}
+
+// fakeIndex is the session number its fake data is drawn for, apart from declared sessions'.
+func (s StartedSession) fakeIndex() int { return 1000 + int(s.Seq) }
+
+// withInput returns its session with the request it was started with as inputParameters,
+// never evaluated as a template.
+func (s StartedSession) withInput() Session {
+	out := s.Session
+	var input map[string]any
+	if json.Unmarshal(s.Start.Input, &input) != nil || input == nil {
+		input = map[string]any{}
+	}
+	out.Result = map[string]any{"inputParameters": input}
+	out.Literal = true
+	return out
+}
+
+// size is about what it costs to keep, against Limits.MaxStartedBytes.
+func (s StartedSession) size() int {
+	const overhead = 256
+	st := s.Start
+	return overhead + len(s.UserID) + len(st.Input) + len(st.BizID) + len(st.Region) + len(st.SolutionCode) +
+		len(st.CallbackURL) + len(st.ReturnURL) + len(st.FailReturnURL) + len(s.Session.SignatureID) + len(s.Session.ErrorCode)
+}
+
+// Snapshot is a store's content but its tokens.
+type Snapshot struct {
+	Progress map[ProgressKey]Progress
+	Hits     map[string]uint64
+	Started  []StartedSession // oldest first
+	Statuses map[string]idvmock.ProfileStatus
+	Sequence uint64 // sessions started so far
+}
