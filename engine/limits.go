@@ -54,4 +54,3 @@ func (l Limits) withDefaults() Limits {
 	def(&l.MaxTokens, DefaultMaxTokens)
 	return l
 }
-

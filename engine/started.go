@@ -11,11 +11,11 @@ import (
 // memory store: by signatureId, by userId, and in the order they started, so that the oldest
 // go first.
 type startedSessions struct {
-	limits  Limits
-	byUser  map[string]*runtimeUser
-	bySig   map[string]*kept
-	order   *list.List // of *kept, oldest first
-	bytes   int
+	limits Limits
+	byUser map[string]*runtimeUser
+	bySig  map[string]*kept
+	order  *list.List // of *kept, oldest first
+	bytes  int
 }
 
 // runtimeUser is what Generate URL added to a userId.
