@@ -16,7 +16,6 @@ import (
 	"testing"
 
 	"github.com/idvmock/idvmock"
-	"github.com/idvmock/idvmock/internal/tmpl"
 	"github.com/idvmock/idvmock/scenarios"
 )
 
@@ -37,10 +36,9 @@ func TestAttackTemplateOverItsLimitAtRunTime(t *testing.T) {
 		t.Fatalf("a short userId: %s %s", out.Code, out.Message)
 	}
 	req := Request{Operation: "getLatestSessionResult", UserID: "long-" + strings.Repeat("x", 200), Region: "sg", Country: "SGP"}
-	_, err = e.Answer(t.Context(), req, decideOK(t, e, req))
-	var be *BuildError
-	if !errors.As(err, &be) || !errors.Is(err, tmpl.ErrLimit) || be.Source != "rule long" {
-		t.Fatalf("want a BuildError of rule long wrapping tmpl.ErrLimit, got %v", err)
+	r := e.Handle(t.Context(), req)
+	if r.Status != 200 || r.Code != idvmock.CodeError || r.Trace.Source != "rule long" || !strings.Contains(r.Trace.Note, "more than 10000 loop iterations") {
+		t.Fatalf("want 200 ERROR from rule long noting the limit passed, got %d %s %+v", r.Status, r.Code, r.Trace)
 	}
 	if out := ask(t, e, Request{UserID: "user_active"}); out.Code != idvmock.CodeSuccess {
 		t.Errorf("user_active after a failed build: %s", out.Code)

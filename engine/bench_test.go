@@ -28,8 +28,8 @@ func BenchmarkAnswerDeclaredUser(b *testing.B) {
 	req := Request{Operation: "getLatestSessionResult", UserID: "user_active", Region: "sg", Country: "SGP"}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := e.Answer(b.Context(), req, decideOK(b, e, req)); err != nil {
-			b.Fatal(err)
+		if r := e.Handle(b.Context(), req); r.Code != idvmock.CodeSuccess {
+			b.Fatal(r.Code, r.Trace)
 		}
 	}
 }

@@ -24,10 +24,10 @@ type Engine struct {
 	seed   int64
 	now    func() time.Time
 	store  Store
-	keys   Keys
 	limits Limits
 
 	mu         sync.Mutex
+	auth       Auth
 	set        *Set
 	files      []*scenarios.File             // what set was compiled from, admin users aside
 	admin      map[string]scenarios.UserSpec // users put through the admin API
@@ -37,9 +37,6 @@ type Engine struct {
 
 	results resultCache
 }
-
-// Keys are the token API's: the accessKey it accepts and the secretKey it signs with.
-type Keys struct{ AccessKey, SecretKey string }
 
 // NewEngine compiles files (built-in files first, usually) into the set it answers from,
 // with a memory store and the default Limits. now is the clock; nil means time.Now.
@@ -65,13 +62,6 @@ func (e *Engine) SetStore(s Store) {
 	defer e.mu.Unlock()
 	s.SetLimits(e.limits)
 	e.store = s
-}
-
-// SetKeys sets the token API's keys. Call it before the engine answers.
-func (e *Engine) SetKeys(k Keys) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.keys = k
 }
 
 // SetLimits changes the engine's limits; zero fields take the defaults. Call it before the

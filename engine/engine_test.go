@@ -26,12 +26,12 @@ func TestProgressionIsExactUnderConcurrency(t *testing.T) {
 			defer wg.Done()
 			local := map[string]int{}
 			for i := 0; i < calls; i++ {
-				out, err := e.Answer(t.Context(), Request{UserID: "looper", Region: "sg", Country: "SGP"}, Decision{})
-				if err != nil {
-					t.Error(err)
+				r := e.Handle(t.Context(), Request{Operation: idvmock.OpGetLatest, UserID: "looper", Region: "sg", Country: "SGP"})
+				if r.Trace.Err != nil || r.Code != idvmock.CodeSuccess {
+					t.Error(r.Code, r.Trace.Err)
 					return
 				}
-				local[out.State]++
+				local[r.Trace.State]++
 			}
 			mu.Lock()
 			for k, v := range local {
@@ -50,7 +50,7 @@ func TestProgressionIsExactUnderConcurrency(t *testing.T) {
 	if p.State != "passed" || p.Calls != 2 {
 		t.Errorf("after 6,400 full cycles the user has had its 2 calls in the last state: %+v", p)
 	}
-	if out, _ := e.Answer(t.Context(), Request{UserID: "looper", Region: "sg", Country: "SGP"}, Decision{}); out.State != "in-progress" {
+	if out := ask(t, e, Request{UserID: "looper"}); out.State != "in-progress" {
 		t.Errorf("the next call loops back to the first state: %s", out.State)
 	}
 }

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"github.com/idvmock/idvmock"
 	"os"
 	"path/filepath"
 	"testing"
@@ -85,10 +86,10 @@ func engineWith(t testing.TB, text string) (*Engine, error) {
 // builtinFilesErr is builtinFiles in the shape of files.Builtin.
 func builtinFilesErr(t testing.TB) ([]*scenarios.File, error) { return builtinFiles(t), nil }
 
-// decideOK is e.Decide, failing t on an error of the store.
+// decideOK is e.decide, failing t on an error of the store.
 func decideOK(t testing.TB, e *Engine, req Request) Decision {
 	t.Helper()
-	d, err := e.Decide(t.Context(), req)
+	d, err := e.decide(t.Context(), req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,4 +124,21 @@ func hasSession(t testing.TB, e *Engine, sig string) bool {
 		t.Fatal(err)
 	}
 	return found
+}
+
+// answered is what a test reads of a reply to Get Latest Session Result.
+type answered struct {
+	Code, Message           string
+	Data                    *idvmock.LatestData // on SUCCESS
+	Source, Scenario, State string
+	Unmatched               bool
+	NearMisses              []NearMiss
+	reply                   Reply
+}
+
+func view(r Reply) answered {
+	out := answered{Code: r.Code, Message: r.Message, Source: r.Trace.Source, Scenario: r.Trace.Scenario, State: r.Trace.State,
+		Unmatched: r.Trace.Unmatched, NearMisses: r.Trace.NearMisses, reply: r}
+	out.Data, _ = r.Data.(*idvmock.LatestData)
+	return out
 }

@@ -10,18 +10,8 @@ import (
 
 	"github.com/idvmock/idvmock"
 	"github.com/idvmock/idvmock/internal/tmpl"
+	"github.com/idvmock/idvmock/scenarios"
 )
-
-// Outcome is the answer to a Get Latest Session Result request and where it came from.
-type Outcome struct {
-	Code, Message string
-	Data          *idvmock.LatestData // on SUCCESS
-	Scenario      string              // the named scenario that answered, when there is one
-	Source        string              // what answered: "user alice", "scenario active", "rule flaky"
-	State         string              // the state that answered, for users with several
-	Unmatched     bool                // no user or rule knew the userId (on this region)
-	NearMisses    []NearMiss          // what came closest, when Unmatched
-}
 
 // BuildError is an answer that could not be built when it was asked for: a template of a
 // scenario passed its limits, for instance. The vendor would answer ERROR; the mock does,
@@ -45,8 +35,8 @@ func (e *UnknownScenarioError) Error() string {
 	return fmt.Sprintf("unknown scenario %q: use one of %s", e.Name, strings.Join(e.Known, ", "))
 }
 
-// Decide finds the first rule that matches req and draws its faults.
-func (e *Engine) Decide(ctx context.Context, req Request) (Decision, error) {
+// decide finds the first rule that matches req and draws its faults.
+func (e *Engine) decide(ctx context.Context, req Request) (Decision, error) {
 	rule := e.Set().firstRule(req)
 	if rule == nil {
 		return Decision{}, nil
@@ -55,68 +45,85 @@ func (e *Engine) Decide(ctx context.Context, req Request) (Decision, error) {
 	if err != nil {
 		return Decision{Rule: rule}, storeError(err)
 	}
-	return decide(e.seed, rule, hit), nil
+	return drawFaults(e.seed, rule, hit), nil
 }
 
-// Answer answers Get Latest Session Result for req, given the rules' decision d: the scenario
+// latest answers Get Latest Session Result for req, given the rules' decision d: the scenario
 // header first, then the rule's profile, then the user and the sessions started for it. A
 // result that cannot be built is a *BuildError; a store that fails, an error wrapping
-// ErrStore.
-func (e *Engine) Answer(ctx context.Context, req Request, d Decision) (Outcome, error) {
+// ErrStore; an unknown scenario header, an *UnknownScenarioError.
+func (e *Engine) latest(ctx context.Context, req Request, d Decision) (Reply, error) {
 	set := e.Set()
 	src, err := e.source(ctx, set, req, d)
 	if err != nil {
-		return Outcome{}, err
+		return Reply{}, err
 	}
-	out := Outcome{Source: src.label, Scenario: src.scenario}
+	trace := Trace{Source: src.label, Scenario: src.scenario}
 	switch {
 	case src.profile == nil && len(src.started) == 0,
 		len(src.regions) > 0 && !slices.Contains(src.regions, req.Region):
-		out.Unmatched, out.NearMisses = true, set.nearMisses(req, 3)
-		out.Code, out.Message = idvmock.CodeParameterError, idvmock.MessageUserNotFound
-		return out, nil
+		trace.Unmatched, trace.NearMisses = true, set.nearMisses(req, 3)
+		return traced(forced(scenarios.AnswerUserNotFound), trace), nil
 	case req.SolutionCode != "" && !set.codes[req.SolutionCode] && !hasCode(src.started, req.SolutionCode):
-		out.Code, out.Message = idvmock.CodeParameterError, idvmock.MessageBadSolutionCode
-		return out, nil
+		return traced(forced(scenarios.AnswerBadSolutionCode), trace), nil
 	}
-	var state State
-	var sessions []Session
-	status, stateIndex := idvmock.ProfileInit, 0
-	if src.profile != nil {
-		pr, err := e.store.Step(ctx, src.key, machineOf(src.profile, src.hash), e.now())
-		if err != nil {
-			return Outcome{}, storeError(err)
-		}
-		stateIndex = pr.State
-		state, sessions, status = src.profile.States[pr.State], src.states[pr.State], src.profile.States[pr.State].Status
-		if len(src.profile.States) > 1 {
-			out.State = stateLabel(src.profile, pr.State)
-		}
+	at, err := e.step(ctx, src)
+	if err != nil {
+		return Reply{}, err
 	}
-	if forced, ok := forcedAnswers[state.Answer]; ok {
-		out.Code, out.Message = forced.code, forced.message
-		return out, nil
+	trace.State = at.label
+	if _, ok := wireAnswers[at.state.Answer]; ok {
+		return traced(forced(at.state.Answer), trace), nil
 	}
-	nDeclared := len(sessions)
+	sessions := slices.Clip(at.sessions)
 	for _, s := range src.started {
-		sessions = append(slices.Clip(sessions), s.Session)
+		sessions = append(sessions, s.Session)
 	}
+	i := latestIndex(sessions, req.SolutionCode)
+	if i < 0 {
+		return traced(forced(scenarios.AnswerUserNotFound), trace), nil
+	}
+	data := tmpl.Data{UserID: req.UserID, Region: req.Region, Country: req.Country, SolutionCode: req.SolutionCode}
+	raw, err := e.buildLatest(src.profile, at.index, i, len(at.sessions), sessions, src.started, data)
+	if err != nil {
+		return Reply{}, &BuildError{Source: trace.Source, Err: err}
+	}
+	status := at.state.Status
 	if src.status != "" {
 		status = src.status
 	}
-	i := latest(sessions, req.SolutionCode)
-	if i < 0 {
-		out.Code, out.Message = idvmock.CodeParameterError, idvmock.MessageUserNotFound
-		return out, nil
+	return traced(success(&idvmock.LatestData{ProfileStatus: status, Result: raw}, false), trace), nil
+}
+
+// traced is r with its trace.
+func traced(r Reply, t Trace) Reply {
+	r.Trace = t
+	return r
+}
+
+// answering is the state of a source's profile that answers a call.
+type answering struct {
+	index    int
+	state    State
+	sessions []Session // the state's, resolved
+	label    string    // the state's name, for profiles of several states
+}
+
+// step counts a call of src and returns the state that answers it: INIT without sessions for
+// a userId only Generate URL knows.
+func (e *Engine) step(ctx context.Context, src source) (answering, error) {
+	if src.profile == nil {
+		return answering{state: State{Status: idvmock.ProfileInit}}, nil
 	}
-	data := tmpl.Data{UserID: req.UserID, Region: req.Region, Country: req.Country, SolutionCode: req.SolutionCode}
-	raw, err := e.buildLatest(src.profile, stateIndex, i, nDeclared, sessions, src.started, data)
+	pr, err := e.store.Step(ctx, src.key, machineOf(src.profile, src.hash), e.now())
 	if err != nil {
-		return Outcome{}, &BuildError{Source: out.Source, Err: err}
+		return answering{}, storeError(err)
 	}
-	out.Code, out.Message = idvmock.CodeSuccess, idvmock.MessageOK
-	out.Data = &idvmock.LatestData{ProfileStatus: status, Result: raw}
-	return out, nil
+	at := answering{index: pr.State, state: src.profile.States[pr.State], sessions: src.states[pr.State]}
+	if len(src.profile.States) > 1 {
+		at.label = stateLabel(src.profile, pr.State)
+	}
+	return at, nil
 }
 
 // buildLatest builds session i of sessions: a declared one (cached), or started[i-nDeclared]
@@ -194,9 +201,9 @@ func stateLabel(p *Profile, i int) string {
 // storeError marks an error of the store.
 func storeError(err error) error { return fmt.Errorf("%w: %w", ErrStore, err) }
 
-// latest returns the index of the most recently created session under code (any code when
+// latestIndex returns the index of the most recently created session under code (any code when
 // empty), or -1. Of sessions created at the same instant the later-listed one wins.
-func latest(sessions []Session, code string) int {
+func latestIndex(sessions []Session, code string) int {
 	best := -1
 	for i, s := range sessions {
 		if code != "" && s.SolutionCode != code {

@@ -15,22 +15,6 @@ import (
 	"github.com/idvmock/idvmock/scenarios"
 )
 
-// Request is what the model sees of one request to a vendor operation.
-type Request struct {
-	Operation    string // operationId in openapi.yaml
-	UserID       string // empty when the operation takes none
-	SolutionCode string // empty: absent
-	Region       string // region name: global, sg, ...
-	Country      string // the region's country (ISO 3166 alpha-3)
-	Scenario     string // X-Mock-Scenario; empty: none
-	Header       Header
-}
-
-// Header is what the rules read of a request's headers; net/http's Header is one.
-type Header interface {
-	Get(name string) string
-}
-
 // header is the value of a header of the request; "" without one, or without headers.
 func (r Request) header(name string) string {
 	if r.Header == nil {
@@ -92,9 +76,9 @@ type Decision struct {
 	Fired []scenarios.FaultKind // every fault that fired, latency included, for the journal
 }
 
-// decide finds the first matching rule and draws its faults. hit is the rule's match count,
+// drawFaults draws the faults of r, the first rule that matches. hit is the rule's match count,
 // so that draws are a pure function of the seed, the rule and how often it matched.
-func decide(seed int64, r *Rule, hit uint64) Decision {
+func drawFaults(seed int64, r *Rule, hit uint64) Decision {
 	d := Decision{Rule: r}
 	for i, f := range r.Faults {
 		if draw(seed, r.Name, i, hit, 0) >= f.Probability {

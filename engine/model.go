@@ -41,14 +41,6 @@ type FaceOverrides struct {
 	LivenessAttackType *int
 }
 
-// forcedAnswers are the code and message of each answer kind a state can force.
-var forcedAnswers = map[string]struct{ code, message string }{
-	scenarios.AnswerUserNotFound:    {idvmock.CodeParameterError, idvmock.MessageUserNotFound},
-	scenarios.AnswerBadSolutionCode: {idvmock.CodeParameterError, idvmock.MessageBadSolutionCode},
-	scenarios.AnswerServerError:     {idvmock.CodeError, idvmock.MessageServerError},
-	scenarios.AnswerTokenExpired:    {idvmock.CodeIAMFailed, idvmock.MessageTokenNotFound},
-}
-
 // Profile is what a user looks like to the vendor, as a sequence of states (one, for a user
 // that does not change). Named profiles are the scenarios the X-Mock-Scenario header and
 // rules pick.

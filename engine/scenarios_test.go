@@ -39,7 +39,8 @@ func newTestEngine(t *testing.T, extra ...string) (*Engine, *testClock) {
 	return e, clock
 }
 
-func ask(t *testing.T, e *Engine, req Request) Outcome {
+// ask asks e Get Latest Session Result (in sg unless req says otherwise).
+func ask(t testing.TB, e *Engine, req Request) answered {
 	t.Helper()
 	if req.Region == "" {
 		req.Region, req.Country = "sg", "SGP"
@@ -47,15 +48,15 @@ func ask(t *testing.T, e *Engine, req Request) Outcome {
 	if req.Operation == "" {
 		req.Operation = "getLatestSessionResult"
 	}
-	out, err := e.Answer(t.Context(), req, decideOK(t, e, req))
-	if err != nil {
-		t.Fatal(err)
+	r := e.Handle(t.Context(), req)
+	if r.Trace.Err != nil {
+		t.Fatal(r.Trace.Err)
 	}
-	return out
+	return view(r)
 }
 
 // result decodes an answer's result.
-func result(t *testing.T, out Outcome) *idvmock.Result {
+func result(t *testing.T, out answered) *idvmock.Result {
 	t.Helper()
 	if out.Data == nil {
 		t.Fatalf("%s %s: no data", out.Code, out.Message)
@@ -97,10 +98,10 @@ func TestLatestSessionAndFileMerging(t *testing.T) {
 
 func TestUnknownForcedScenarioListsTheKnownOnes(t *testing.T) {
 	e, _ := newTestEngine(t)
-	_, err := e.Answer(t.Context(), Request{UserID: "a", Scenario: "nope"}, Decision{})
-	use, ok := err.(*UnknownScenarioError)
-	if !ok || use.Name != "nope" || !reflect.DeepEqual(use.Known, e.Set().ScenarioNames()) {
-		t.Fatalf("err = %v", err)
+	out := ask(t, e, Request{UserID: "a", Scenario: "nope"})
+	want := `X-Mock-Scenario "nope" is not a loaded scenario; use one of ` + strings.Join(e.Set().ScenarioNames(), ", ")
+	if out.reply.Status != 400 || out.Code != idvmock.CodeClientError || out.Message != want {
+		t.Fatalf("%d %s %q, want 400 CLIENT_ERROR %q", out.reply.Status, out.Code, out.Message, want)
 	}
 }
 
@@ -108,10 +109,10 @@ func TestUnknownForcedScenarioListsTheKnownOnes(t *testing.T) {
 func TestLatestBreaksTiesByListOrder(t *testing.T) {
 	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	sessions := []Session{{CreatedAt: at, SolutionCode: "101"}, {CreatedAt: at, SolutionCode: "101"}, {CreatedAt: at.Add(-time.Hour), SolutionCode: "101"}}
-	if i := latest(sessions, ""); i != 1 {
+	if i := latestIndex(sessions, ""); i != 1 {
 		t.Errorf("latest = %d, want 1", i)
 	}
-	if i := latest(sessions, "102"); i != -1 {
+	if i := latestIndex(sessions, "102"); i != -1 {
 		t.Errorf("latest under an absent code = %d, want -1", i)
 	}
 }

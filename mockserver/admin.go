@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -34,25 +33,6 @@ type adminProblem struct {
 func sendAdminError(c echo.Context, status int, msg, hint string) error {
 	exchangeOf(c).Code = strconv.Itoa(status)
 	return c.JSON(status, adminError{Error: msg, Hint: hint})
-}
-
-func (s *Server) adminRoutes(e *echo.Echo) {
-	e.GET(pathHealth, s.health)
-	e.GET(adminPrefix+"/scenarios", s.adminScenarios)
-	e.GET(adminPrefix+"/users", s.adminUsers)
-	e.GET(adminPrefix+"/users/:userId", s.adminUser)
-	e.PUT(adminPrefix+"/users/:userId", s.adminPutUser)
-	e.DELETE(adminPrefix+"/users/:userId", s.adminDeleteUser)
-	e.POST(adminPrefix+"/users/:userId/advance", s.adminAdvance)
-	e.PUT(adminPrefix+"/users/:userId/state", s.adminSetState)
-	e.POST(adminPrefix+"/reset", s.adminReset)
-	e.GET(adminPrefix+"/requests", s.adminRequests)
-	e.GET(adminPrefix+"/requests/count", s.adminRequestCount)
-	e.GET(adminPrefix+"/requests/unmatched", s.adminUnmatched)
-	e.DELETE(adminPrefix+"/requests", s.adminClearRequests)
-	e.POST(adminPrefix+"/sessions/:signatureId/complete", s.adminComplete)
-	e.GET(adminPrefix+"/state", s.adminGetState)
-	e.PUT(adminPrefix+"/state", s.adminPutState)
 }
 
 func (s *Server) adminGetState(c echo.Context) error {
@@ -224,57 +204,6 @@ func (s *Server) adminReset(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, map[string]int{"reset": n})
-}
-
-// journalFilter reads the filters of the journal endpoints.
-func journalFilter(c echo.Context) (filter, error) {
-	f := filter{UserID: c.QueryParam("userId"), Region: c.QueryParam("region"), Code: c.QueryParam("code"),
-		Kind: c.QueryParam("kind"), Fault: c.QueryParam("fault")}
-	if since := c.QueryParam("since"); since != "" {
-		if t, err := time.Parse(time.RFC3339, since); err == nil {
-			f.Since = t
-		} else if d, err := time.ParseDuration(since); err == nil {
-			f.Since = time.Now().Add(-d)
-		} else {
-			return f, errors.New("since must be an RFC 3339 time (2026-11-25T10:00:00Z) or a duration back from now (5m)")
-		}
-	}
-	return f, nil
-}
-
-func (s *Server) adminRequests(c echo.Context) error {
-	f, err := journalFilter(c)
-	if err != nil {
-		return sendAdminError(c, http.StatusBadRequest, err.Error(), "")
-	}
-	limit, _ := strconv.Atoi(c.QueryParam("limit"))
-	entries := s.journal.find(f, limit)
-	if entries == nil {
-		entries = []Entry{}
-	}
-	return c.JSON(http.StatusOK, map[string]any{"requests": entries})
-}
-
-func (s *Server) adminRequestCount(c echo.Context) error {
-	f, err := journalFilter(c)
-	if err != nil {
-		return sendAdminError(c, http.StatusBadRequest, err.Error(), "")
-	}
-	return c.JSON(http.StatusOK, map[string]int{"count": s.journal.count(f)})
-}
-
-// adminUnmatched lists the requests whose userId no user or rule knew, with what came
-// closest.
-func (s *Server) adminUnmatched(c echo.Context) error {
-	entries := s.journal.find(filter{Unmatched: true}, 0)
-	if entries == nil {
-		entries = []Entry{}
-	}
-	return c.JSON(http.StatusOK, map[string]any{"requests": entries})
-}
-
-func (s *Server) adminClearRequests(c echo.Context) error {
-	return c.JSON(http.StatusOK, map[string]int{"deleted": s.journal.clear()})
 }
 
 // adminComplete finishes a session started through Generate URL with an outcome, and calls

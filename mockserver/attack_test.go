@@ -184,35 +184,6 @@ func TestAttackTemplateOverLimitAnswersERROR(t *testing.T) {
 	}
 }
 
-// Tokens: none is kept in present mode; strict mode keeps at most MaxTokens, the oldest
-// issued dropped first, and memory stays bounded (tokens piled up for 24 h before).
-func TestAttackIssuedTokensAreBounded(t *testing.T) {
-	present := newTestServer(t, Config{})
-	if present.tokens != nil {
-		t.Error("present mode keeps issued tokens")
-	}
-	clock := &fixedClock{now: vectorTime}
-	strict := newTestServer(t, Config{Auth: AuthStrict, MaxTokens: 1000, Now: clock.Now})
-	before := heapInUse()
-	var first, last string
-	for i := range 5000 {
-		tok := strict.tokens.issue(clock.now.Add(24 * time.Hour))
-		if i == 0 {
-			first = tok
-		}
-		last = tok
-	}
-	if n := strict.tokens.expires.Len(); n != 1000 {
-		t.Errorf("%d tokens kept, want the bound 1000", n)
-	}
-	if strict.tokens.valid(first, clock.now) || !strict.tokens.valid(last, clock.now) {
-		t.Error("the oldest token was kept or the newest dropped")
-	}
-	if grown := int64(heapInUse()) - int64(before); grown > 2<<20 {
-		t.Errorf("the heap grew %d bytes for 1,000 kept tokens", grown)
-	}
-}
-
 func heapInUse() uint64 {
 	runtime.GC()
 	var m runtime.MemStats

@@ -16,55 +16,6 @@ import (
 	"github.com/idvmock/idvmock"
 )
 
-// successBody is the envelope of a SUCCESS answer, in the field order of the vendor's INIT
-// example, which has no pricingStrategy and no extra.
-type successBody struct {
-	Code          string `json:"code"`
-	Message       string `json:"message"`
-	TransactionID string `json:"transactionId"`
-	Data          any    `json:"data"`
-}
-
-// fullBody is the envelope of a SUCCESS answer of the token and Generate URL APIs: every
-// field of the documented envelope.
-type fullBody struct {
-	Code            string `json:"code"`
-	Message         string `json:"message"`
-	TransactionID   string `json:"transactionId"`
-	PricingStrategy string `json:"pricingStrategy"`
-	Data            any    `json:"data"`
-	Extra           any    `json:"extra"`
-}
-
-func newFullBody(c echo.Context, data any) fullBody {
-	return fullBody{Code: idvmock.CodeSuccess, Message: idvmock.MessageOK, TransactionID: exchangeOf(c).TransactionID,
-		PricingStrategy: idvmock.PricingFree, Data: data}
-}
-
-type tokenData struct {
-	Token       string `json:"token"`
-	ExpiredTime int64  `json:"expiredTime"`
-}
-
-// errorBody is the envelope of every other answer, in the field order of the vendor's
-// documented error examples. The vendor's ERROR example has no pricingStrategy.
-type errorBody struct {
-	Code            string    `json:"code"`
-	Message         string    `json:"message"`
-	Data            *struct{} `json:"data"`
-	Extra           any       `json:"extra"`
-	TransactionID   string    `json:"transactionId"`
-	PricingStrategy string    `json:"pricingStrategy,omitempty"`
-}
-
-func newErrorBody(code, message, txID string) errorBody {
-	b := errorBody{Code: code, Message: message, TransactionID: txID}
-	if code != idvmock.CodeError {
-		b.PricingStrategy = idvmock.PricingFree
-	}
-	return b
-}
-
 // newTransactionID returns 16 lowercase hex characters, as in the vendor's examples.
 func newTransactionID() string {
 	var b [8]byte
@@ -87,26 +38,14 @@ func marshal(v any) ([]byte, error) {
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
-// send writes body as the JSON answer and records the code for the request log. A truncated
-// or malformed fault spoils the body here.
-func send(c echo.Context, status int, code string, body any) error {
-	data, err := marshal(body)
-	if err != nil {
-		return err
+// appendLatest appends the envelope of a SUCCESS of Get Latest Session Result to b. It is
+// written directly around the result, which is JSON already: this is the hot path, and it
+// gives the bytes encoding/json would (the field order of idvmock.SuccessEnvelope, no HTML
+// escaping).
+func appendLatest(b []byte, code, message, txID string, data *idvmock.LatestData) []byte {
+	if b == nil {
+		b = make([]byte, 0, len(data.Result)+160)
 	}
-	x := exchangeOf(c)
-	x.Code = code
-	if x.Spoil != "" {
-		data = spoil(x.Spoil, data)
-	}
-	return c.Blob(status, echo.MIMEApplicationJSON, data)
-}
-
-// sendLatest answers a SUCCESS of Get Latest Session Result. The envelope is written
-// directly around the result, which is JSON already: this is the hot path, and it gives the
-// bytes encoding/json would (field order of successBody, no HTML escaping).
-func sendLatest(c echo.Context, code, message, txID string, data *idvmock.LatestData) error {
-	b := make([]byte, 0, len(data.Result)+160)
 	b = append(b, `{"code":`...)
 	b = appendJSONString(b, code)
 	b = append(b, `,"message":`...)
@@ -117,13 +56,7 @@ func sendLatest(c echo.Context, code, message, txID string, data *idvmock.Latest
 	b = appendJSONString(b, string(data.ProfileStatus))
 	b = append(b, `,"result":`...)
 	b = append(b, data.Result...)
-	b = append(b, "}}"...)
-	x := exchangeOf(c)
-	x.Code = code
-	if x.Spoil != "" {
-		b = spoil(x.Spoil, b)
-	}
-	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, b)
+	return append(b, "}}"...)
 }
 
 // appendJSONString appends s as a JSON string, escaped as encoding/json escapes it with
@@ -154,17 +87,28 @@ func appendJSONString(b []byte, s string) []byte {
 
 // sendError answers with the vendor's error envelope.
 func sendError(c echo.Context, status int, code, message string) error {
-	return send(c, status, code, newErrorBody(code, message, exchangeOf(c).TransactionID))
+	x := exchangeOf(c)
+	body, err := marshal(idvmock.NewErrorEnvelope(code, message, x.TransactionID))
+	if err != nil {
+		return err
+	}
+	x.Code = code
+	return c.Blob(status, echo.MIMEApplicationJSON, body)
 }
 
-// sendClientError answers an HTTP-level problem: the status and a CLIENT_ERROR envelope whose
-// message starts like the vendor's ("HTTP 404 - Not Found").
+// sendClientError answers an HTTP-level problem: the status and a CLIENT_ERROR envelope.
 func sendClientError(c echo.Context, status int, detail string) error {
+	return sendError(c, status, idvmock.CodeClientError, clientErrorMessage(status, detail))
+}
+
+// clientErrorMessage is the message of a CLIENT_ERROR: it starts like the vendor's ("HTTP 404
+// - Not Found"), and says after a colon what was wrong.
+func clientErrorMessage(status int, detail string) string {
 	msg := "HTTP " + strconv.Itoa(status) + " - " + http.StatusText(status)
 	if detail != "" {
 		msg += ": " + detail
 	}
-	return sendError(c, status, idvmock.CodeClientError, msg)
+	return msg
 }
 
 // jsonStrict decodes data into v, refusing unknown fields and trailing data.

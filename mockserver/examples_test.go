@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/idvmock/idvmock"
+	"github.com/idvmock/idvmock/engine"
 )
 
 // requestExtension on an example of openapi.yaml names the request whose answer the example
@@ -36,7 +37,7 @@ func TestSpecExamplesAreWhatTheMockAnswers(t *testing.T) {
 						c := latestCall(req.Query, req.Host)
 						c.target = path + "?" + req.Query
 						if req.Scenario != "" {
-							c.header[scenarioHeader] = req.Scenario
+							c.header[engine.ScenarioHeader] = req.Scenario
 						}
 						checked++
 						var want map[string]any

@@ -1,13 +1,10 @@
 package mockserver
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"html/template"
-	"io"
 	"net/http"
 	"strings"
 
@@ -21,101 +18,6 @@ import (
 // The rest of an app's verification journey: Generate URL starts a session, the user goes
 // through the H5 page the mock serves, the session completes (there, or through the admin
 // API), the mock calls back, and the app polls Get Latest Session Result or Get Result.
-
-type generateURLRequest struct {
-	UserID        string `json:"userId"`
-	BizID         string `json:"bizId"`
-	Region        string `json:"region"`
-	SolutionCode  string `json:"solutionCode"`
-	CallbackURL   string `json:"callbackUrl"`
-	ReturnURL     string `json:"returnUrl"`
-	FailReturnURL string `json:"failReturnUrl"`
-}
-
-type generateURLData struct {
-	SignatureID string `json:"signatureId"`
-	URL         string `json:"url"`
-}
-
-// generateURL starts an in-progress session for the userId and answers its signatureId and
-// the URL of its H5 page, served by the mock.
-func (s *Server) generateURL(c echo.Context) error {
-	raw, err := readBody(c)
-	if err != nil {
-		return err
-	}
-	var body generateURLRequest
-	var input bytes.Buffer // the request as given, echoed as inputParameters: data, not a template
-	if json.Unmarshal(raw, &body) != nil || json.Compact(&input, raw) != nil {
-		return sendClientError(c, http.StatusBadRequest, "the body is not valid JSON")
-	}
-	x := exchangeOf(c)
-	x.UserID = body.UserID
-	if _, answered, err := s.applyRules(c, s.request(c, idvmock.OpGenerateURL, body.UserID, body.SolutionCode)); answered {
-		return err
-	}
-	started, err := s.cfg.Engine.StartSession(c.Request().Context(), engine.StartRequest{
-		UserID: body.UserID, BizID: body.BizID, Region: body.Region, SolutionCode: body.SolutionCode,
-		CallbackURL: body.CallbackURL, ReturnURL: body.ReturnURL, FailReturnURL: body.FailReturnURL, Input: input.Bytes(),
-	})
-	if err != nil {
-		return err
-	}
-	sig := started.Session.SignatureID
-	x.Source = "started session " + sig
-	return send(c, http.StatusOK, idvmock.CodeSuccess, newFullBody(c, generateURLData{
-		SignatureID: sig,
-		URL:         s.publicURL(c) + "/h5/" + sig,
-	}))
-}
-
-// publicURL is the base of the URLs the mock hands out: --public-url, or this request's
-// scheme and host.
-func (s *Server) publicURL(c echo.Context) string {
-	if s.cfg.PublicURL != "" {
-		return strings.TrimSuffix(s.cfg.PublicURL, "/")
-	}
-	if c.Request().TLS != nil {
-		return "https://" + c.Request().Host
-	}
-	return "http://" + c.Request().Host
-}
-
-// getResult answers Get Result by signatureId.
-func (s *Server) getResult(c echo.Context) error {
-	raw, err := readBody(c)
-	if err != nil {
-		return err
-	}
-	var body struct {
-		SignatureID string `json:"signatureId"`
-	}
-	if json.Unmarshal(raw, &body) != nil {
-		return sendClientError(c, http.StatusBadRequest, "the body is not valid JSON")
-	}
-	req := s.request(c, idvmock.OpGetResult, "", "")
-	if _, answered, err := s.applyRules(c, req); answered {
-		return err
-	}
-	result, err := s.cfg.Engine.Result(c.Request().Context(), body.SignatureID, req)
-	var unbuilt *engine.BuildError
-	switch {
-	case errors.Is(err, engine.ErrUnknownSignature):
-		return sendError(c, http.StatusOK, idvmock.CodeParameterError, idvmock.MessageSignatureUnknown)
-	case errors.As(err, &unbuilt):
-		return s.sendUnbuilt(c, unbuilt)
-	case err != nil:
-		return err
-	}
-	x := exchangeOf(c)
-	x.Source = "session " + body.SignatureID
-	return send(c, http.StatusOK, idvmock.CodeSuccess, successBody{
-		Code: idvmock.CodeSuccess, Message: idvmock.MessageOK, TransactionID: x.TransactionID, Data: result,
-	})
-}
-
-// readBody returns the request body, already bounded by validation.
-func readBody(c echo.Context) ([]byte, error) { return io.ReadAll(c.Request().Body) }
 
 // Outcomes a user can pick on the H5 page, and what each does to the session.
 var h5Outcomes = map[string]engine.Completion{

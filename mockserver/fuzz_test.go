@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/idvmock/idvmock"
+	"github.com/idvmock/idvmock/engine"
 )
 
 // documentedCodes are the codes the vendor's endpoints answer with (openapi.yaml's
@@ -71,7 +72,7 @@ func FuzzLatestRequest(f *testing.F) {
 			req.Header.Set(idvmock.TokenHeader, token)
 		}
 		if scenario != "" {
-			req.Header.Set(scenarioHeader, scenario)
+			req.Header.Set(engine.ScenarioHeader, scenario)
 		}
 		if host != "" {
 			req.Host = host

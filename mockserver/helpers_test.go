@@ -228,3 +228,17 @@ func newEngine(t testing.TB, seed int64, names ...string) *engine.Engine {
 	}
 	return e
 }
+
+// engineAt is the built-in scenarios' engine on a clock of the test's.
+func engineAt(t testing.TB, now func() time.Time) *engine.Engine {
+	t.Helper()
+	all, err := files.Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := engine.NewEngine(0, all, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/idvmock/idvmock"
+	"github.com/idvmock/idvmock/engine"
 )
 
 // hosts are the six regional hosts and the country each gives sessions that declare none.
@@ -220,14 +221,14 @@ func TestEveryUserRegionAndScenarioConformsToTheSpec(t *testing.T) {
 			for _, name := range names {
 				c := latestCall("userId="+user, h.host)
 				if name != "" {
-					c.header[scenarioHeader] = name
+					c.header[engine.ScenarioHeader] = name
 				}
 				rec := serve(t, s, c)
 				sc.check(t, c, rec)
 				env := decode(t, rec)
 				if name != "" && env.Code == idvmock.CodeSuccess {
 					if u := dataOf(t, env).Result.InputParameters.UserID; u != user {
-						t.Errorf("%s with %s=%s answers for userId %q", user, scenarioHeader, name, u)
+						t.Errorf("%s with %s=%s answers for userId %q", user, engine.ScenarioHeader, name, u)
 					}
 				}
 			}
@@ -252,7 +253,7 @@ func TestScenarioHeaderForcesTheOutcomeForAnyUser(t *testing.T) {
 	for name, want := range table {
 		t.Run(name, func(t *testing.T) {
 			c := latestCall("userId=alice", "ph-api.advance.ai")
-			c.header[scenarioHeader] = name
+			c.header[engine.ScenarioHeader] = name
 			rec := serve(t, s, c)
 			if rec.Code != http.StatusOK {
 				t.Fatalf("HTTP %d", rec.Code)
@@ -265,7 +266,7 @@ func TestScenarioHeaderForcesTheOutcomeForAnyUser(t *testing.T) {
 func TestUnknownScenarioIsA400ListingTheValidNames(t *testing.T) {
 	s := newTestServer(t, Config{})
 	c := latestCall("userId=user_active", "")
-	c.header[scenarioHeader] = "sucess"
+	c.header[engine.ScenarioHeader] = "sucess"
 	rec := serve(t, s, c)
 	newSpecChecker(t).check(t, c, rec)
 	env := decode(t, rec)

@@ -41,8 +41,7 @@ func (c *envelopeConn) Write(p []byte) (int, error) {
 	if detail == "" {
 		detail = "the request is not valid HTTP; percent-encode spaces and control characters in the URL, and keep headers printable"
 	}
-	msg := "HTTP " + strconv.Itoa(status) + " - " + http.StatusText(status) + ": " + detail
-	body, err := marshal(newErrorBody(idvmock.CodeClientError, msg, newTransactionID()))
+	body, err := marshal(idvmock.NewErrorEnvelope(idvmock.CodeClientError, clientErrorMessage(status, detail), newTransactionID()))
 	if err != nil {
 		return c.Conn.Write(p)
 	}

@@ -13,24 +13,17 @@ import (
 	"github.com/idvmock/idvmock/scenarios"
 )
 
-// exchange is what the mock learns about one request while answering it; the request log
-// line and the journal entry are written from it.
+// exchange is the record of one request that the request log line and the journal entry are
+// written from: track starts it (region, transactionId), dispatch names the operation, and
+// whatever answers adds the code it sent and, for the vendor's operations, the engine's trace.
 type exchange struct {
 	Region        idvmock.Region
 	TransactionID string
 	Operation     string // operationId in openapi.yaml
 	Admin         bool   // an idvmock admin call: logged, not journaled
 	UserID        string
-	Source        string // what answered: a user, a scenario, a rule
-	Rule          string
-	Scenario      string
-	State         string
 	Code          string
-	Faults        []string
-	Spoil         scenarios.FaultKind // truncated or malformed: the body is spoiled when sent
-	Unmatched     bool                // no user or rule knew the userId
-	NearMisses    []engine.NearMiss
-	Note          string // why the answer is not what the scenarios declare (a template over its limits)
+	Trace         engine.Trace
 }
 
 const exchangeKey = "idvmock.exchange"
@@ -53,29 +46,31 @@ func (s *Server) track(next echo.HandlerFunc) echo.HandlerFunc {
 		req := c.Request()
 		x := exchangeOf(c)
 		x.Region = s.regions.ForHost(req.Host)
-		x.UserID = c.QueryParam("userId")
+		x.UserID = c.QueryParam("userId") // journaled even when the request is refused
 		x.Admin = strings.HasPrefix(req.URL.Path, adminPrefix+"/")
 		if err := next(c); err != nil {
 			c.Error(err) // renders the envelope now, so the line below has its status and code
 		}
 		latency := time.Since(start)
 		token := mask(req.Header.Get(idvmock.TokenHeader))
+		t := &x.Trace
+		faults := joinFaults(t.Faults)
 		attrs := []slog.Attr{
 			slog.String("method", req.Method),
 			slog.String("path", clipTo(req.URL.Path, maxEntryField)),
 			slog.String("region", x.Region.Name),
 			slog.String("userId", clipTo(x.UserID, 64)),
 			slog.String("token", token),
-			slog.String("scenario", x.Scenario),
-			slog.String("rule", x.Rule),
-			slog.String("fault", strings.Join(x.Faults, ",")),
+			slog.String("scenario", t.Scenario),
+			slog.String("rule", t.Rule),
+			slog.String("fault", faults),
 			slog.Int("status", c.Response().Status),
 			slog.String("code", x.Code),
 			slog.String("transactionId", x.TransactionID),
 			slog.Float64("latencyMillis", millis(latency)),
 		}
-		if x.Note != "" {
-			attrs = append(attrs, slog.String("note", clipTo(x.Note, maxEntryField)))
+		if t.Note != "" {
+			attrs = append(attrs, slog.String("note", clipTo(t.Note, maxEntryField)))
 		}
 		s.log.LogAttrs(req.Context(), slog.LevelInfo, "request", attrs...)
 		if x.Admin {
@@ -84,13 +79,25 @@ func (s *Server) track(next echo.HandlerFunc) echo.HandlerFunc {
 		s.journal.add(Entry{
 			Time: start.UTC(), Kind: "request", Host: req.Host, Region: x.Region.Name,
 			Method: req.Method, Path: req.URL.Path, Query: req.URL.RawQuery, Token: token,
-			Operation: x.Operation, UserID: x.UserID, Source: x.Source, Rule: x.Rule, Scenario: x.Scenario, State: x.State,
-			Status: c.Response().Status, Code: x.Code, Fault: strings.Join(x.Faults, ","),
-			LatencyMillis: millis(latency), TransactionID: x.TransactionID, Unmatched: x.Unmatched, NearMisses: x.NearMisses,
-			Error: x.Note,
+			Operation: x.Operation, UserID: x.UserID, Source: t.Source, Rule: t.Rule, Scenario: t.Scenario, State: t.State,
+			Status: c.Response().Status, Code: x.Code, Fault: faults,
+			LatencyMillis: millis(latency), TransactionID: x.TransactionID, Unmatched: t.Unmatched, NearMisses: t.NearMisses,
+			Error: t.Note,
 		})
 		return nil
 	}
+}
+
+// joinFaults lists the faults that fired, comma-separated.
+func joinFaults(kinds []scenarios.FaultKind) string {
+	if len(kinds) == 0 {
+		return ""
+	}
+	names := make([]string, len(kinds))
+	for i, k := range kinds {
+		names[i] = string(k)
+	}
+	return strings.Join(names, ",")
 }
 
 // millis is d in milliseconds, to the microsecond.

@@ -29,7 +29,7 @@ type AuthMode string
 // Auth modes.
 const (
 	AuthPresent AuthMode = "present" // any non-blank token
-	AuthStrict  AuthMode = "strict"  // only unexpired tokens this process issued
+	AuthStrict  AuthMode = "strict"  // only unexpired tokens the token API issued
 )
 
 // ParseAuthMode checks a --auth value.
@@ -53,11 +53,9 @@ type Config struct {
 	PublicURL   string                                                // base of the H5 URLs; default http://<Host of the request>
 	Callbacks   CallbackPolicy                                        // how completed sessions are reported to callbackUrl
 	Logger      *slog.Logger                                          // default: discard
-	Now         func() time.Time                                      // default: time.Now
 	Version     string                                                // reported by the health endpoint; default "dev"
 	Reload      func() engine.ReloadStatus                            // how the last reload of the scenario files went; nil: no reloading
 	Timeouts    Timeouts                                              // against slow and idle clients; zero fields: the defaults
-	MaxTokens   int                                                   // strict mode: tokens kept, the oldest dropped first; default 100,000
 }
 
 // Timeouts bound how long a client may hold a connection without sending: a request's
@@ -74,7 +72,6 @@ const (
 	DefaultReadHeaderTimeout = 10 * time.Second
 	DefaultBodyTimeout       = 30 * time.Second
 	DefaultIdleTimeout       = 2 * time.Minute
-	DefaultMaxTokens         = 100_000
 )
 
 func (t *Timeouts) setDefaults() {
@@ -104,7 +101,7 @@ type Server struct {
 	filterOptions *openapi3filter.Options
 	adminOptions  *openapi3filter.Options
 	timeouts      Timeouts
-	tokens        *tokenStore
+	handlers      map[string]echo.HandlerFunc // by operationId
 	journal       *journal
 	callbacks     *callbacks
 	log           *slog.Logger
@@ -112,7 +109,8 @@ type Server struct {
 	stopOnce      sync.Once
 }
 
-// New builds a Server from openapi.yaml and cfg.
+// New builds a Server from openapi.yaml and cfg. It gives cfg.Engine the token API's keys and
+// mode.
 func New(cfg Config) (*Server, error) {
 	if err := cfg.setDefaults(); err != nil {
 		return nil, err
@@ -122,8 +120,10 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, timeouts: cfg.Timeouts, journal: newJournal(cfg.JournalSize), stop: make(chan struct{})}
-	if cfg.Auth == AuthStrict { // present mode keeps no token: any non-blank one is accepted
-		s.tokens = newTokenStore(cfg.MaxTokens)
+	cfg.Engine.SetAuth(engine.Auth{AccessKey: cfg.AccessKey, SecretKey: cfg.SecretKey, Strict: cfg.Auth == AuthStrict})
+	s.handlers = s.handlerTable()
+	if err := checkHandlers(doc, s.handlers); err != nil {
+		return nil, err
 	}
 	if s.regions, err = idvmock.RegionsFromSpec(doc); err != nil {
 		return nil, err
@@ -154,9 +154,6 @@ func (c *Config) setDefaults() error {
 	if c.AccessKey == "" || c.SecretKey == "" {
 		return errors.New("the access key and the secret key must not be empty")
 	}
-	if c.Now == nil {
-		c.Now = time.Now
-	}
 	if c.Engine == nil || c.ParseUser == nil {
 		return errors.New("Config.Engine and Config.ParseUser are required: the engine answers, ParseUser reads the admin API's declarations (scenarios/files.ParseUser)")
 	}
@@ -168,9 +165,6 @@ func (c *Config) setDefaults() error {
 	}
 	if c.Version == "" {
 		c.Version = "dev"
-	}
-	if c.MaxTokens <= 0 {
-		c.MaxTokens = DefaultMaxTokens
 	}
 	c.Timeouts.setDefaults()
 	c.Callbacks.setDefaults()
@@ -194,20 +188,14 @@ func (s *Server) newEcho() *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
-	e.Use(s.track, s.recoverPanics, s.validateRequests)
-	e.GET(idvmock.PathLatest, s.getLatest)
-	e.POST(idvmock.PathToken, s.generateToken)
-	e.POST(idvmock.PathGenerateURL, s.generateURL)
-	e.POST(idvmock.PathGetResult, s.getResult)
-	e.GET(pathH5, s.h5Page)
-	e.POST(pathH5, s.h5Finish)
-	s.adminRoutes(e)
+	e.Use(s.track, s.recoverPanics)
+	e.Any("/*", s.dispatch)
 	return e
 }
 
 // Paths of idvmock's own pages and API (the vendor's are idvmock.Path*).
 const (
-	pathH5      = "/h5/:signatureId"
+	h5Prefix    = "/h5/"
 	adminPrefix = "/__admin"
 	pathHealth  = adminPrefix + "/health"
 )

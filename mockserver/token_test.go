@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/idvmock/idvmock"
+	"github.com/idvmock/idvmock/engine"
 )
 
 // The vendor's published test vector.
@@ -62,7 +63,7 @@ func requestToken(t *testing.T, s *Server, c call) tokenAnswer {
 // With the clock at the vector's timestamp, the vendor's published request earns a token.
 func TestTokenAPIAcceptsThePublishedTestVector(t *testing.T) {
 	clock := &fixedClock{now: vectorTime}
-	s := newTestServer(t, Config{Now: clock.Now})
+	s := newTestServer(t, Config{Engine: engineAt(t, clock.Now)})
 	for name, body := range map[string]string{
 		"timestamp as a string": `{"accessKey":"sampleaccesskey","timestamp":"1665993522952","signature":"` + vectorSignature + `"}`,
 		"timestamp as a number": `{"accessKey":"sampleaccesskey","timestamp":1665993522952,"signature":"` + vectorSignature + `"}`,
@@ -79,7 +80,7 @@ func TestTokenAPIAcceptsThePublishedTestVector(t *testing.T) {
 
 func TestTokenAPIErrors(t *testing.T) {
 	clock := &fixedClock{now: vectorTime}
-	s := newTestServer(t, Config{Now: clock.Now})
+	s := newTestServer(t, Config{Engine: engineAt(t, clock.Now)})
 	body := func(accessKey, ts, sig string) string {
 		return fmt.Sprintf(`{"accessKey":%q,"timestamp":%q,"signature":%q}`, accessKey, ts, sig)
 	}
@@ -100,7 +101,7 @@ func TestTokenAPIErrors(t *testing.T) {
 		{"wrong signature", body(testAccessKey, vectorTimestamp, vectorSignature[:63]+"0"), "PARAMETER_ERROR", "Signature error", nil},
 		{"uppercase signature", body(testAccessKey, vectorTimestamp, "02209BBEAF0D0A3DD587F6A1BA22F84C98D142E3B545E77DB7E4906CA56349F5"), "PARAMETER_ERROR", "Signature error", nil},
 		{"unknown accessKey", body("otherkey", vectorTimestamp, idvmock.Sign("otherkey", testSecretKey, vectorTimestamp)), "PARAMETER_ERROR", "Signature error", nil},
-		{"account disabled", body(testAccessKey, vectorTimestamp, vectorSignature), "ACCOUNT_DISABLED", "Account Disabled", []string{scenarioHeader, "account_disabled"}},
+		{"account disabled", body(testAccessKey, vectorTimestamp, vectorSignature), "ACCOUNT_DISABLED", "Account Disabled", []string{engine.ScenarioHeader, "account_disabled"}},
 	}
 	for _, tc := range table {
 		t.Run(tc.name, func(t *testing.T) {
@@ -114,7 +115,7 @@ func TestTokenAPIErrors(t *testing.T) {
 
 func TestTokenPeriodSetsExpiry(t *testing.T) {
 	clock := &fixedClock{now: vectorTime}
-	s := newTestServer(t, Config{Now: clock.Now})
+	s := newTestServer(t, Config{Engine: engineAt(t, clock.Now)})
 	for _, period := range []int{60, 600, 86400} {
 		a := requestToken(t, s, tokenCall(fmt.Sprintf(`{"accessKey":"sampleaccesskey","timestamp":"%s","signature":"%s","periodSecond":%d}`,
 			vectorTimestamp, vectorSignature, period)))
@@ -128,8 +129,8 @@ func TestTokenPeriodSetsExpiry(t *testing.T) {
 // token.
 func TestAuthModes(t *testing.T) {
 	clock := &fixedClock{now: vectorTime}
-	strict := newTestServer(t, Config{Now: clock.Now, Auth: AuthStrict})
-	present := newTestServer(t, Config{Now: clock.Now})
+	strict := newTestServer(t, Config{Engine: engineAt(t, clock.Now), Auth: AuthStrict})
+	present := newTestServer(t, Config{Engine: engineAt(t, clock.Now)})
 	issued := requestToken(t, strict, tokenCall(`{"accessKey":"sampleaccesskey","timestamp":"`+vectorTimestamp+`","signature":"`+vectorSignature+`","periodSecond":60}`)).Token
 	fromOther := requestToken(t, present, tokenCall(`{"accessKey":"sampleaccesskey","timestamp":"`+vectorTimestamp+`","signature":"`+vectorSignature+`"}`)).Token
 	ask := func(s *Server, token string) string {

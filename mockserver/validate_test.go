@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/idvmock/idvmock"
+	"github.com/idvmock/idvmock/engine"
 )
 
 // Bad input always gets a well-formed envelope with the right HTTP status and code, never a
@@ -68,7 +69,7 @@ func TestBadInputGetsTheVendorEnvelope(t *testing.T) {
 		{"token API: periodSecond too short", call{method: http.MethodPost, target: idvmock.PathToken, header: jsonCT, body: `{"accessKey":"a","timestamp":"1665993522952","signature":"x","periodSecond":59}`}, 200, "PARAMETER_ERROR", "periodSecond must be an integer from 60 to 86400."},
 		{"token API: periodSecond too long", call{method: http.MethodPost, target: idvmock.PathToken, header: jsonCT, body: `{"accessKey":"a","timestamp":"1665993522952","signature":"x","periodSecond":86401}`}, 200, "PARAMETER_ERROR", "periodSecond must be an integer from 60 to 86400."},
 		{"token API: periodSecond a string", call{method: http.MethodPost, target: idvmock.PathToken, header: jsonCT, body: `{"accessKey":"a","timestamp":"1665993522952","signature":"x","periodSecond":"600"}`}, 200, "PARAMETER_ERROR", "periodSecond must be an integer from 60 to 86400."},
-		{"token API: unknown scenario", call{method: http.MethodPost, target: idvmock.PathToken, header: map[string]string{"Content-Type": "application/json", scenarioHeader: "nope"}, body: `{"accessKey":"a","timestamp":"1665993522952","signature":"x"}`}, 400, "CLIENT_ERROR", "account_disabled"},
+		{"token API: unknown scenario", call{method: http.MethodPost, target: idvmock.PathToken, header: map[string]string{"Content-Type": "application/json", engine.ScenarioHeader: "nope"}, body: `{"accessKey":"a","timestamp":"1665993522952","signature":"x"}`}, 400, "CLIENT_ERROR", "account_disabled"},
 	}
 	s := newTestServer(t, Config{})
 	sc := newSpecChecker(t)

@@ -62,7 +62,6 @@ type serveFlags struct {
 	callbackMaxPending                    *int
 	bodyTimeout                           *time.Duration
 	limits                                engine.Limits
-	maxTokens                             *int
 }
 
 func (c *serveCmd) flags() (*flags, *serveFlags) {
@@ -73,7 +72,7 @@ func (c *serveCmd) flags() (*flags, *serveFlags) {
 	f.caDir = fs.String("ca-dir", "", "`folder` of the local CA that signs the HTTPS certificate; created on first use (default: idvmock/ca under the user's config folder)")
 	f.tlsCert = fs.String("tls-cert", "", "`file` of your own HTTPS certificate (PEM, with its chain) instead of the local CA's")
 	f.tlsKey = fs.String("tls-key", "", "`file` of the key of --tls-cert")
-	f.auth = fs.choiceFlag("auth", "token check: present (any non-blank X-ACCESS-TOKEN) or strict (only unexpired tokens this process issued)",
+	f.auth = fs.choiceFlag("auth", "token check: present (any non-blank X-ACCESS-TOKEN) or strict (only unexpired tokens the token API issued)",
 		string(mockserver.AuthPresent), string(mockserver.AuthStrict))
 	f.accessKey = fs.String("access-key", defaultAccessKey, "accessKey the token API accepts")
 	f.secretKey = fs.String("secret-key", defaultSecretKey, "secretKey the token API signs with")
@@ -97,7 +96,7 @@ func (c *serveCmd) flags() (*flags, *serveFlags) {
 	fs.IntVar(&f.limits.MaxAdminUsers, "max-admin-users", engine.DefaultMaxAdminUsers, "users the admin API may declare; past it a declaration is refused (507)")
 	fs.Var(byteSize{&f.limits.MaxAdminBytes}, "max-admin-bytes", "`size` of the declarations the admin API keeps (32MiB); past it a declaration is refused (507)")
 	fs.IntVar(&f.limits.MaxProgress, "max-progress", engine.DefaultMaxProgress, "progress entries kept for userIds that rules and X-Mock-Scenario answer; the oldest go first")
-	f.maxTokens = fs.Int("max-tokens", mockserver.DefaultMaxTokens, "strict mode: issued tokens kept (about 100 bytes each); the oldest go first")
+	fs.IntVar(&f.limits.MaxTokens, "max-tokens", engine.DefaultMaxTokens, "strict mode: issued tokens kept (about 100 bytes each); the oldest go first")
 	return fs, f
 }
 
@@ -143,7 +142,7 @@ func (c *serveCmd) Run(ctx context.Context, args []string) error {
 		Engine: eng, ParseUser: files.ParseUser, AdminToken: adminToken,
 		JournalSize: *f.journalSize, PublicURL: *f.publicURL, Logger: logger, Version: currentVersion(),
 		Callbacks: mockserver.CallbackPolicy{Allow: allow, MaxPending: *f.callbackMaxPending},
-		Timeouts:  mockserver.Timeouts{Body: *f.bodyTimeout}, MaxTokens: *f.maxTokens,
+		Timeouts:  mockserver.Timeouts{Body: *f.bodyTimeout},
 	}
 	var watcher *files.Watcher
 	if *f.watch {
@@ -279,7 +278,7 @@ func guardAdmin(token string, listeners []net.Listener, logger *slog.Logger) str
 	case token != "" || beyond == "":
 		return token
 	}
-	token = mockserver.NewToken()
+	token = engine.NewToken()
 	logger.Warn("the admin API needs a token: idvmock listens beyond loopback on "+beyond,
 		slog.String("adminToken", token),
 		slog.String("use", "Authorization: Bearer <adminToken> on /__admin/ (health needs none)"),

@@ -3,6 +3,7 @@ package files
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"testing"
 
@@ -41,8 +42,14 @@ func builtinSet(t testing.TB) (*engine.Set, error) {
 	return engine.New(0, files...)
 }
 
+// answered is what a test reads of a reply to Get Latest Session Result.
+type answered struct {
+	Code, Message string
+	Data          *idvmock.LatestData // on SUCCESS
+}
+
 // ask answers Get Latest Session Result for req, on sg unless it names a region.
-func ask(t testing.TB, e *engine.Engine, req engine.Request) engine.Outcome {
+func ask(t testing.TB, e *engine.Engine, req engine.Request) answered {
 	t.Helper()
 	if req.Region == "" {
 		req.Region, req.Country = "sg", "SGP"
@@ -57,17 +64,23 @@ func ask(t testing.TB, e *engine.Engine, req engine.Request) engine.Outcome {
 	return out
 }
 
-// answerOf is what the engine answers req: the rules' decision, then the answer.
-func answerOf(ctx context.Context, e *engine.Engine, req engine.Request) (engine.Outcome, error) {
-	d, err := e.Decide(ctx, req)
-	if err != nil {
-		return engine.Outcome{}, err
+// answerOf is what the engine answers req; an error when it could not answer as the
+// scenarios declare (a failure, a client error, an answer that could not be built).
+func answerOf(ctx context.Context, e *engine.Engine, req engine.Request) (answered, error) {
+	r := e.Handle(ctx, req)
+	switch {
+	case r.Trace.Err != nil:
+		return answered{}, r.Trace.Err
+	case r.Status != 200 || r.Trace.Note != "":
+		return answered{}, fmt.Errorf("HTTP %d %s %s: %s", r.Status, r.Code, r.Message, r.Trace.Note)
 	}
-	return e.Answer(ctx, req, d)
+	out := answered{Code: r.Code, Message: r.Message}
+	out.Data, _ = r.Data.(*idvmock.LatestData)
+	return out, nil
 }
 
 // result decodes an answer's result.
-func result(t testing.TB, out engine.Outcome) *idvmock.Result {
+func result(t testing.TB, out answered) *idvmock.Result {
 	t.Helper()
 	if out.Data == nil {
 		t.Fatalf("%s %s: no data", out.Code, out.Message)
