@@ -106,11 +106,8 @@ func expandPaths(paths []string) ([]string, error) {
 			if err != nil {
 				return err
 			}
-			switch strings.ToLower(filepath.Ext(path)) {
-			case ".yaml", ".yml", ".json":
-				if !d.IsDir() {
-					found = append(found, path)
-				}
+			if scenarioName(path) && !d.IsDir() {
+				found = append(found, path)
 			}
 			return nil
 		})
@@ -124,6 +121,16 @@ func expandPaths(paths []string) ([]string, error) {
 		names = append(names, found...)
 	}
 	return names, nil
+}
+
+// scenarioName reports whether a file of a scenario folder is read as a scenario file, by
+// its extension: .yaml, .yml or .json, in any case.
+func scenarioName(name string) bool {
+	switch strings.ToLower(filepath.Ext(name)) {
+	case ".yaml", ".yml", ".json":
+		return true
+	}
+	return false
 }
 
 // Lint checks scenario files the way serve does, with the built-in files, and returns every

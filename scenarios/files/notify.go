@@ -68,11 +68,8 @@ func (w *Watcher) concerns(name string) bool {
 		if filepath.Clean(name) == filepath.Clean(p) {
 			return true
 		}
-		if info, err := os.Stat(p); err == nil && info.IsDir() && strings.HasPrefix(filepath.Clean(name), filepath.Clean(p)+string(filepath.Separator)) {
-			switch strings.ToLower(filepath.Ext(name)) {
-			case ".yaml", ".yml", ".json":
-				return true
-			}
+		if info, err := os.Stat(p); err == nil && info.IsDir() && strings.HasPrefix(filepath.Clean(name), filepath.Clean(p)+string(filepath.Separator)) && scenarioName(name) {
+			return true
 		}
 	}
 	return false
