@@ -70,53 +70,61 @@ func insertSteps(tree *parse.Tree) {
 	})
 }
 
-// walkTemplate visits n and every node under it. The lists of if, range and with are nil
-// pointers when the template has no else: they are skipped.
+// walkTemplate visits n and every node under it, each before the nodes under it.
 func walkTemplate(n parse.Node, visit func(parse.Node)) {
-	switch x := n.(type) {
-	case nil:
+	if absent(n) {
 		return
-	case *parse.ListNode:
-		if x == nil {
-			return
-		}
-	case *parse.PipeNode:
-		if x == nil {
-			return
-		}
 	}
 	visit(n)
-	switch n := n.(type) {
-	case *parse.ListNode:
-		for _, c := range n.Nodes {
-			walkTemplate(c, visit)
-		}
-	case *parse.ActionNode:
-		walkTemplate(n.Pipe, visit)
-	case *parse.PipeNode:
-		for _, c := range n.Cmds {
-			walkTemplate(c, visit)
-		}
-	case *parse.CommandNode:
-		for _, a := range n.Args {
-			walkTemplate(a, visit)
-		}
-	case *parse.ChainNode:
-		walkTemplate(n.Node, visit)
-	case *parse.TemplateNode:
-		walkTemplate(n.Pipe, visit)
-	case *parse.IfNode:
-		walkBranch(&n.BranchNode, visit)
-	case *parse.RangeNode:
-		walkBranch(&n.BranchNode, visit)
-	case *parse.WithNode:
-		walkBranch(&n.BranchNode, visit)
+	for _, c := range children(n) {
+		walkTemplate(c, visit)
 	}
 }
 
-// walkBranch visits the pipeline and lists of an if, range or with.
-func walkBranch(b *parse.BranchNode, visit func(parse.Node)) {
-	walkTemplate(b.Pipe, visit)
-	walkTemplate(b.List, visit)
-	walkTemplate(b.ElseList, visit)
+// absent reports whether n stands for no node: nil, or a nil list or pipeline (the else list
+// of an if, range or with that has none; the pipeline of a template call without one).
+func absent(n parse.Node) bool {
+	switch x := n.(type) {
+	case nil:
+		return true
+	case *parse.ListNode:
+		return x == nil
+	case *parse.PipeNode:
+		return x == nil
+	}
+	return false
+}
+
+// children lists the nodes directly under n, in template order; some may be absent.
+func children(n parse.Node) []parse.Node {
+	switch n := n.(type) {
+	case *parse.ListNode:
+		return n.Nodes
+	case *parse.PipeNode:
+		cmds := make([]parse.Node, len(n.Cmds))
+		for i, c := range n.Cmds {
+			cmds[i] = c
+		}
+		return cmds
+	case *parse.CommandNode:
+		return n.Args
+	case *parse.ActionNode:
+		return []parse.Node{n.Pipe}
+	case *parse.TemplateNode:
+		return []parse.Node{n.Pipe}
+	case *parse.ChainNode:
+		return []parse.Node{n.Node}
+	case *parse.IfNode:
+		return branch(&n.BranchNode)
+	case *parse.RangeNode:
+		return branch(&n.BranchNode)
+	case *parse.WithNode:
+		return branch(&n.BranchNode)
+	}
+	return nil
+}
+
+// branch lists the pipeline and lists of an if, range or with.
+func branch(b *parse.BranchNode) []parse.Node {
+	return []parse.Node{b.Pipe, b.List, b.ElseList}
 }
