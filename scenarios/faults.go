@@ -26,6 +26,8 @@ const (
 var FaultKinds = []FaultKind{FaultLatency, FaultHang, FaultGateway, FaultReset, FaultEmpty, FaultTruncated,
 	FaultMalformed, FaultServiceBusy, FaultTokenExpired, FaultServerError}
 
+// fault checks one fault of a rule: a known type, a probability in range, and only the
+// settings its type takes.
 func (v *validator) fault(path string, f FaultSpec) {
 	known := false
 	for _, k := range FaultKinds {
@@ -64,6 +66,7 @@ func (v *validator) fault(path string, f FaultSpec) {
 	}
 }
 
+// joinKinds lists the fault kinds for a hint.
 func joinKinds() string {
 	s := ""
 	for i, k := range FaultKinds {

@@ -61,6 +61,11 @@ type ProfileSpec struct {
 	Loop        bool        `yaml:"loop,omitempty" json:"loop,omitempty"`
 }
 
+// Empty reports whether p declares nothing.
+func (p ProfileSpec) Empty() bool {
+	return p.ProfileStatus == "" && p.Answer == "" && len(p.Sessions) == 0 && len(p.States) == 0 && !p.Loop
+}
+
 // ProfileBody is a profile status and the sessions behind it, or a forced answer.
 type ProfileBody struct {
 	ProfileStatus idvmock.ProfileStatus `yaml:"profileStatus,omitempty" json:"profileStatus,omitempty"`

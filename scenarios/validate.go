@@ -12,75 +12,6 @@ import (
 	"github.com/idvmock/idvmock/internal/tmpl"
 )
 
-// Problem is one thing wrong in a scenario file: where (file, line, column and the path of
-// the value), what, and what to do about it.
-type Problem struct {
-	File         string
-	Line, Column int
-	Path         string
-	What         string
-	Hint         string
-
-	Suggested string // for an unknown key: the known key it is probably a typo of
-}
-
-func (p Problem) Error() string {
-	var b strings.Builder
-	if p.File != "" {
-		fmt.Fprintf(&b, "%s:", p.File)
-	}
-	if p.Line > 0 {
-		fmt.Fprintf(&b, "%d:%d:", p.Line, p.Column)
-	}
-	if b.Len() > 0 {
-		b.WriteString(" ")
-	}
-	if p.Path != "" {
-		b.WriteString(p.Path + ": ")
-	}
-	b.WriteString(p.What)
-	if p.Hint != "" {
-		b.WriteString(" (" + p.Hint + ")")
-	}
-	return b.String()
-}
-
-// Problems is every problem found in one check, in file order. It is an error.
-type Problems []Problem
-
-func (ps Problems) Error() string {
-	lines := make([]string, len(ps))
-	for i, p := range ps {
-		lines[i] = p.Error()
-	}
-	return strings.Join(lines, "\n")
-}
-
-// TrimPath takes prefix off the path of every problem (users. off the problems of a user
-// declared alone), and returns them.
-func (ps Problems) TrimPath(prefix string) Problems {
-	for i := range ps {
-		ps[i].Path = strings.TrimPrefix(ps[i].Path, prefix)
-	}
-	return ps
-}
-
-// Sorted sorts the problems by file, line and column, and returns them.
-func (ps Problems) Sorted() Problems {
-	sort.SliceStable(ps, func(i, j int) bool {
-		if ps[i].File != ps[j].File {
-			return ps[i].File < ps[j].File
-		}
-		if ps[i].Line != ps[j].Line {
-			return ps[i].Line < ps[j].Line
-		}
-		return ps[i].Column < ps[j].Column
-	})
-	return ps
-}
-
-var countryCode = regexp.MustCompile(`^[A-Z]{3}$`)
-
 // validator collects the problems of one file, placing each at its path's position.
 type validator struct {
 	file     *File
@@ -100,6 +31,7 @@ func (v *validator) describe(path, value string) string {
 	return fmt.Sprintf("is %q", value)
 }
 
+// add records a problem at path, placed where the file gives path.
 func (v *validator) add(path, what, hint string) {
 	v.problems = append(v.problems, v.file.Problem(path, what, hint))
 }
@@ -131,6 +63,8 @@ func (f *File) Validate() Problems {
 	return v.problems.Sorted()
 }
 
+// user checks one user: a non-empty userId, known regions, and either a named scenario or a
+// profile of its own.
 func (v *validator) user(path, id string, u UserSpec) {
 	if id == "" {
 		v.add(path, "userId is empty", "give every user a non-empty userId")
@@ -146,11 +80,8 @@ func (v *validator) user(path, id string, u UserSpec) {
 	}
 }
 
-// Empty reports whether p declares nothing.
-func (p ProfileSpec) Empty() bool {
-	return p.ProfileStatus == "" && p.Answer == "" && len(p.Sessions) == 0 && len(p.States) == 0 && !p.Loop
-}
-
+// profile checks a profile: a single state, or a sequence of states each of which says when
+// the user moves on.
 func (v *validator) profile(path string, p ProfileSpec) {
 	if len(p.States) == 0 {
 		if p.Loop {
@@ -177,6 +108,8 @@ func (v *validator) profile(path string, p ProfileSpec) {
 	}
 }
 
+// state checks one state of a profile: a forced answer alone, or a profile status that agrees
+// with its sessions.
 func (v *validator) state(path string, st ProfileBody) {
 	if slices.Contains(ForcedAnswers, st.Answer) {
 		if st.ProfileStatus != "" || len(st.Sessions) > 0 {
@@ -220,100 +153,7 @@ func (v *validator) state(path string, st ProfileBody) {
 	}
 }
 
-func (v *validator) session(path string, s SessionSpec) {
-	state := s.EffectiveState()
-	switch state {
-	case StateInProgress, StateSubmitted:
-		if s.OverallResult != "" {
-			v.add(path+".overallResult", fmt.Sprintf("is %s but the session is %s", s.OverallResult, state),
-				"a session has a result only when finished: remove overallResult or state")
-		}
-		if s.ErrorCode != "" {
-			v.add(path+".errorCode", fmt.Sprintf("is %q but the session is %s", s.ErrorCode, state),
-				"errorCode is null until the session finishes: remove it")
-		}
-	case StateFinished:
-		v.verdict(path, s)
-	default:
-		v.add(path+".state", fmt.Sprintf("is %q", s.State), "use in_progress, submitted or finished")
-	}
-	if s.Region != "" && !countryCode.MatchString(s.Region) && !tmpl.Has(s.Region) {
-		v.add(path+".region", fmt.Sprintf("is %q", s.Region), "use an ISO 3166 alpha-3 code such as SGP")
-	}
-	v.score(path+".faceLivenessScore", s.FaceLivenessScore)
-	v.score(path+".faceSimilarityScore", s.FaceSimilarityScore)
-	if t := s.LivenessAttackType; t != nil && (*t < 1 || *t > 3) {
-		v.add(path+".livenessAttackType", fmt.Sprintf("is %d", *t), "use 1 (presentation), 2 (injection) or 3 (unsure)")
-	}
-	if s.LivenessAttackType != nil && (s.FaceLivenessScore == nil || *s.FaceLivenessScore >= idvmock.LivenessThreshold) {
-		v.add(path+".livenessAttackType", "is set but the liveness score is not below 50",
-			"give faceLivenessScore below 50 with it, or remove it")
-	}
-	for _, field := range []struct{ name, value string }{{"signatureId", s.SignatureID}, {"bizId", s.BizID}, {"errorCode", s.ErrorCode}, {"region", s.Region}} {
-		v.template(path+"."+field.name, field.value)
-	}
-	v.templates(path+".result", s.Result)
-	if s.Verbatim {
-		v.verbatim(path, s)
-	}
-}
-
-// verbatim: the whole result is given, and it says what the session's own keys say.
-func (v *validator) verbatim(path string, s SessionSpec) {
-	if len(s.Result) == 0 {
-		v.add(path+".verbatim", "is true but there is no result", "give the whole Get Result object under result, or remove verbatim")
-		return
-	}
-	want := map[string]any{"overallResult": nil}
-	if s.EffectiveState() == StateFinished {
-		want["overallResult"] = string(s.OverallResult)
-	}
-	if s.SignatureID != "" {
-		want["signatureId"] = s.SignatureID
-	}
-	for field, value := range want {
-		if got := s.Result[field]; got != value {
-			v.add(path+".result."+field, fmt.Sprintf("is %v but the session says %v", got, value),
-				"with verbatim, the result must agree with the session's own keys")
-		}
-	}
-}
-
-func (v *validator) verdict(path string, s SessionSpec) {
-	switch s.OverallResult {
-	case idvmock.VerdictPass:
-		if s.ErrorCode != "" && s.ErrorCode != idvmock.ErrorCodeSuccess {
-			v.add(path+".errorCode", fmt.Sprintf("is %q on a PASS", s.ErrorCode), "PASS goes with errorCode SUCCESS: remove errorCode")
-		}
-		if x := s.FaceLivenessScore; x != nil && *x < idvmock.LivenessThreshold {
-			v.add(path+".faceLivenessScore", fmt.Sprintf("is %g on a PASS", *x), "a PASS needs liveness of at least 50")
-		}
-		if x := s.FaceSimilarityScore; x != nil && *x < idvmock.SimilarityThreshold {
-			v.add(path+".faceSimilarityScore", fmt.Sprintf("is %g on a PASS", *x), "a PASS needs similarity of at least 70")
-		}
-	case idvmock.VerdictFail, idvmock.VerdictIncomplete:
-		if s.ErrorCode == idvmock.ErrorCodeSuccess {
-			v.add(path+".errorCode", fmt.Sprintf("is SUCCESS on a %s", s.OverallResult),
-				"name the failure reason, e.g. LIVENESS_ATTACK, or leave errorCode out")
-		}
-		attack := s.ErrorCode == idvmock.ErrorCodeLivenessAttack || (s.ErrorCode == "" && s.OverallResult == idvmock.VerdictFail)
-		if x := s.FaceLivenessScore; attack && x != nil && *x >= idvmock.LivenessThreshold {
-			v.add(path+".faceLivenessScore", fmt.Sprintf("is %g on a LIVENESS_ATTACK failure", *x),
-				"a liveness attack scores below 50: lower the score or name another errorCode")
-		}
-	case "":
-		v.add(path+".overallResult", "is missing on a finished session", "use PASS, FAIL or INCOMPLETE")
-	default:
-		v.add(path+".overallResult", fmt.Sprintf("is %q", s.OverallResult), "use PASS, FAIL or INCOMPLETE")
-	}
-}
-
-func (v *validator) score(path string, x *float64) {
-	if x != nil && (*x < 0 || *x > 100) {
-		v.add(path, fmt.Sprintf("is %g", *x), "scores run from 0 to 100")
-	}
-}
-
+// regions checks that every region name is one the vendor serves.
 func (v *validator) regions(path string, names []string) {
 	known := idvmock.SpecFacts().Regions
 	for i, name := range names {
@@ -323,6 +163,8 @@ func (v *validator) regions(path string, names []string) {
 	}
 }
 
+// rule checks one rule: a name, a match that can match, and an answer (a scenario, a profile
+// or faults).
 func (v *validator) rule(at string, r RuleSpec) {
 	if r.Name == "" {
 		v.add(at+".name", "is missing", "name the rule: the journal and the admin API show which rule answered")
@@ -381,6 +223,7 @@ func (v *validator) templates(path string, value any) {
 	}
 }
 
+// template checks one string that holds a template, unless the values are literal data.
 func (v *validator) template(path, text string) {
 	if v.literal || !tmpl.Has(text) {
 		return
@@ -390,6 +233,7 @@ func (v *validator) template(path, text string) {
 	}
 }
 
+// sortedKeys returns the keys of m in order, so that problems come out the same every time.
 func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
@@ -397,14 +241,4 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
-}
-
-// CheckSession checks one session that no file declares (a completion, a saved started
-// session), as lint checks a declared one: its state, verdict, error code and scores agree.
-// name and path say where it comes from; literal says its strings are data a caller sent,
-// never templates.
-func CheckSession(name, path string, s SessionSpec, literal bool) Problems {
-	v := &validator{file: NewFile(name, nil), literal: literal}
-	v.session(path, s)
-	return v.problems
 }

@@ -40,6 +40,8 @@ func indent(data []byte) []byte {
 	return []byte(strings.Join(lines, "\n") + "\n")
 }
 
+// unwrapPosition places a position of the wrapping file on the lines and columns of the
+// declaration.
 func unwrapPosition(p scenarios.Position) scenarios.Position {
 	if p.Line > wrapLines {
 		p.Line -= wrapLines
