@@ -95,11 +95,11 @@ type SessionSpec struct {
 	FaceLivenessScore   *float64        `yaml:"faceLivenessScore,omitempty" json:"faceLivenessScore,omitempty"`
 	FaceSimilarityScore *float64        `yaml:"faceSimilarityScore,omitempty" json:"faceSimilarityScore,omitempty"`
 	LivenessAttackType  *int            `yaml:"livenessAttackType,omitempty" json:"livenessAttackType,omitempty"`
-	Result              map[string]any  `yaml:"result,omitempty" json:"result,omitempty"`
 	// Verbatim answers Result as the whole Get Result object, with nothing generated or
 	// merged: the form idvmock proxy --record writes, so that a replay answers what was
 	// recorded.
-	Verbatim bool `yaml:"verbatim,omitempty" json:"verbatim,omitempty"`
+	Verbatim bool           `yaml:"verbatim,omitempty" json:"verbatim,omitempty"`
+	Result   map[string]any `yaml:"result,omitempty" json:"result,omitempty"`
 }
 
 // RuleSpec matches requests by their content and answers them with a scenario, an inline

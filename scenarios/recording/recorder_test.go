@@ -287,6 +287,9 @@ func TestRecordingIsAScenarioFile(t *testing.T) {
 	if !strings.HasPrefix(string(text), header+"users:\n  user_format:\n    regions:\n      - sg\n    profileStatus: ACTIVE\n    sessions:\n") {
 		t.Errorf("the file begins\n%.400s", text)
 	}
+	if n := strings.Count(string(text), "        verbatim: true\n        result:\n"); n != 2 { // the session's keys first, its long result last
+		t.Errorf("%d sessions end with verbatim: true and then the result, want 2:\n%s", n, text)
+	}
 	f, err := files.Parse("user_format.yaml", bytes.NewReader(text))
 	if err != nil {
 		t.Fatal(err)
