@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"maps"
 	"regexp"
-	"slices"
 	"strings"
 
 	"github.com/idvmock/idvmock/internal/tmpl"
@@ -69,11 +68,21 @@ func New(seed int64, files ...*scenarios.File) (*Set, error) {
 		fileCodes:  map[string]bool{scenarios.DefaultSolutionCode: true},
 		signatures: map[string]sessionRef{},
 	}
-	var problems scenarios.Problems
-	add := func(f *scenarios.File, path, what, hint string) {
-		pos := f.Positions().At(path)
-		problems = append(problems, scenarios.Problem{File: f.Name(), Line: pos.Line, Column: pos.Column, Path: path, What: what, Hint: hint})
+	s.compileScenarios(files)
+	problems := append(s.compileUsers(files), s.compileRules(files)...)
+	s.reindex()
+	if len(problems) == 0 {
+		problems = s.checkResults(files)
 	}
+	if len(problems) > 0 {
+		return nil, problems.Sorted()
+	}
+	return s, nil
+}
+
+// compileScenarios compiles the named scenarios, a later file's replacing an earlier one's,
+// and collects the solution codes the files list and their sessions use.
+func (s *Set) compileScenarios(files []*scenarios.File) {
 	for _, f := range files {
 		if f.Skipped() == "" {
 			s.files = append(s.files, f.Name())
@@ -86,26 +95,37 @@ func New(seed int64, files ...*scenarios.File) (*Set, error) {
 			addCodes(s.fileCodes, s.profiles[name])
 		}
 	}
+}
+
+// compileUsers compiles each user as the last file that declares it does.
+func (s *Set) compileUsers(files []*scenarios.File) scenarios.Problems {
 	declared := map[string]*scenarios.File{}
 	for _, f := range files {
 		for _, id := range sortedKeys(f.Users) {
 			declared[id] = f
 		}
 	}
+	var problems scenarios.Problems
 	for _, id := range sortedKeys(declared) {
 		f := declared[id]
 		u, err := s.compileUser(f, id, f.Users[id])
 		if err != nil {
-			add(f, "users."+id+".scenario", err.Error(), "declare it under scenarios: or use one of "+strings.Join(s.ScenarioNames(), ", "))
+			problems = append(problems, s.unknownScenario(f, "users."+id+".scenario", err))
 			continue
 		}
 		s.users[id] = u
 	}
+	return problems
+}
+
+// compileRules compiles the rules in file order.
+func (s *Set) compileRules(files []*scenarios.File) scenarios.Problems {
+	var problems scenarios.Problems
 	for _, f := range files {
 		for i, spec := range f.Rules {
 			r, err := s.compileRule(f, spec)
 			if err != nil {
-				add(f, fmt.Sprintf("rules[%d].scenario", i), err.Error(), "declare it under scenarios: or use one of "+strings.Join(s.ScenarioNames(), ", "))
+				problems = append(problems, s.unknownScenario(f, fmt.Sprintf("rules[%d].scenario", i), err))
 				continue
 			}
 			s.rules = append(s.rules, r)
@@ -114,14 +134,14 @@ func New(seed int64, files ...*scenarios.File) (*Set, error) {
 			}
 		}
 	}
-	s.reindex()
-	if len(problems) == 0 {
-		problems = s.checkResults(files)
-	}
-	if len(problems) > 0 {
-		return nil, problems.Sorted()
-	}
-	return s, nil
+	return problems
+}
+
+// unknownScenario is the problem of a reference, at path of f, to a scenario no file declares.
+func (s *Set) unknownScenario(f *scenarios.File, path string, err error) scenarios.Problem {
+	pos := f.Positions().At(path)
+	return scenarios.Problem{File: f.Name(), Line: pos.Line, Column: pos.Column, Path: path, What: err.Error(),
+		Hint: "declare it under scenarios: or use one of " + strings.Join(s.ScenarioNames(), ", ")}
 }
 
 func (s *Set) compileProfile(name string, spec scenarios.ProfileSpec) *Profile {
@@ -191,55 +211,6 @@ func (s *Set) reindex() {
 		addCodes(s.codes, u.Profile)
 		s.byLength[len(u.lower)] = append(s.byLength[len(u.lower)], u)
 	}
-}
-
-// shallow returns a copy of s whose maps of users and signatures can be changed without
-// touching s; everything else is shared (it is never changed once compiled).
-func (s *Set) shallow() *Set {
-	c := *s
-	c.users = maps.Clone(s.users)
-	c.signatures = maps.Clone(s.signatures)
-	c.files = slices.Clone(s.files)
-	return &c
-}
-
-// dropUser removes user id from s, and its signatureIds. Only for a set no one else holds.
-func (s *Set) dropUser(id string) {
-	if _, ok := s.users[id]; !ok {
-		return
-	}
-	delete(s.users, id)
-	maps.DeleteFunc(s.signatures, func(_ string, ref sessionRef) bool { return ref.userID == id })
-	s.reindex()
-}
-
-// withoutUser returns a copy of s without user id.
-func (s *Set) withoutUser(id string) *Set {
-	c := s.shallow()
-	c.dropUser(id)
-	return c
-}
-
-// withUser returns a copy of s where f's user id, declared by spec, replaces any user of that
-// id. Only this user is compiled and its results checked, as New would.
-func (s *Set) withUser(f *scenarios.File, id string, spec scenarios.UserSpec) (*Set, scenarios.Problems) {
-	c := s.shallow()
-	c.dropUser(id)
-	u, err := c.compileUser(f, id, spec)
-	if err != nil {
-		pos := f.Positions().At("users." + id + ".scenario")
-		return nil, scenarios.Problems{{File: f.Name(), Line: pos.Line, Column: pos.Column, Path: "users." + id + ".scenario", What: err.Error(),
-			Hint: "declare it under scenarios: or use one of " + strings.Join(c.ScenarioNames(), ", ")}}
-	}
-	c.users[id] = u
-	c.reindex()
-	if !slices.Contains(c.files, f.Name()) {
-		c.files = append(c.files, f.Name())
-	}
-	if problems := c.checkUser(f, u); len(problems) > 0 {
-		return nil, problems
-	}
-	return c, nil
 }
 
 func (s *Set) compileRule(f *scenarios.File, spec scenarios.RuleSpec) (*Rule, error) {
