@@ -1,7 +1,9 @@
 package contract
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -11,6 +13,50 @@ import (
 
 // Large answers. An answer is decoded in place and rendered in messages by its beginning
 // only, so that checking one costs about its size once more, not several times.
+
+// decodeObject decodes a body that must be exactly one JSON object, numbers as json.Number.
+// A valid body is decoded in place (decodeJSON), without the copies a json.Decoder makes; the
+// Decoder still says what is wrong with an invalid one, unless it is large.
+func decodeObject(body []byte) (map[string]any, error) {
+	var v any
+	switch {
+	case json.Valid(body):
+		v = decodeJSON(body)
+	case len(body) > 1<<20:
+		var raw json.RawMessage
+		return nil, json.Unmarshal(body, &raw) // the syntax error, found without copying body
+	default:
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.UseNumber()
+		if err := dec.Decode(&v); err != nil {
+			return nil, err
+		}
+		if dec.More() {
+			return nil, fmt.Errorf("more than one JSON value")
+		}
+	}
+	obj, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("a JSON %s, not an object", jsonKind(v))
+	}
+	return obj, nil
+}
+
+// jsonKind names the JSON type of a decoded value.
+func jsonKind(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case []any:
+		return "array"
+	case string:
+		return "string"
+	case bool:
+		return "boolean"
+	default:
+		return "number"
+	}
+}
 
 // decodeJSON decodes body, which must be valid JSON (json.Valid), to what a json.Decoder
 // with UseNumber gives: map[string]any, []any, string, json.Number, bool and nil. Unlike
