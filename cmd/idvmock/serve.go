@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -101,28 +102,50 @@ func (c *serveCmd) flags() (*flags, *serveFlags) {
 	return fs, f
 }
 
-func (c *serveCmd) Run(ctx context.Context, args []string) error {
+// serveSettings are serve's flags once checked, with what the checks read from them.
+type serveSettings struct {
+	*serveFlags
+	allow      mockserver.CallbackAllow // --callback-allow, parsed
+	adminToken string                   // --admin-token, or what --admin-token-file holds
+}
+
+// settings parses serve's command line and checks every flag. It reads --admin-token-file
+// but opens, creates and starts nothing: a mistake is reported before serve has begun.
+func (c *serveCmd) settings(args []string) (*serveSettings, error) {
 	fs, f := c.flags()
 	if err := fs.parse(args); err != nil {
-		return err
+		return nil, err
 	}
 	if *f.addr == "" && *f.tlsAddr == "" {
-		return usagef("--addr is empty and there is no --tls-addr: nothing to serve on")
+		return nil, usagef("--addr is empty and there is no --tls-addr: nothing to serve on")
 	}
 	if (*f.tlsCert == "") != (*f.tlsKey == "") {
-		return usagef("give --tls-cert and --tls-key together")
+		return nil, usagef("give --tls-cert and --tls-key together")
 	}
 	if *f.watch && len(f.paths) == 0 {
-		return usagef("--watch needs --scenarios: there is nothing to watch")
+		return nil, usagef("--watch needs --scenarios: there is nothing to watch")
 	}
 	allow, err := mockserver.ParseCallbackAllow(*f.callbackAllow)
 	if err != nil {
-		return usagef("--callback-allow: %v", err)
+		return nil, usagef("--callback-allow: %v", err)
 	}
 	adminToken, err := readAdminToken(*f.adminToken, *f.adminTokenFile)
 	if err != nil {
+		return nil, err
+	}
+	if *f.accessKey == "" || *f.secretKey == "" {
+		// mockserver.New refuses them in the same words, but only once serve listens.
+		return nil, errors.New("the access key and the secret key must not be empty")
+	}
+	return &serveSettings{serveFlags: f, allow: allow, adminToken: adminToken}, nil
+}
+
+func (c *serveCmd) Run(ctx context.Context, args []string) error {
+	s, err := c.settings(args)
+	if err != nil {
 		return err
 	}
+	f, allow, adminToken := s.serveFlags, s.allow, s.adminToken
 	logger := newLogger(f.logFormat.value, c.stderr)
 	eng, builtin, err := loadEngine(f, logger)
 	if err != nil {
