@@ -119,15 +119,7 @@ func readUsers(file string) (map[string]string, error) {
 	if file == "" {
 		return nil, nil
 	}
-	data, err := os.ReadFile(file)
-	if err != nil {
-		return nil, usagef("--users: %v", err)
-	}
-	users, err := contract.ParseUsers(file, data)
-	if err != nil {
-		return nil, usageError{err.Error()}
-	}
-	return users, nil
+	return readFlagFile("--users", file, contract.ParseUsers)
 }
 
 // readCases is the built-in cases followed by those of the --cases files; nil (the built-in
@@ -138,17 +130,28 @@ func readCases(files []string) ([]contract.Case, error) {
 	}
 	cases := contract.BuiltinCases()
 	for _, f := range files {
-		data, err := os.ReadFile(f)
+		more, err := readFlagFile("--cases", f, contract.ParseCases)
 		if err != nil {
-			return nil, usagef("--cases: %v", err)
-		}
-		more, err := contract.ParseCases(f, data)
-		if err != nil {
-			return nil, usageError{err.Error()}
+			return nil, err
 		}
 		cases = append(cases, more...)
 	}
 	return cases, nil
+}
+
+// readFlagFile reads the file a flag names and parses it; a file that cannot be read or
+// parsed is a usage error.
+func readFlagFile[T any](flag, file string, parse func(name string, data []byte) (T, error)) (T, error) {
+	var none T
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return none, usagef("%s: %v", flag, err)
+	}
+	v, err := parse(file, data)
+	if err != nil {
+		return none, usageError{err.Error()}
+	}
+	return v, nil
 }
 
 // runSuite runs the suite, with a progress line on a terminal, and words its errors in the
