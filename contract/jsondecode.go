@@ -1,7 +1,9 @@
 package contract
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -11,6 +13,50 @@ import (
 
 // Large answers. An answer is decoded in place and rendered in messages by its beginning
 // only, so that checking one costs about its size once more, not several times.
+
+// decodeObject decodes a body that must be exactly one JSON object, numbers as json.Number.
+// A valid body is decoded in place (decodeJSON), without the copies a json.Decoder makes; the
+// Decoder still says what is wrong with an invalid one, unless it is large.
+func decodeObject(body []byte) (map[string]any, error) {
+	var v any
+	switch {
+	case json.Valid(body):
+		v = decodeJSON(body)
+	case len(body) > 1<<20:
+		var raw json.RawMessage
+		return nil, json.Unmarshal(body, &raw) // the syntax error, found without copying body
+	default:
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.UseNumber()
+		if err := dec.Decode(&v); err != nil {
+			return nil, err
+		}
+		if dec.More() {
+			return nil, fmt.Errorf("more than one JSON value")
+		}
+	}
+	obj, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("a JSON %s, not an object", jsonKind(v))
+	}
+	return obj, nil
+}
+
+// jsonKind names the JSON type of a decoded value.
+func jsonKind(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case []any:
+		return "array"
+	case string:
+		return "string"
+	case bool:
+		return "boolean"
+	default:
+		return "number"
+	}
+}
 
 // decodeJSON decodes body, which must be valid JSON (json.Valid), to what a json.Decoder
 // with UseNumber gives: map[string]any, []any, string, json.Number, bool and nil. Unlike
@@ -115,42 +161,19 @@ func (d *jsonDecoder) string() string {
 	if !escaped && utf8.Valid(raw) {
 		return string(raw)
 	}
+	return unescape(raw)
+}
+
+// unescape decodes the inside of a string literal that has escapes or invalid UTF-8, as
+// encoding/json does: invalid UTF-8 and lone surrogates become U+FFFD.
+func unescape(raw []byte) string {
 	var b strings.Builder
 	b.Grow(len(raw))
 	for r := 0; r < len(raw); {
 		c := raw[r]
 		switch {
 		case c == '\\':
-			switch e := raw[r+1]; e {
-			case 'b':
-				b.WriteByte('\b')
-			case 'f':
-				b.WriteByte('\f')
-			case 'n':
-				b.WriteByte('\n')
-			case 'r':
-				b.WriteByte('\r')
-			case 't':
-				b.WriteByte('\t')
-			case 'u':
-				rr := hex4(raw[r+2:])
-				r += 6
-				if utf16.IsSurrogate(rr) && r+6 <= len(raw) && raw[r] == '\\' && raw[r+1] == 'u' {
-					if pair := utf16.DecodeRune(rr, hex4(raw[r+2:])); pair != utf8.RuneError {
-						b.WriteRune(pair)
-						r += 6
-						continue
-					}
-				}
-				if utf16.IsSurrogate(rr) {
-					rr = utf8.RuneError
-				}
-				b.WriteRune(rr)
-				continue
-			default: // '"', '\\', '/'
-				b.WriteByte(e)
-			}
-			r += 2
+			r += writeEscape(&b, raw[r:])
 		case c < utf8.RuneSelf:
 			b.WriteByte(c)
 			r++
@@ -161,6 +184,39 @@ func (d *jsonDecoder) string() string {
 		}
 	}
 	return b.String()
+}
+
+// writeEscape writes the character of the escape s starts with and returns the escape's
+// length: 2, 6 for a \u escape, 12 for a surrogate pair written as two.
+func writeEscape(b *strings.Builder, s []byte) int {
+	switch e := s[1]; e {
+	case 'b':
+		b.WriteByte('\b')
+	case 'f':
+		b.WriteByte('\f')
+	case 'n':
+		b.WriteByte('\n')
+	case 'r':
+		b.WriteByte('\r')
+	case 't':
+		b.WriteByte('\t')
+	case 'u':
+		rr := hex4(s[2:])
+		if utf16.IsSurrogate(rr) && len(s) >= 12 && s[6] == '\\' && s[7] == 'u' {
+			if pair := utf16.DecodeRune(rr, hex4(s[8:])); pair != utf8.RuneError {
+				b.WriteRune(pair)
+				return 12
+			}
+		}
+		if utf16.IsSurrogate(rr) {
+			rr = utf8.RuneError
+		}
+		b.WriteRune(rr)
+		return 6
+	default: // '"', '\\', '/'
+		b.WriteByte(e)
+	}
+	return 2
 }
 
 // hex4 reads the four hex digits of a \u escape (valid: json.Valid checked them).

@@ -9,6 +9,69 @@ import (
 	"time"
 )
 
+// Report is the outcome of a run.
+type Report struct {
+	Target   string        `json:"target"`
+	Vendor   bool          `json:"vendor"` // regions reached through their own hosts, not the Host header
+	Started  time.Time     `json:"started"`
+	Duration time.Duration `json:"durationNanos"`
+	Results  []CaseResult  `json:"results"`
+}
+
+// CaseResult is one case on one region.
+type CaseResult struct {
+	Region     string        `json:"region"`
+	Host       string        `json:"host"`
+	Case       string        `json:"case"`
+	Operation  string        `json:"operation"`
+	Method     string        `json:"method,omitempty"`
+	URL        string        `json:"url,omitempty"`
+	Status     int           `json:"status,omitempty"`
+	Code       string        `json:"code,omitempty"`
+	Duration   time.Duration `json:"durationNanos"`
+	Skipped    string        `json:"skipped,omitempty"` // why the case did not run
+	Error      string        `json:"error,omitempty"`   // the request could not be made or answered
+	Violations []Violation   `json:"violations,omitempty"`
+}
+
+// Passed reports whether the case ran and broke no rule.
+func (r CaseResult) Passed() bool { return r.Skipped == "" && r.Error == "" && len(r.Violations) == 0 }
+
+// Counts are a report's totals.
+type Counts struct{ Cases, Passed, Failed, Errors, Skipped int }
+
+// Counts totals the results.
+func (r *Report) Counts() Counts {
+	var c Counts
+	for _, res := range r.Results {
+		c.Cases++
+		switch {
+		case res.Skipped != "":
+			c.Skipped++
+		case res.Error != "":
+			c.Errors++
+		case len(res.Violations) > 0:
+			c.Failed++
+		default:
+			c.Passed++
+		}
+	}
+	return c
+}
+
+// ExitCode is 0 when every case that ran passed, 1 when a case broke a rule, 2 when a request
+// could not be made or answered.
+func (r *Report) ExitCode() int {
+	c := r.Counts()
+	switch {
+	case c.Errors > 0:
+		return 2
+	case c.Failed > 0:
+		return 1
+	}
+	return 0
+}
+
 // Report formats.
 const (
 	FormatText  = "text"

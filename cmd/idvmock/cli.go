@@ -193,6 +193,20 @@ func (f *flags) choiceFlag(name, usage string, allowed ...string) *choice {
 	return c
 }
 
+// stringList is a repeatable flag; each value may hold several comma-separated items.
+type stringList []string
+
+func (l *stringList) String() string { return strings.Join(*l, ",") }
+
+func (l *stringList) Set(v string) error {
+	for _, item := range strings.Split(v, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			*l = append(*l, item)
+		}
+	}
+	return nil
+}
+
 func sortedHeaderNames(m map[string]string) []string {
 	names := make([]string, 0, len(m))
 	for k := range m {

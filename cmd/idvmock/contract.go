@@ -42,7 +42,29 @@ type contractCmd struct {
 	stdout, stderr io.Writer
 }
 
+// Run runs the suite as the command line asks, writes the report and ends with the
+// report's exit status.
 func (c *contractCmd) Run(ctx context.Context, args []string) error {
+	opts, format, out, err := c.options(args)
+	if err != nil {
+		return err
+	}
+	rep, err := c.runSuite(ctx, opts)
+	if err != nil {
+		return err
+	}
+	if err := c.writeReport(rep, format, out); err != nil {
+		return err
+	}
+	if code := rep.ExitCode(); code != 0 {
+		return exitStatus{code: code}
+	}
+	return nil
+}
+
+// options reads the command line: the suite's options, with the users and cases files read
+// and checked, the report's format, and the file the report goes to ("": stdout).
+func (c *contractCmd) options(args []string) (opts contract.Options, format, out string, err error) {
 	fs := newFlags("contract", contractSynopsis, contractExamples, c.stdout)
 	target := fs.String("target", "", "base `URL` of the target: http://localhost:8080, https://api.advance.ai, ... (required)")
 	region := fs.String("region", "all", "`regions` to run on: all, or a comma-separated list of api (or global), sg, ph, th, my, vn")
@@ -53,51 +75,88 @@ func (c *contractCmd) Run(ctx context.Context, args []string) error {
 	accessKey := fs.String("access-key", "", "accessKey for the token API (prefer IDVMOCK_ACCESS_KEY; default against a mock: the vendor's sample key)")
 	secretKey := fs.String("secret-key", "", "secretKey for the token API (prefer IDVMOCK_SECRET_KEY)")
 	report := fs.choiceFlag("report", "report `format`: text, json or junit", contract.FormatText, contract.FormatJSON, contract.FormatJUnit)
-	out := fs.String("out", "", "write the report to this `file` (the text report then goes to stdout)")
+	outFile := fs.String("out", "", "write the report to this `file` (the text report then goes to stdout)")
 	timeout := fs.Duration("timeout", 15*time.Second, "give up on one request after this long")
 	if err := fs.parse(args); err != nil {
-		return err
+		return opts, "", "", err
 	}
 	if *target == "" {
-		return usagef("--target is required: the base URL of a running mock or of the vendor")
+		return opts, "", "", usagef("--target is required: the base URL of a running mock or of the vendor")
 	}
-	opts := contract.Options{Target: *target, Token: *token, AccessKey: *accessKey, SecretKey: *secretKey,
+	opts = contract.Options{Target: *target, Token: *token, AccessKey: *accessKey, SecretKey: *secretKey,
 		Client: &http.Client{Timeout: *timeout}}
 	if (*accessKey == "") != (*secretKey == "") {
-		return usagef("give both the access key and the secret key (IDVMOCK_ACCESS_KEY and IDVMOCK_SECRET_KEY), or --token")
+		return opts, "", "", usagef("give both the access key and the secret key (IDVMOCK_ACCESS_KEY and IDVMOCK_SECRET_KEY), or --token")
 	}
-	if *region != "all" {
-		for _, r := range strings.Split(*region, ",") {
-			r = strings.TrimSpace(r)
-			if r == "api" {
-				r = "global"
-			}
-			opts.Regions = append(opts.Regions, r)
+	opts.Regions = regionNames(*region)
+	if opts.Users, err = readUsers(*usersFile); err != nil {
+		return opts, "", "", err
+	}
+	if opts.Cases, err = readCases(caseFiles); err != nil {
+		return opts, "", "", err
+	}
+	return opts, report.value, *outFile, nil
+}
+
+// regionNames are the regions --region names, api standing for global; nil for all.
+func regionNames(region string) []string {
+	if region == "all" {
+		return nil
+	}
+	var names []string
+	for _, r := range strings.Split(region, ",") {
+		r = strings.TrimSpace(r)
+		if r == "api" {
+			r = "global"
 		}
+		names = append(names, r)
 	}
-	if *usersFile != "" {
-		data, err := os.ReadFile(*usersFile)
+	return names
+}
+
+// readUsers reads the users file of --users; nil (idvmock's demo users) without one.
+func readUsers(file string) (map[string]string, error) {
+	if file == "" {
+		return nil, nil
+	}
+	return readFlagFile("--users", file, contract.ParseUsers)
+}
+
+// readCases is the built-in cases followed by those of the --cases files; nil (the built-in
+// cases) without any.
+func readCases(files []string) ([]contract.Case, error) {
+	if len(files) == 0 {
+		return nil, nil
+	}
+	cases := contract.BuiltinCases()
+	for _, f := range files {
+		more, err := readFlagFile("--cases", f, contract.ParseCases)
 		if err != nil {
-			return usagef("--users: %v", err)
+			return nil, err
 		}
-		if opts.Users, err = contract.ParseUsers(*usersFile, data); err != nil {
-			return usageError{err.Error()}
-		}
+		cases = append(cases, more...)
 	}
-	if len(caseFiles) > 0 {
-		opts.Cases = contract.BuiltinCases()
-		for _, f := range caseFiles {
-			data, err := os.ReadFile(f)
-			if err != nil {
-				return usagef("--cases: %v", err)
-			}
-			cases, err := contract.ParseCases(f, data)
-			if err != nil {
-				return usageError{err.Error()}
-			}
-			opts.Cases = append(opts.Cases, cases...)
-		}
+	return cases, nil
+}
+
+// readFlagFile reads the file a flag names and parses it; a file that cannot be read or
+// parsed is a usage error.
+func readFlagFile[T any](flag, file string, parse func(name string, data []byte) (T, error)) (T, error) {
+	var none T
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return none, usagef("%s: %v", flag, err)
 	}
+	v, err := parse(file, data)
+	if err != nil {
+		return none, usageError{err.Error()}
+	}
+	return v, nil
+}
+
+// runSuite runs the suite, with a progress line on a terminal, and words its errors in the
+// terms of the command line.
+func (c *contractCmd) runSuite(ctx context.Context, opts contract.Options) (*contract.Report, error) {
 	if isTerminal(c.stderr) {
 		opts.Progress = func(done, total int, region, name string) {
 			fmt.Fprintf(c.stderr, "\r\033[K[%d/%d] %s: %s", done+1, total, region, name)
@@ -111,32 +170,32 @@ func (c *contractCmd) Run(ctx context.Context, args []string) error {
 	var unreachable *contract.UnreachableError
 	switch {
 	case errors.As(err, &usage):
-		return flagWording(usage)
+		return nil, flagWording(usage)
 	case errors.As(err, &unreachable):
-		return exitStatus{2, unreachableWording(unreachable)}
+		return nil, exitStatus{2, unreachableWording(unreachable)}
 	case err != nil:
-		return exitStatus{2, err.Error()}
+		return nil, exitStatus{2, err.Error()}
 	}
-	if *out == "" {
-		if err := rep.Write(c.stdout, report.value); err != nil {
-			return err
-		}
-	} else {
-		var buf bytes.Buffer
-		if err := rep.Write(&buf, report.value); err != nil {
-			return err
-		}
-		if err := os.WriteFile(*out, buf.Bytes(), 0o644); err != nil {
-			return exitStatus{2, fmt.Sprintf("--out: %v", err)}
-		}
-		if err := rep.Write(c.stdout, contract.FormatText); err != nil {
-			return err
-		}
-		fmt.Fprintf(c.stdout, "%s report written to %s\n", report.value, *out)
+	return rep, nil
+}
+
+// writeReport writes the report in format to stdout or, when out names a file, to that file,
+// and then the text report to stdout.
+func (c *contractCmd) writeReport(rep *contract.Report, format, out string) error {
+	if out == "" {
+		return rep.Write(c.stdout, format)
 	}
-	if code := rep.ExitCode(); code != 0 {
-		return exitStatus{code: code}
+	var buf bytes.Buffer
+	if err := rep.Write(&buf, format); err != nil {
+		return err
 	}
+	if err := os.WriteFile(out, buf.Bytes(), 0o644); err != nil {
+		return exitStatus{2, fmt.Sprintf("--out: %v", err)}
+	}
+	if err := rep.Write(c.stdout, contract.FormatText); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.stdout, "%s report written to %s\n", format, out)
 	return nil
 }
 

@@ -35,6 +35,7 @@ type proxyCmd struct {
 	onListen       func(net.Addr) // tests: called once listening
 }
 
+// Run checks the flags, builds the proxy and serves it until ctx ends.
 func (c *proxyCmd) Run(ctx context.Context, args []string) error {
 	fs := newFlags("proxy", proxySynopsis, proxyExamples, c.stdout)
 	upstream := fs.String("upstream", "", "base `URL` to forward to: https://sg-api.advance.ai, http://localhost:8080, ... (required)")
@@ -50,19 +51,7 @@ func (c *proxyCmd) Run(ctx context.Context, args []string) error {
 	logger := newLogger(logFormat.value, c.stderr)
 	opts := contract.ProxyOptions{Upstream: *upstream, Logger: logger}
 	if *record != "" {
-		region := ""
-		if u, err := url.Parse(*upstream); err == nil && contract.IsVendorHost(u.Host) {
-			regions, err := idvmock.LoadRegions()
-			if err != nil {
-				return err
-			}
-			region = regions.ForHost(u.Host).Name
-		}
-		rec, err := recording.NewRecorder(*record, region, *upstream)
-		var dir *recording.DirError
-		if errors.As(err, &dir) {
-			return fmt.Errorf("--record %s: %w", dir.Dir, dir.Err)
-		}
+		rec, err := newRecorder(*record, *upstream)
 		if err != nil {
 			return err
 		}
@@ -76,12 +65,40 @@ func (c *proxyCmd) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", *addr)
+	return c.serve(ctx, handler, *addr, logger, *upstream, *record)
+}
+
+// newRecorder is the recorder of --record: it writes into dir the answers of upstream, as
+// scenario files for the upstream's region when it is one of the vendor's hosts.
+func newRecorder(dir, upstream string) (*recording.Recorder, error) {
+	region := ""
+	if u, err := url.Parse(upstream); err == nil && contract.IsVendorHost(u.Host) {
+		regions, err := idvmock.LoadRegions()
+		if err != nil {
+			return nil, err
+		}
+		region = regions.ForHost(u.Host).Name
+	}
+	rec, err := recording.NewRecorder(dir, region, upstream)
+	var dirErr *recording.DirError
+	if errors.As(err, &dirErr) {
+		return nil, fmt.Errorf("--record %s: %w", dirErr.Dir, dirErr.Err)
+	}
 	if err != nil {
-		return fmt.Errorf("cannot listen on %s: %w (use --addr to pick another address)", *addr, err)
+		return nil, err
+	}
+	return rec, nil
+}
+
+// serve listens on addr and serves the proxy until ctx ends, then lets the requests under
+// way finish (10 s at most).
+func (c *proxyCmd) serve(ctx context.Context, handler http.Handler, addr string, logger *slog.Logger, upstream, record string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("cannot listen on %s: %w (use --addr to pick another address)", addr, err)
 	}
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
-	logger.Info("idvmock proxy serving", slog.String("addr", ln.Addr().String()), slog.String("upstream", *upstream), slog.String("record", *record))
+	logger.Info("idvmock proxy serving", slog.String("addr", ln.Addr().String()), slog.String("upstream", upstream), slog.String("record", record))
 	if c.onListen != nil {
 		c.onListen(ln.Addr())
 	}

@@ -1,0 +1,135 @@
+package contract
+
+import (
+	"fmt"
+	"mime"
+	"net/http"
+	"slices"
+
+	"github.com/idvmock/idvmock"
+)
+
+// The checker's rules, applied to one exchange in turn: the content type, a JSON body, the
+// HTTP status, the schema (schema.go), then the envelope and the data of a success.
+
+// checkDecoded checks an exchange whose body is already decoded: env, or err when the body is
+// not one JSON object. The proxy decodes an answer once for the checker and the recorder.
+func (c *Checker) checkDecoded(ex Exchange, env map[string]any, err error) []Violation {
+	route, params, routeErr := c.router.FindRoute(ex.Request)
+	if routeErr != nil || !idvmock.IsVendorOperation(route.Operation) {
+		return nil
+	}
+	op := route.Operation.OperationID
+	var out []Violation
+
+	mediaType, _, _ := mime.ParseMediaType(ex.Header.Get("Content-Type"))
+	if mediaType != "application/json" {
+		v := violation(RuleContentType, "", "Content-Type application/json", quoteOrNothing(ex.Header.Get("Content-Type")))
+		v.Where = "header Content-Type"
+		out = append(out, v)
+	}
+	if err != nil {
+		v := violation(RuleJSON, "", "a JSON object", describeBody(ex.Body, err))
+		v.Where = "body"
+		return append(out, v)
+	}
+	status := c.checkStatus(ex.Status, env)
+	out = append(out, status...)
+	if mediaType == "application/json" {
+		out = append(out, c.schemaViolations(ex, route, params, env, len(status) > 0)...)
+	}
+	out = append(out, c.checkEnvelope(op, ex, env)...)
+	return out
+}
+
+// checkStatus: business outcomes are HTTP 200; CLIENT_ERROR is the one code that travels
+// with an HTTP error status.
+func (c *Checker) checkStatus(status int, env map[string]any) []Violation {
+	code, _ := env["code"].(string)
+	if status == http.StatusOK || code == "CLIENT_ERROR" {
+		return nil
+	}
+	v := violation(RuleHTTPStatus, "", "HTTP 200", fmt.Sprintf("HTTP %d with code %s", status, quoteOrNothing(code)))
+	v.Where = "status"
+	return []Violation{v}
+}
+
+// checkEnvelope checks what every answer of op carries (code, data, transactionId,
+// pricingStrategy), then the data of a SUCCESS.
+func (c *Checker) checkEnvelope(op string, ex Exchange, env map[string]any) []Violation {
+	var out []Violation
+	code, isString := env["code"].(string)
+	if codes := c.codes[op]; !isString || (ex.Status == http.StatusOK && !slices.Contains(codes, code)) {
+		out = append(out, violation(RuleCodeDocumented, "/code", "one of "+jsonText(codes), valueText(env, "code")))
+	}
+	data, hasData := env["data"]
+	switch {
+	case code == "SUCCESS" && (!hasData || data == nil):
+		out = append(out, violation(RuleDataNull, "/data", "an object, as code is SUCCESS", valueText(env, "data")))
+	case isString && code != "SUCCESS" && hasData && data != nil:
+		out = append(out, violation(RuleDataNull, "/data", "null, as code is "+code, valueText(env, "data")))
+	}
+	out = append(out, c.checkTransactionID(ex, env)...)
+	if ps, ok := env["pricingStrategy"]; ok && ps != "FREE" {
+		out = append(out, violation(RulePricingStrategy, "/pricingStrategy", `"FREE"`, jsonText(ps)))
+	}
+	if code != "SUCCESS" {
+		return out
+	}
+	if dataObj, ok := data.(map[string]any); ok {
+		out = append(out, c.checkSuccessData(op, ex, dataObj)...)
+	}
+	return out
+}
+
+// checkSuccessData checks the data object of a SUCCESS answer of op: the profile status and
+// the result of Get Latest Session Result, the result of Get Result.
+func (c *Checker) checkSuccessData(op string, ex Exchange, data map[string]any) []Violation {
+	var out []Violation
+	switch op {
+	case OpGetLatest:
+		if ps, ok := data["profileStatus"].(string); !ok || !slices.Contains(c.statuses, ps) {
+			out = append(out, violation(RuleProfileStatus, "/data/profileStatus", "one of "+jsonText(c.statuses), valueText(data, "profileStatus")))
+		}
+		if result, ok := data["result"].(map[string]any); ok {
+			out = append(out, checkResult("/data/result", result, ex.Request.URL.Query().Get("userId"))...)
+		}
+	case OpGetResult:
+		out = append(out, checkResult("/data", data, "")...)
+	}
+	return out
+}
+
+// checkTransactionID checks the answer's transactionId, and that no earlier answer of the
+// run had it.
+func (c *Checker) checkTransactionID(ex Exchange, env map[string]any) []Violation {
+	id, ok := env["transactionId"].(string)
+	if !ok || id == "" || len([]rune(id)) > 64 {
+		return []Violation{violation(RuleTransactionID, "/transactionId", "a string of 1 to 64 characters", valueText(env, "transactionId"))}
+	}
+	here := clip(ex.Request.Method+" "+ex.Request.URL.RequestURI(), 120)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if first, seen := c.ids[id]; seen {
+		return []Violation{violation(RuleTransactionIDUnique, "/transactionId", "an id no earlier answer of the run had", fmt.Sprintf("%q, already the id of the answer to %s", id, first))}
+	}
+	if len(c.ids) >= maxTransactionIDs {
+		clear(c.ids)
+	}
+	c.ids[id] = here
+	return nil
+}
+
+// checkResult checks a Get Result object at pointer against idvmock.CheckResult's rules;
+// userID is the requested userId ("" when the request named none).
+func checkResult(pointer string, r map[string]any, userID string) []Violation {
+	var out []Violation
+	for _, in := range idvmock.CheckResult(r, userID) {
+		got := jsonText(in.Got)
+		if in.Got == nil {
+			got = valueTextAt(r, in.Field)
+		}
+		out = append(out, violation(in.Rule, pointer+"/"+in.Field, in.Expected, got))
+	}
+	return out
+}
