@@ -134,7 +134,7 @@ func ParseUsers(name string, data []byte) (map[string]string, error) {
 	return file.Users, nil
 }
 
-var unknownField = regexp.MustCompile(`^line (\d+): field (\S+) not found in type \S+$`)
+var unknownField = regexp.MustCompile(`^line (\d+): field (\S+) not found in type .+$`)
 
 // decodeStrict decodes YAML with unknown keys refused; errors are "name:line: ...".
 func decodeStrict(name string, data []byte, v any) error {

@@ -68,9 +68,9 @@ type ProxyOptions struct {
 // from that one decoded form, so the proxy's memory grows by about twice the answer's size
 // while it handles it.
 func NewProxy(opts ProxyOptions) (http.Handler, error) {
-	up, err := url.Parse(strings.TrimRight(opts.Upstream, "/"))
-	if err != nil || (up.Scheme != "http" && up.Scheme != "https") || up.Host == "" {
-		return nil, UsageError{Field: "Upstream", Value: opts.Upstream, Err: errors.New("give a base URL such as https://sg-api.advance.ai")}
+	up, err := ParseUpstream(opts.Upstream)
+	if err != nil {
+		return nil, err
 	}
 	if opts.Checker == nil {
 		if opts.Checker, err = NewChecker(); err != nil {
@@ -92,6 +92,16 @@ func NewProxy(opts ProxyOptions) (http.Handler, error) {
 		ModifyResponse: p.check,
 		ErrorHandler:   p.upstreamFailed,
 	}, nil
+}
+
+// ParseUpstream reads ProxyOptions.Upstream: an http or https base URL. A wrong one is a
+// UsageError.
+func ParseUpstream(upstream string) (*url.URL, error) {
+	up, err := url.Parse(strings.TrimRight(upstream, "/"))
+	if err != nil || (up.Scheme != "http" && up.Scheme != "https") || up.Host == "" {
+		return nil, UsageError{Field: "Upstream", Value: upstream, Err: errors.New("give a base URL such as https://sg-api.advance.ai")}
+	}
+	return up, nil
 }
 
 type proxy struct {

@@ -231,6 +231,14 @@ func TestCaseFilesAreChecked(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `extra.yaml:3: unknown key "operaton"`) {
 		t.Errorf("unknown key: %v", err)
 	}
+	_, err = ParseCases("top.yaml", []byte("cases: []\ncase: []\n"))
+	if err == nil || err.Error() != `top.yaml:2: unknown key "case"` {
+		t.Errorf("an unknown top-level key: %v", err)
+	}
+	_, err = ParseUsers("users.yaml", []byte("users: {active: u1}\nuser: {}\n"))
+	if err == nil || err.Error() != `users.yaml:2: unknown key "user"` {
+		t.Errorf("an unknown top-level key of a users file: %v", err)
+	}
 	_, err = ParseCases("extra.yaml", []byte("cases:\n  - name: x\n    expect: {code: SUCCESS}\n"))
 	if err == nil || !strings.Contains(err.Error(), `extra.yaml:2: expect: "code" is not a JSON pointer`) {
 		t.Errorf("pointer: %v", err)

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"encoding/xml"
+	"errors"
 	"io"
+	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
@@ -203,5 +205,17 @@ func TestProxyCommandRecordsReplayableFiles(t *testing.T) {
 	}
 	if code, _, errOut := runCLI(t, "proxy"); code != 2 || !strings.Contains(errOut, "--upstream is required") {
 		t.Errorf("no upstream: exit %d %s", code, errOut)
+	}
+}
+
+// A wrong --upstream is refused before --record creates its folder.
+func TestProxyRefusesABadUpstreamBeforeRecording(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "recordings")
+	code, _, errOut := runCLI(t, "proxy", "--upstream", "sg-api.advance.ai", "--record", dir)
+	if code != 2 || !strings.Contains(errOut, "--upstream") {
+		t.Errorf("exit %d, stderr %q; want 2 naming --upstream", code, errOut)
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the refused command left %s behind (%v)", dir, err)
 	}
 }

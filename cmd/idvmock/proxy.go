@@ -48,6 +48,9 @@ func (c *proxyCmd) Run(ctx context.Context, args []string) error {
 	if *upstream == "" {
 		return usagef("--upstream is required: the base URL of the vendor's regional host or of a mock")
 	}
+	if _, err := contract.ParseUpstream(*upstream); err != nil { // before --record creates its folder
+		return proxyError(err)
+	}
 	logger := newLogger(logFormat.value, c.stderr)
 	opts := contract.ProxyOptions{Upstream: *upstream, Logger: logger}
 	if *record != "" {
@@ -58,14 +61,19 @@ func (c *proxyCmd) Run(ctx context.Context, args []string) error {
 		opts.Recorder = rec
 	}
 	handler, err := contract.NewProxy(opts)
+	if err != nil {
+		return proxyError(err)
+	}
+	return c.serve(ctx, handler, *addr, logger, *upstream, *record)
+}
+
+// proxyError words the proxy's usage errors with the flags.
+func proxyError(err error) error {
 	var usage contract.UsageError
 	if errors.As(err, &usage) {
 		return flagWording(usage)
 	}
-	if err != nil {
-		return err
-	}
-	return c.serve(ctx, handler, *addr, logger, *upstream, *record)
+	return err
 }
 
 // newRecorder is the recorder of --record: it writes into dir the answers of upstream, as
