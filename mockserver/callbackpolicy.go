@@ -4,11 +4,100 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/http"
 	"net/netip"
 	"strings"
 	"syscall"
 	"time"
 )
+
+// Defaults of the callback bounds.
+const (
+	DefaultCallbackWorkers    = 4
+	DefaultCallbackMaxPending = 1000
+)
+
+// CallbackPolicy says how a completed session is reported to its callbackUrl: the vendor
+// POSTs {"signatureId", "type"} and retries until the receiver answers HTTP 200. Redirects
+// are never followed: a 3xx is a failed attempt. Every attempt is a journal entry (kind
+// callback).
+type CallbackPolicy struct {
+	Attempts int           // tries in all; default 5
+	Backoff  time.Duration // wait before the second try, doubled after each; default 1s
+	Timeout  time.Duration // per try; default 5s
+
+	// Workers is how many callbacks are sent at once; default 4. A delivery waiting for its
+	// next try holds no worker.
+	Workers int
+	// MaxPending bounds the deliveries pending at once: queued, being sent or waiting for a
+	// retry; default 1000. A completion that finds the bound reached is not called back: the
+	// journal shows the delivery dropped, and why.
+	MaxPending int
+	// Allow is where callbacks may go (see ParseCallbackAllow); empty: anywhere, for a mock on
+	// a developer's machine. It is checked on the address each connection is made to, so a
+	// name that resolves to an address outside the list is refused too (DNS rebinding
+	// included). A refused target is journaled and not retried. With Allow set, no HTTP
+	// proxy is used, since the check must see the receiver's own address.
+	Allow CallbackAllow
+
+	// Client sends the callbacks; default: a client with Timeout. Its redirects are never
+	// followed. With Allow set, its Transport must be nil or an *http.Transport, whose dialer
+	// is replaced by the one that checks Allow; with any other Transport every callback is
+	// refused, since Allow could not be enforced.
+	Client *http.Client
+}
+
+func (p *CallbackPolicy) setDefaults() {
+	if p.Attempts <= 0 {
+		p.Attempts = 5
+	}
+	if p.Backoff <= 0 {
+		p.Backoff = time.Second
+	}
+	if p.Timeout <= 0 {
+		p.Timeout = 5 * time.Second
+	}
+	if p.Workers <= 0 {
+		p.Workers = DefaultCallbackWorkers
+	}
+	if p.MaxPending <= 0 {
+		p.MaxPending = DefaultCallbackMaxPending
+	}
+}
+
+// The settings the journal's messages name, where an operator changes them.
+const (
+	settingAllow      = "--callback-allow"
+	settingMaxPending = "--callback-max-pending"
+)
+
+// client is the policy's HTTP client as callbacks use it: no redirects followed, and Allow
+// enforced by the dialer. refuse is set when Allow cannot be enforced.
+func (p *CallbackPolicy) client() (c *http.Client, refuse error) {
+	c = &http.Client{Timeout: p.Timeout}
+	if p.Client != nil {
+		copied := *p.Client
+		c = &copied
+	}
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	if p.Allow.Empty() {
+		return c, nil
+	}
+	var tr *http.Transport
+	switch t := c.Transport.(type) {
+	case nil:
+		tr = http.DefaultTransport.(*http.Transport).Clone()
+	case *http.Transport:
+		tr = t.Clone()
+	default:
+		return c, fmt.Errorf("refused: %s is set but the callback client's Transport is a %T, whose connections it cannot check; not retried", settingAllow, t)
+	}
+	tr.Proxy = nil // the allow-list must see the receiver's address, not a proxy's
+	tr.DialContext = p.Allow.dialAllowed
+	tr.DialTLSContext = nil
+	c.Transport = tr
+	return c, nil
+}
 
 // CallbackAllow is a parsed list of the hosts and networks callbacks may go to. The zero
 // value is the empty list: every target is allowed.
