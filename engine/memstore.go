@@ -231,13 +231,20 @@ func (s *MemoryStore) Reset(context.Context) (int, error) {
 
 // IssueToken keeps a token until it expires or is pushed out.
 func (s *MemoryStore) IssueToken(_ context.Context, token string, expires time.Time) error {
-	s.tokens.Put(token, expires, tokenBytes)
+	s.tokenCache().Put(token, expires, tokenBytes)
 	return nil
+}
+
+// tokenCache is the cache of tokens (SetLimits replaces it); it has a lock of its own.
+func (s *MemoryStore) tokenCache() *bounded.Cache[string, time.Time] {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.tokens
 }
 
 // TokenValid reports whether token was issued and has not expired.
 func (s *MemoryStore) TokenValid(_ context.Context, token string, now time.Time) (bool, error) {
-	exp, ok := s.tokens.Get(token)
+	exp, ok := s.tokenCache().Get(token)
 	return ok && now.Before(exp), nil
 }
 
@@ -277,24 +284,4 @@ func (s *MemoryStore) Restore(_ context.Context, snap Snapshot) error {
 	maps.Copy(s.hits, snap.Hits)
 	s.sequence = snap.Sequence
 	return nil
-}
-
-func compareKeys(a, b ProgressKey) int {
-	switch {
-	case a.Kind != b.Kind:
-		return cmpString(a.Kind, b.Kind)
-	case a.Name != b.Name:
-		return cmpString(a.Name, b.Name)
-	}
-	return cmpString(a.UserID, b.UserID)
-}
-
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }

@@ -1,9 +1,11 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/idvmock/idvmock"
@@ -80,6 +82,11 @@ type ProgressKey struct {
 	Kind   string // ProgressUser, ProgressScenario or ProgressRule
 	Name   string // the scenario's or the rule's name; "" for a user
 	UserID string
+}
+
+// compareKeys orders progress keys by kind, name and userId.
+func compareKeys(a, b ProgressKey) int {
+	return cmp.Or(strings.Compare(a.Kind, b.Kind), strings.Compare(a.Name, b.Name), strings.Compare(a.UserID, b.UserID))
 }
 
 // Progress is where a key stands in its profile's states.
