@@ -83,7 +83,7 @@ to_ms() {
 # load NAME URL: one wrk run; appends "name rps p50 p99" to $work/runs.
 load() {
   local name=$1 url=$2 text rps p50 p99
-  text=$(wrk -t2 -c"$conns" -d"${seconds}s" --latency -H "$token" "$url")
+  text=$(wrk -t1 -c"$conns" -d"${seconds}s" --latency -H "$token" "$url")
   rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$text")
   p50=$(to_ms "$(awk '$1 == "50%" {print $2}' <<<"$text")")
   p99=$(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$text")")
@@ -98,7 +98,7 @@ report() {
   echo "# idvmock benchmark"
   echo
   echo "Produced by \`scripts/bench.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC'): $rounds rounds of ${seconds} s per server,"
-  echo "alternating, wrk with 2 threads and $conns connections on the same machine, \`GET $path?$query\`"
+  echo "alternating, wrk with 1 thread and $conns connections on the same machine, \`GET $path?$query\`"
   echo "with a token. The baseline (\`bench/baseline\`) writes the same bytes from a bare net/http handler."
   echo
   echo "Machine: $(nproc) cores, $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr), $(go version | awk '{print $3}'), wrk $(wrk --version 2>&1 | awk 'NR==1 {print $2}')."

@@ -15,9 +15,9 @@ import (
 	"github.com/idvmock/idvmock/scenarios"
 )
 
-// The rest of an app's verification journey: Generate URL starts a session, the user goes
-// through the H5 page the mock serves, the session completes (there, or through the admin
-// API), the mock calls back, and the app polls Get Latest Session Result or Get Result.
+// The H5 page of an app's verification journey: Generate URL starts a session (the engine's
+// startReply), the user goes through this page, the session completes (here, or through the
+// admin API), the mock calls back, and the app polls Get Latest Session Result or Get Result.
 
 // Outcomes a user can pick on the H5 page, and what each does to the session.
 var h5Outcomes = map[string]engine.Completion{
