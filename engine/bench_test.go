@@ -52,6 +52,8 @@ func BenchmarkDecide(b *testing.B) {
 	req := Request{Operation: "getLatestSessionResult", UserID: "user_active", Region: "sg", Header: http.Header{"X-Access-Token": {"t"}}}
 	b.ReportAllocs()
 	for b.Loop() {
-		decideOK(b, e, req)
+		if _, err := e.decide(b.Context(), e.Set(), &req); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

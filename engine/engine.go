@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/idvmock/idvmock/internal/tmpl"
@@ -28,7 +29,7 @@ type Engine struct {
 
 	mu         sync.Mutex
 	auth       Auth
-	set        *Set
+	set        atomic.Pointer[Set]           // read without the lock; replaced under it
 	files      []*scenarios.File             // what set was compiled from, admin users aside
 	admin      map[string]scenarios.UserSpec // users put through the admin API
 	adminBytes map[string]int                // the size of each one's declaration
@@ -100,7 +101,8 @@ func (e *Engine) Load(files []*scenarios.File) error {
 			e.mu.Unlock()
 			continue
 		}
-		e.set, e.files = set, files
+		e.set.Store(set)
+		e.files = files
 		e.results.reset()
 		e.mu.Unlock()
 		tmpl.ClearCache()
@@ -130,11 +132,7 @@ func compile(seed int64, files []*scenarios.File, admin map[string]scenarios.Use
 const AdminSource = "admin API"
 
 // Set returns the set the engine answers from now.
-func (e *Engine) Set() *Set {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.set
-}
+func (e *Engine) Set() *Set { return e.set.Load() }
 
 // ErrAdminFull is returned when a declaration would pass Limits.MaxAdminUsers or
 // MaxAdminBytes.
@@ -151,7 +149,7 @@ func (e *Engine) PutUser(f *scenarios.File, id string, size int) error {
 	}
 	for {
 		e.mu.Lock()
-		base, gen := e.set, e.adminGen
+		base, gen := e.set.Load(), e.adminGen
 		err := e.adminRoom(id, size)
 		e.mu.Unlock()
 		if err != nil {
@@ -175,10 +173,10 @@ func (e *Engine) PutUser(f *scenarios.File, id string, size int) error {
 func (e *Engine) swap(base *Set, gen uint64, next *Set, change func()) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.set != base || e.adminGen != gen {
+	if e.set.Load() != base || e.adminGen != gen {
 		return false
 	}
-	e.set = next
+	e.set.Store(next)
 	change()
 	e.adminGen++
 	e.results.reset()
@@ -207,7 +205,7 @@ func (e *Engine) adminRoom(id string, size int) error {
 func (e *Engine) DeleteUser(ctx context.Context, id string) error {
 	for {
 		e.mu.Lock()
-		base, gen := e.set, e.adminGen
+		base, gen := e.set.Load(), e.adminGen
 		e.mu.Unlock()
 		if base.users[id] == nil {
 			return fmt.Errorf("%w %q", ErrUnknownUser, id)

@@ -91,8 +91,15 @@ var wireAnswers = map[string]struct{ code, message string }{
 
 // forced is the reply of an answer kind of wireAnswers.
 func forced(kind string) Reply {
+	var r Reply
+	r.force(kind)
+	return r
+}
+
+// force makes r the answer of a kind of wireAnswers.
+func (r *Reply) force(kind string) {
 	w := wireAnswers[kind]
-	return answer(w.code, w.message)
+	r.Status, r.Code, r.Message = 200, w.code, w.message
 }
 
 // answer is a reply of the vendor's, HTTP 200 as all of them.
@@ -100,9 +107,14 @@ func answer(code, message string) Reply { return Reply{Status: 200, Code: code, 
 
 // success is a SUCCESS reply with data.
 func success(data any, full bool) Reply {
-	r := answer(idvmock.CodeSuccess, idvmock.MessageOK)
-	r.Data, r.Full = data, full
+	var r Reply
+	r.succeed(data, full)
 	return r
+}
+
+// succeed makes r a SUCCESS with data.
+func (r *Reply) succeed(data any, full bool) {
+	r.Status, r.Code, r.Message, r.Data, r.Full = 200, idvmock.CodeSuccess, idvmock.MessageOK, data, full
 }
 
 // clientError is an HTTP 400 CLIENT_ERROR saying what was wrong.
@@ -133,12 +145,15 @@ func (e *Engine) Handle(ctx context.Context, req Request) Reply {
 		return clientError(fmt.Sprintf("%s %q is not a scenario of the token API; use %s",
 			ScenarioHeader, req.Scenario, TokenScenarioAccountDisabled))
 	}
-	d, err := e.decide(ctx, req)
+	set := e.Set()
+	d, err := e.decide(ctx, set, &req)
 	if err != nil {
 		return failure(err)
 	}
 	if d.Delay > 0 && !sleep(ctx, d.Delay) {
-		return Reply{Gone: true, Delay: d.Delay, Trace: d.trace()}
+		r := Reply{Gone: true, Delay: d.Delay}
+		d.traceInto(&r.Trace)
+		return r
 	}
 	spoil := d.Fault != nil && (d.Fault.Kind == scenarios.FaultTruncated || d.Fault.Kind == scenarios.FaultMalformed)
 	var r Reply
@@ -146,13 +161,13 @@ func (e *Engine) Handle(ctx context.Context, req Request) Reply {
 	case d.Fault != nil && !spoil:
 		r = faultReply(*d.Fault)
 	case req.Operation == idvmock.OpGetLatest:
-		r = e.latestReply(ctx, req, d)
+		e.latestReply(ctx, set, &req, d, &r)
 	case req.Operation == idvmock.OpToken:
-		r = e.tokenReply(ctx, req)
+		r = e.tokenReply(ctx, &req)
 	case req.Operation == idvmock.OpGenerateURL:
-		r = e.startReply(ctx, req)
+		r = e.startReply(ctx, &req)
 	case req.Operation == idvmock.OpGetResult:
-		r = e.resultReply(ctx, req)
+		r = e.resultReply(ctx, &req)
 	default:
 		r = failure(fmt.Errorf("the engine answers no operation %q", req.Operation))
 	}
@@ -160,19 +175,16 @@ func (e *Engine) Handle(ctx context.Context, req Request) Reply {
 		r.Spoil = d.Fault.Kind
 	}
 	r.Delay = d.Delay
-	t := d.trace()
-	r.Trace.Rule, r.Trace.Faults = t.Rule, t.Faults
+	d.traceInto(&r.Trace)
 	return r
 }
 
-// trace is what the rules' decision adds to a reply's trace.
-func (d Decision) trace() Trace {
-	var t Trace
+// traceInto adds the rules' decision to a reply's trace.
+func (d *Decision) traceInto(t *Trace) {
 	if d.Rule != nil {
 		t.Rule = d.Rule.Name
 	}
 	t.Faults = d.Fired
-	return t
 }
 
 // faultReply is what a fault that replaces the answer sends.
@@ -203,8 +215,14 @@ func sleep(ctx context.Context, d time.Duration) bool {
 }
 
 // latestReply answers Get Latest Session Result.
-func (e *Engine) latestReply(ctx context.Context, req Request, d Decision) Reply {
-	r, err := e.latest(ctx, req, d)
+func (e *Engine) latestReply(ctx context.Context, set *Set, req *Request, d Decision, r *Reply) {
+	if err := e.latest(ctx, set, req, d, r); err != nil {
+		*r = latestFailed(err)
+	}
+}
+
+// latestFailed is the reply of Get Latest Session Result when it could not be answered.
+func latestFailed(err error) Reply {
 	var unknown *UnknownScenarioError
 	var notBuilt *BuildError
 	switch {
@@ -213,15 +231,13 @@ func (e *Engine) latestReply(ctx context.Context, req Request, d Decision) Reply
 			ScenarioHeader, unknown.Name, strings.Join(unknown.Known, ", ")))
 	case errors.As(err, &notBuilt):
 		return unbuilt(notBuilt)
-	case err != nil:
-		return failure(err)
 	}
-	return r
+	return failure(err)
 }
 
 // startReply answers Generate URL: a session started for the userId, and the URL of its H5
 // page.
-func (e *Engine) startReply(ctx context.Context, req Request) Reply {
+func (e *Engine) startReply(ctx context.Context, req *Request) Reply {
 	started, err := e.StartSession(ctx, req.Start)
 	if err != nil {
 		return failure(err)
@@ -233,18 +249,24 @@ func (e *Engine) startReply(ctx context.Context, req Request) Reply {
 }
 
 // resultReply answers Get Result.
-func (e *Engine) resultReply(ctx context.Context, req Request) Reply {
-	raw, err := e.Result(ctx, req.SignatureID, req)
+func (e *Engine) resultReply(ctx context.Context, req *Request) Reply {
+	raw, err := e.Result(ctx, req.SignatureID, *req)
+	if err != nil {
+		return resultFailed(err)
+	}
+	r := success(raw, false)
+	r.Trace.Source = "session " + req.SignatureID
+	return r
+}
+
+// resultFailed is the reply of Get Result when it could not be answered.
+func resultFailed(err error) Reply {
 	var notBuilt *BuildError
 	switch {
 	case errors.Is(err, ErrUnknownSignature):
 		return answer(idvmock.CodeParameterError, idvmock.MessageSignatureUnknown)
 	case errors.As(err, &notBuilt):
 		return unbuilt(notBuilt)
-	case err != nil:
-		return failure(err)
 	}
-	r := success(raw, false)
-	r.Trace.Source = "session " + req.SignatureID
-	return r
+	return failure(err)
 }

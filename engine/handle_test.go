@@ -254,6 +254,9 @@ type failingStore struct{ *MemoryStore }
 func (failingStore) Step(context.Context, ProgressKey, Machine, time.Time) (Progress, error) {
 	return Progress{}, errUnreachable
 }
+func (failingStore) StepUser(context.Context, ProgressKey, Machine, time.Time) (Progress, []StartedSession, idvmock.ProfileStatus, error) {
+	return Progress{}, nil, "", errUnreachable
+}
 func (failingStore) Progress(context.Context, ProgressKey) (Progress, bool, error) {
 	return Progress{}, false, errUnreachable
 }

@@ -89,7 +89,7 @@ func builtinFilesErr(t testing.TB) ([]*scenarios.File, error) { return builtinFi
 // decideOK is e.decide, failing t on an error of the store.
 func decideOK(t testing.TB, e *Engine, req Request) Decision {
 	t.Helper()
-	d, err := e.decide(t.Context(), req)
+	d, err := e.decide(t.Context(), e.Set(), &req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/idvmock/idvmock"
 	"github.com/idvmock/idvmock/internal/tmpl"
@@ -36,8 +37,8 @@ func (e *UnknownScenarioError) Error() string {
 }
 
 // decide finds the first rule that matches req and draws its faults.
-func (e *Engine) decide(ctx context.Context, req Request) (Decision, error) {
-	rule := e.Set().firstRule(req)
+func (e *Engine) decide(ctx context.Context, set *Set, req *Request) (Decision, error) {
+	rule := set.firstRule(req)
 	if rule == nil {
 		return Decision{}, nil
 	}
@@ -48,57 +49,100 @@ func (e *Engine) decide(ctx context.Context, req Request) (Decision, error) {
 	return drawFaults(e.seed, rule, hit), nil
 }
 
-// latest answers Get Latest Session Result for req, given the rules' decision d: the scenario
-// header first, then the rule's profile, then the user and the sessions started for it. A
-// result that cannot be built is a *BuildError; a store that fails, an error wrapping
+// latest answers Get Latest Session Result for req into r, given the rules' decision d: the
+// scenario header first, then the rule's profile, then the user and the sessions started for
+// it. A result that cannot be built is a *BuildError; a store that fails, an error wrapping
 // ErrStore; an unknown scenario header, an *UnknownScenarioError.
-func (e *Engine) latest(ctx context.Context, req Request, d Decision) (Reply, error) {
-	set := e.Set()
-	src, err := e.source(ctx, set, req, d)
+func (e *Engine) latest(ctx context.Context, set *Set, req *Request, d Decision, r *Reply) error {
+	var src source
+	if err := e.source(set, req, d, &src); err != nil {
+		return err
+	}
+	if src.profile == nil {
+		return e.latestStarted(ctx, set, req, &src, r)
+	}
+	r.Trace.Source, r.Trace.Scenario = src.label, src.scenario
+	if len(src.regions) > 0 && !slices.Contains(src.regions, req.Region) {
+		r.Trace.Unmatched, r.Trace.NearMisses = true, set.nearMisses(req, 3)
+		r.force(scenarios.AnswerUserNotFound)
+		return nil
+	}
+	if req.SolutionCode != "" && !set.codes[req.SolutionCode] { // only a started session can make it valid
+		if ok, err := e.startedWithCode(ctx, &src, req); err != nil || !ok {
+			r.force(scenarios.AnswerBadSolutionCode)
+			return err
+		}
+	}
+	at, err := e.step(ctx, &src)
 	if err != nil {
-		return Reply{}, err
+		return err
 	}
-	trace := Trace{Source: src.label, Scenario: src.scenario}
-	switch {
-	case src.profile == nil && len(src.started) == 0,
-		len(src.regions) > 0 && !slices.Contains(src.regions, req.Region):
-		trace.Unmatched, trace.NearMisses = true, set.nearMisses(req, 3)
-		return traced(forced(scenarios.AnswerUserNotFound), trace), nil
-	case req.SolutionCode != "" && !set.codes[req.SolutionCode] && !hasCode(src.started, req.SolutionCode):
-		return traced(forced(scenarios.AnswerBadSolutionCode), trace), nil
-	}
-	at, err := e.step(ctx, src)
-	if err != nil {
-		return Reply{}, err
-	}
-	trace.State = at.label
+	r.Trace.State = at.label
 	if _, ok := wireAnswers[at.state.Answer]; ok {
-		return traced(forced(at.state.Answer), trace), nil
+		r.force(at.state.Answer)
+		return nil
 	}
+	return e.answerSessions(req, &src, &at, r)
+}
+
+// latestStarted answers for a userId that no user, rule or scenario answers: with the
+// sessions Generate URL started for it, under a profile status of INIT (or what a PASS
+// made it), if there are any.
+func (e *Engine) latestStarted(ctx context.Context, set *Set, req *Request, src *source, r *Reply) error {
+	started, status, err := e.store.UserSessions(ctx, req.UserID)
+	if err != nil {
+		return storeError(err)
+	}
+	if len(started) == 0 {
+		r.Trace.Unmatched, r.Trace.NearMisses = true, set.nearMisses(req, 3)
+		r.force(scenarios.AnswerUserNotFound)
+		return nil
+	}
+	src.started, src.status = started, status
+	r.Trace.Source = "user " + req.UserID + " (started through Generate URL)"
+	if req.SolutionCode != "" && !set.codes[req.SolutionCode] && !hasCode(started, req.SolutionCode) {
+		r.force(scenarios.AnswerBadSolutionCode)
+		return nil
+	}
+	return e.answerSessions(req, src, &answering{state: State{Status: idvmock.ProfileInit}}, r)
+}
+
+// startedWithCode reports whether a session started for a declared user has req's solution
+// code; for a scenario or a rule, started sessions do not count.
+func (e *Engine) startedWithCode(ctx context.Context, src *source, req *Request) (bool, error) {
+	if src.key.Kind != ProgressUser {
+		return false, nil
+	}
+	started, _, err := e.store.UserSessions(ctx, req.UserID)
+	if err != nil {
+		return false, storeError(err)
+	}
+	return hasCode(started, req.SolutionCode), nil
+}
+
+// answerSessions answers with the latest of the state's sessions and those started for the
+// userId.
+func (e *Engine) answerSessions(req *Request, src *source, at *answering, r *Reply) error {
 	sessions := slices.Clip(at.sessions)
 	for _, s := range src.started {
 		sessions = append(sessions, s.Session)
 	}
 	i := latestIndex(sessions, req.SolutionCode)
 	if i < 0 {
-		return traced(forced(scenarios.AnswerUserNotFound), trace), nil
+		r.force(scenarios.AnswerUserNotFound)
+		return nil
 	}
 	data := tmpl.Data{UserID: req.UserID, Region: req.Region, Country: req.Country, SolutionCode: req.SolutionCode}
 	raw, err := e.buildLatest(src.profile, at.index, i, len(at.sessions), sessions, src.started, data)
 	if err != nil {
-		return Reply{}, &BuildError{Source: trace.Source, Err: err}
+		return &BuildError{Source: r.Trace.Source, Err: err}
 	}
 	status := at.state.Status
 	if src.status != "" {
 		status = src.status
 	}
-	return traced(success(&idvmock.LatestData{ProfileStatus: status, Result: raw}, false), trace), nil
-}
-
-// traced is r with its trace.
-func traced(r Reply, t Trace) Reply {
-	r.Trace = t
-	return r
+	r.succeed(&idvmock.LatestData{ProfileStatus: status, Result: raw}, false)
+	return nil
 }
 
 // answering is the state of a source's profile that answers a call.
@@ -109,13 +153,20 @@ type answering struct {
 	label    string    // the state's name, for profiles of several states
 }
 
-// step counts a call of src and returns the state that answers it: INIT without sessions for
-// a userId only Generate URL knows.
-func (e *Engine) step(ctx context.Context, src source) (answering, error) {
-	if src.profile == nil {
-		return answering{state: State{Status: idvmock.ProfileInit}}, nil
+// step counts a call of src's profile in the store and returns the state that answers it; for
+// a declared user it reads the sessions started for it in the same step.
+func (e *Engine) step(ctx context.Context, src *source) (answering, error) {
+	var pr Progress
+	var err error
+	var now time.Time // read only when a state moves on after a duration: clocks cost
+	if src.profile.timed {
+		now = e.now()
 	}
-	pr, err := e.store.Step(ctx, src.key, machineOf(src.profile, src.hash), e.now())
+	if src.key.Kind == ProgressUser {
+		pr, src.started, src.status, err = e.store.StepUser(ctx, src.key, machineOf(src.profile, src.hash), now)
+	} else {
+		pr, err = e.store.Step(ctx, src.key, machineOf(src.profile, src.hash), now)
+	}
 	if err != nil {
 		return answering{}, storeError(err)
 	}
@@ -158,33 +209,29 @@ type source struct {
 	status          idvmock.ProfileStatus // the status a started session's PASS gave the profile
 }
 
-// source picks what answers req.
-func (e *Engine) source(ctx context.Context, set *Set, req Request, d Decision) (source, error) {
+// source picks what answers req: the scenario header's profile, the matching rule's, or the
+// userId's own (a declared user's profile, and the sessions started for it, which step reads).
+func (e *Engine) source(set *Set, req *Request, d Decision, src *source) error {
 	switch {
 	case req.Scenario != "":
 		p, ok := set.profiles[req.Scenario]
 		if !ok {
-			return source{}, &UnknownScenarioError{Name: req.Scenario, Known: set.ScenarioNames()}
+			return &UnknownScenarioError{Name: req.Scenario, Known: set.ScenarioNames()}
 		}
-		return source{label: "scenario " + p.Name, scenario: p.Name, key: ProgressKey{ProgressScenario, p.Name, req.UserID},
-			hash: p.hash, profile: p, states: resolveStates(e.seed, req.UserID, p)}, nil
+		*src = source{label: p.label, scenario: p.Name, key: ProgressKey{ProgressScenario, p.Name, req.UserID},
+			hash: p.hash, profile: p, states: resolveStates(e.seed, req.UserID, p)}
 	case d.Rule != nil && d.Rule.Profile != nil:
 		r := d.Rule
-		return source{label: "rule " + r.Name, scenario: r.Profile.Name, key: ProgressKey{ProgressRule, r.Name, req.UserID},
-			hash: r.Profile.hash, profile: r.Profile, states: resolveStates(e.seed, req.UserID, r.Profile)}, nil
+		*src = source{label: r.label, scenario: r.Profile.Name, key: ProgressKey{ProgressRule, r.Name, req.UserID},
+			hash: r.Profile.hash, profile: r.Profile, states: resolveStates(e.seed, req.UserID, r.Profile)}
+	default:
+		src.key = userKey(req.UserID)
+		if u := set.users[req.UserID]; u != nil {
+			src.label, src.scenario = u.label, u.Profile.Name
+			src.hash, src.profile, src.states, src.regions = u.hash, u.Profile, u.states, u.Regions
+		}
 	}
-	started, status, err := e.store.UserSessions(ctx, req.UserID)
-	if err != nil {
-		return source{}, storeError(err)
-	}
-	src := source{started: started, status: status}
-	if u := set.users[req.UserID]; u != nil {
-		src.label, src.scenario = "user "+u.ID, u.Profile.Name
-		src.key, src.hash, src.profile, src.states, src.regions = userKey(u.ID), u.hash, u.Profile, u.states, u.Regions
-	} else if len(started) > 0 {
-		src.label = "user " + req.UserID + " (started through Generate URL)"
-	}
-	return src, nil
+	return nil
 }
 
 func hasCode(started []StartedSession, code string) bool {

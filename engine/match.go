@@ -24,10 +24,10 @@ func (r Request) header(name string) string {
 }
 
 // matches reports whether the request has everything the rule asks for.
-func (m matcher) matches(req Request) bool { return len(m.misses(req)) == 0 }
+func (m matcher) matches(req *Request) bool { return len(m.misses(req)) == 0 }
 
 // misses lists what the request lacks for the rule, in words; empty when it matches.
-func (m matcher) misses(req Request) []string {
+func (m matcher) misses(req *Request) []string {
 	var out []string
 	s := m.spec
 	if s.Operation != "" && s.Operation != req.Operation {
@@ -153,7 +153,7 @@ func nearMissLimit(id string) int { return min(max(3, len(id)/2), maxNearMissEdi
 // first, at most limit. The set is immutable: this runs without the engine's lock, and its
 // work is bounded (users of a length near the request's only, each compared within
 // maxNearMissEdits, at most maxNearMissCandidates of them).
-func (s *Set) nearMisses(req Request, limit int) []NearMiss {
+func (s *Set) nearMisses(req *Request, limit int) []NearMiss {
 	var out []NearMiss
 	lower := strings.ToLower(req.UserID)
 	compared := 0
@@ -194,7 +194,7 @@ func (s *Set) nearMisses(req Request, limit int) []NearMiss {
 
 // userNearMiss says how user u differs from the request, when it is a near miss: another
 // userId a few edits away (the same userId on another region is found apart).
-func userNearMiss(req Request, lower string, u *User) (NearMiss, bool) {
+func userNearMiss(req *Request, lower string, u *User) (NearMiss, bool) {
 	if u.ID == req.UserID {
 		return NearMiss{}, false
 	}
@@ -212,7 +212,7 @@ func userNearMiss(req Request, lower string, u *User) (NearMiss, bool) {
 }
 
 // firstRule is the first rule that matches req, or nil.
-func (s *Set) firstRule(req Request) *Rule {
+func (s *Set) firstRule(req *Request) *Rule {
 	for _, r := range s.rules {
 		if r.match.matches(req) {
 			return r

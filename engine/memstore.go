@@ -17,7 +17,7 @@ import (
 type MemoryStore struct {
 	mu       sync.Mutex
 	limits   Limits
-	users    map[ProgressKey]Progress // declared users' progress: always kept
+	users    map[ProgressKey]*Progress // declared users' progress: always kept
 	patterns map[ProgressKey]*list.Element
 	order    *list.List // of patternProgress, oldest first: past MaxProgress they go first
 	hits     map[string]uint64
@@ -43,7 +43,7 @@ func NewMemoryStore(l Limits) *MemoryStore {
 }
 
 func (s *MemoryStore) clear() {
-	s.users, s.patterns, s.order = map[ProgressKey]Progress{}, map[ProgressKey]*list.Element{}, list.New()
+	s.users, s.patterns, s.order = map[ProgressKey]*Progress{}, map[ProgressKey]*list.Element{}, list.New()
 	s.hits = map[string]uint64{}
 	s.started = newStartedSessions(s.limits)
 	s.sequence = 0
@@ -62,10 +62,21 @@ func (s *MemoryStore) SetLimits(l Limits) {
 func (s *MemoryStore) Step(_ context.Context, key ProgressKey, m Machine, now time.Time) (Progress, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	pr, _ := s.get(key)
-	pr = m.Advance(pr, now)
-	s.put(key, pr)
-	return pr, nil
+	pr := s.slot(key)
+	*pr = m.Advance(*pr, now)
+	return *pr, nil
+}
+
+// StepUser counts one call of a declared user's key and returns where it stands, with the
+// user's started sessions.
+func (s *MemoryStore) StepUser(_ context.Context, key ProgressKey, m Machine, now time.Time) (Progress, []StartedSession, idvmock.ProfileStatus, error) {
+	s.mu.Lock()
+	pr := s.slot(key)
+	*pr = m.Advance(*pr, now)
+	out := *pr
+	started, status := s.userSessions(key.UserID) // cannot panic: no deferred unlock needed
+	s.mu.Unlock()
+	return out, started, status, nil
 }
 
 // Progress returns where key stands.
@@ -98,8 +109,10 @@ func (s *MemoryStore) ForgetProgress(_ context.Context, key ProgressKey) error {
 
 func (s *MemoryStore) get(key ProgressKey) (Progress, bool) {
 	if key.Kind == ProgressUser {
-		pr, ok := s.users[key]
-		return pr, ok
+		if pr := s.users[key]; pr != nil {
+			return *pr, true
+		}
+		return Progress{}, false
 	}
 	if e := s.patterns[key]; e != nil {
 		return e.Value.(*patternProgress).pr, true
@@ -107,22 +120,30 @@ func (s *MemoryStore) get(key ProgressKey) (Progress, bool) {
 	return Progress{}, false
 }
 
-// put keeps key's progress; a new pattern-matched userId past MaxProgress pushes out the
-// oldest.
-func (s *MemoryStore) put(key ProgressKey, pr Progress) {
+// put keeps key's progress.
+func (s *MemoryStore) put(key ProgressKey, pr Progress) { *s.slot(key) = pr }
+
+// slot is where key's progress is kept, made (zero) when it has none; a new pattern-matched
+// userId past MaxProgress pushes out the oldest.
+func (s *MemoryStore) slot(key ProgressKey) *Progress {
 	if key.Kind == ProgressUser {
-		s.users[key] = pr
-		return
+		pr := s.users[key]
+		if pr == nil {
+			pr = &Progress{}
+			s.users[key] = pr
+		}
+		return pr
 	}
 	if e := s.patterns[key]; e != nil {
-		e.Value.(*patternProgress).pr = pr
-		return
+		return &e.Value.(*patternProgress).pr
 	}
 	for s.order.Len() >= s.limits.MaxProgress {
 		oldest := s.order.Remove(s.order.Front()).(*patternProgress)
 		delete(s.patterns, oldest.key)
 	}
-	s.patterns[key] = s.order.PushBack(&patternProgress{key, pr})
+	pp := &patternProgress{key: key}
+	s.patterns[key] = s.order.PushBack(pp)
+	return &pp.pr
 }
 
 // Hit counts a match of rule.
@@ -167,15 +188,20 @@ func (s *MemoryStore) Session(_ context.Context, signatureID string) (StartedSes
 func (s *MemoryStore) UserSessions(_ context.Context, userID string) ([]StartedSession, idvmock.ProfileStatus, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	started, status := s.userSessions(userID)
+	return started, status, nil
+}
+
+func (s *MemoryStore) userSessions(userID string) ([]StartedSession, idvmock.ProfileStatus) {
 	rt := s.started.byUser[userID]
 	if rt == nil {
-		return nil, "", nil
+		return nil, ""
 	}
 	out := make([]StartedSession, len(rt.sessions))
 	for i, k := range rt.sessions {
 		out[i] = k.StartedSession
 	}
-	return out, rt.status, nil
+	return out, rt.status
 }
 
 // UpdateSession applies update to a started session.
@@ -252,8 +278,11 @@ func (s *MemoryStore) TokenValid(_ context.Context, token string, now time.Time)
 func (s *MemoryStore) Snapshot(context.Context) (Snapshot, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	snap := Snapshot{Progress: maps.Clone(s.users), Hits: maps.Clone(s.hits), Statuses: map[string]idvmock.ProfileStatus{},
+	snap := Snapshot{Progress: map[ProgressKey]Progress{}, Hits: maps.Clone(s.hits), Statuses: map[string]idvmock.ProfileStatus{},
 		Started: s.started.all(), Sequence: s.sequence}
+	for key, pr := range s.users {
+		snap.Progress[key] = *pr
+	}
 	for key, e := range s.patterns {
 		snap.Progress[key] = e.Value.(*patternProgress).pr
 	}

@@ -49,6 +49,9 @@ type Profile struct {
 	States []State
 	Loop   bool // after the last state, start over from the first
 	hash   string
+	after  []scenarios.After // when each state moves on, for the store's Step
+	timed  bool              // a state moves on after a duration: steps need the clock
+	label  string            // "scenario <name>", in traces
 }
 
 // State is one state of a profile: a profile status and the sessions behind it, or a forced

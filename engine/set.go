@@ -37,6 +37,7 @@ type User struct {
 	Spec    scenarios.UserSpec // as declared
 	hash    string             // of the declaration, to keep progress across reloads that leave it alone
 	states  [][]Session
+	label   string // "user <id>", in traces
 }
 
 // Rule is a compiled rule.
@@ -48,6 +49,7 @@ type Rule struct {
 	Faults  []Fault
 	match   matcher
 	states  [][]Session
+	label   string // "rule <name>", in traces
 }
 
 type sessionRef struct {
@@ -159,12 +161,15 @@ func (s *Set) compileProfile(name string, spec scenarios.ProfileSpec) *Profile {
 			state.Sessions = append(state.Sessions, sessionOf(ss))
 		}
 		p.States = append(p.States, state)
+		p.after = append(p.after, state.After)
+		p.timed = p.timed || state.After.Duration > 0
 	}
+	p.label = "scenario " + name
 	return p
 }
 
 func (s *Set) compileUser(f *scenarios.File, id string, spec scenarios.UserSpec) (*User, error) {
-	u := &User{ID: id, lower: strings.ToLower(id), Regions: spec.Regions, Source: f.Name(), Spec: spec}
+	u := &User{ID: id, lower: strings.ToLower(id), Regions: spec.Regions, Source: f.Name(), Spec: spec, label: "user " + id}
 	if spec.Scenario != "" {
 		p, ok := s.profiles[spec.Scenario]
 		if !ok {
@@ -214,7 +219,7 @@ func (s *Set) reindex() {
 }
 
 func (s *Set) compileRule(f *scenarios.File, spec scenarios.RuleSpec) (*Rule, error) {
-	r := &Rule{Name: spec.Name, Source: f.Name(), Spec: spec, match: compileMatch(spec.Match)}
+	r := &Rule{Name: spec.Name, Source: f.Name(), Spec: spec, match: compileMatch(spec.Match), label: "rule " + spec.Name}
 	switch {
 	case spec.Scenario != "":
 		p, ok := s.profiles[spec.Scenario]

@@ -128,7 +128,8 @@ func (e *Engine) RestoreState(ctx context.Context, st SavedState) error {
 	for {
 		e.mu.Lock()
 		if slices.Equal(files, e.files) {
-			e.set, e.admin, e.adminBytes, e.removed = set, admin, adminBytes, removed
+			e.set.Store(set)
+			e.admin, e.adminBytes, e.removed = admin, adminBytes, removed
 			e.adminGen++
 			e.results.reset()
 			e.mu.Unlock()

@@ -26,6 +26,10 @@ type Store interface {
 	// Step counts one call of key, whose states m describes: it moves key on as the states
 	// say (a progress of another definition starts over) and returns where it stands now.
 	Step(ctx context.Context, key ProgressKey, m Machine, now time.Time) (Progress, error)
+	// StepUser is Step for a declared user's key that also returns, read in the same step,
+	// the user's started sessions and the status a PASS among them gave its profile (as
+	// UserSessions): one call, one moment, for the most frequent answer.
+	StepUser(ctx context.Context, key ProgressKey, m Machine, now time.Time) (Progress, []StartedSession, idvmock.ProfileStatus, error)
 	// Progress returns where key stands, if it has answered a call.
 	Progress(ctx context.Context, key ProgressKey) (Progress, bool, error)
 	// PutProgress puts key at p (the admin API's advance and set state).
@@ -108,15 +112,12 @@ type Machine struct {
 // machineOf describes p's states for Step, for a definition of the given hash (a user's
 // declaration changes its hash even when it follows the same profile).
 func machineOf(p *Profile, hash string) Machine {
-	m := Machine{Hash: hash, Loop: p.Loop, After: make([]scenarios.After, len(p.States))}
-	for i, st := range p.States {
-		m.After[i] = st.After
-	}
-	return m
+	return Machine{Hash: hash, Loop: p.Loop, After: p.after}
 }
 
 // Advance is Step's rule, the same in every store: it moves pr on as m says at now and counts
-// one call. A progress of another definition, or past its states, starts over.
+// one call. A progress of another definition, or past its states, starts over. now may be
+// zero when no state of m moves on after a duration: Since then stays zero.
 func (m Machine) Advance(pr Progress, now time.Time) Progress {
 	if pr.Hash != m.Hash || pr.State >= len(m.After) {
 		pr = Progress{Hash: m.Hash}

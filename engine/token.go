@@ -46,7 +46,7 @@ var thirteenDigits = regexp.MustCompile(`^[0-9]{13}$`)
 
 // tokenReply answers the token API: a fresh timestamp, then a right signature, then the
 // account_disabled scenario, then a token.
-func (e *Engine) tokenReply(ctx context.Context, req Request) Reply {
+func (e *Engine) tokenReply(ctx context.Context, req *Request) Reply {
 	auth, now, body := e.authConfig(), e.now(), req.Token
 	switch {
 	case !timestampFresh(body.TimestampText(), now):
