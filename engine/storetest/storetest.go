@@ -24,6 +24,7 @@ type NewStore func(t *testing.T, l engine.Limits) engine.Store
 func Run(t *testing.T, newStore NewStore) {
 	for name, check := range map[string]func(*testing.T, NewStore){
 		"Step":              testStep,
+		"StepUser":          testStepUser,
 		"StepIsAtomic":      testStepIsAtomic,
 		"Progress":          testProgress,
 		"Counters":          testCounters,
@@ -66,6 +67,31 @@ func testStep(t *testing.T, newStore NewStore) {
 	other.Hash = "h2"
 	if pr := step(t, s, key, other, t0); pr.State != 0 || pr.Calls != 1 || pr.Hash != "h2" {
 		t.Errorf("another definition starts over: %+v", pr)
+	}
+}
+
+// StepUser counts the call as Step does and reads the user's started sessions with it.
+func testStepUser(t *testing.T, newStore NewStore) {
+	s, key := newStore(t, engine.Limits{}), userKey("alice")
+	add(t, s, session("alice", "a1", 1))
+	update(t, s, "a1", func(*engine.StartedSession) (idvmock.ProfileStatus, error) { return idvmock.ProfileInactive, nil })
+	add(t, s, session("bob", "b1", 2))
+	for i, w := range []struct{ state, calls int }{{0, 1}, {0, 2}, {1, 1}} {
+		pr, started, status, err := s.StepUser(t.Context(), key, twoStates, t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pr.State != w.state || pr.Calls != w.calls || len(started) != 1 || started[0].Session.SignatureID != "a1" || status != idvmock.ProfileInactive {
+			t.Fatalf("call %d: state %d calls %d, sessions %+v, status %q; want state %d calls %d, a1, INACTIVE",
+				i+1, pr.State, pr.Calls, started, status, w.state, w.calls)
+		}
+	}
+	if pr, _ := progress(t, s, key); pr.Calls != 1 || pr.State != 1 {
+		t.Errorf("StepUser and Progress disagree: %+v", pr)
+	}
+	pr, started, status, err := s.StepUser(t.Context(), userKey("carol"), twoStates, t0)
+	if err != nil || pr.Calls != 1 || len(started) != 0 || status != "" {
+		t.Errorf("a user without sessions: %+v %v %q %v", pr, started, status, err)
 	}
 }
 
