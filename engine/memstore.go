@@ -3,7 +3,6 @@ package engine
 import (
 	"container/list"
 	"context"
-	"fmt"
 	"maps"
 	"slices"
 	"sync"
@@ -153,75 +152,6 @@ func (s *MemoryStore) Hit(_ context.Context, rule string) (uint64, error) {
 	n := s.hits[rule]
 	s.hits[rule] = n + 1
 	return n, nil
-}
-
-// NextSequence numbers the next session started.
-func (s *MemoryStore) NextSequence(context.Context) (uint64, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.sequence++
-	return s.sequence, nil
-}
-
-// AddSession keeps a started session.
-func (s *MemoryStore) AddSession(_ context.Context, ss StartedSession) (bool, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.started.bySig[ss.Session.SignatureID] != nil {
-		return false, nil
-	}
-	s.started.add(ss)
-	return true, nil
-}
-
-// Session returns a started session.
-func (s *MemoryStore) Session(_ context.Context, signatureID string) (StartedSession, bool, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if k := s.started.bySig[signatureID]; k != nil {
-		return k.StartedSession, true, nil
-	}
-	return StartedSession{}, false, nil
-}
-
-// UserSessions returns userID's started sessions and the status a PASS gave its profile.
-func (s *MemoryStore) UserSessions(_ context.Context, userID string) ([]StartedSession, idvmock.ProfileStatus, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	started, status := s.userSessions(userID)
-	return started, status, nil
-}
-
-func (s *MemoryStore) userSessions(userID string) ([]StartedSession, idvmock.ProfileStatus) {
-	rt := s.started.byUser[userID]
-	if rt == nil {
-		return nil, ""
-	}
-	out := make([]StartedSession, len(rt.sessions))
-	for i, k := range rt.sessions {
-		out[i] = k.StartedSession
-	}
-	return out, rt.status
-}
-
-// UpdateSession applies update to a started session.
-func (s *MemoryStore) UpdateSession(_ context.Context, signatureID string, update func(*StartedSession) (idvmock.ProfileStatus, error)) (StartedSession, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	k := s.started.bySig[signatureID]
-	if k == nil {
-		return StartedSession{}, fmt.Errorf("%w: %q", ErrUnknownSignature, signatureID)
-	}
-	changed := k.StartedSession
-	status, err := update(&changed)
-	if err != nil {
-		return k.StartedSession, err
-	}
-	k.StartedSession = changed
-	if status != "" {
-		s.started.byUser[k.UserID].status = status
-	}
-	return changed, nil
 }
 
 // ForgetUser forgets userID's progress and started sessions.
