@@ -18,9 +18,9 @@ import (
 	"github.com/idvmock/idvmock"
 )
 
-// handlers are the mock's answers by operationId of openapi.yaml. The spec's router decides
-// which operation a request is (one router: echo only hands every request to it), and New
-// checks that every operation has a handler and every handler an operation.
+// handlerTable is the mock's answers by operationId of openapi.yaml. The spec's router
+// decides which operation a request is (one router: echo's is never asked, see newEcho), and
+// New checks that every operation has a handler and every handler an operation.
 func (s *Server) handlerTable() map[string]echo.HandlerFunc {
 	return map[string]echo.HandlerFunc{
 		idvmock.OpGetLatest:      s.vendor(latestRequest),
@@ -175,7 +175,7 @@ type routeHit struct {
 // findRoute is the router's FindRoute, cached by method and path: routing is by path alone,
 // and gorilla/mux's matching is a good share of a request's cost.
 func (s *Server) findRoute(req *http.Request) (*routers.Route, map[string]string, error) {
-	key := req.Method + " " + req.URL.Path
+	key := req.Method + " " + req.URL.EscapedPath() // as the router matches: %2F is not /
 	s.routesMu.RLock()
 	hit, ok := s.routes[key]
 	s.routesMu.RUnlock()

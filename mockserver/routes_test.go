@@ -46,3 +46,42 @@ func TestPathParametersAreUnescaped(t *testing.T) {
 		}
 	}
 }
+
+// The route cache is keyed on the path as the router matches it: a userId holding an
+// escaped slash never sends a later request to another operation.
+func TestEscapedSlashesDoNotMisrouteLaterRequests(t *testing.T) {
+	s := newTestServer(t, Config{AdminToken: "s3cret"})
+	sc := newSpecChecker(t)
+	stepper := `{"states": [{"name": "s0", "profileStatus": "INIT", "sessions": [{}], "after": "5 calls"}, {"name": "s1", "profileStatus": "ACTIVE", "sessions": [{"overallResult": "PASS"}]}]}`
+	admin(t, s, sc, adminCall(http.MethodPut, adminPrefix+"/users/loopy", stepper), http.StatusOK)
+	admin(t, s, sc, adminCall(http.MethodPut, adminPrefix+"/users/loopy%2Fstate", `{"scenario": "active"}`), http.StatusOK)
+	got := admin(t, s, sc, adminCall(http.MethodPut, adminPrefix+"/users/loopy/state", `{"state": "s1"}`), http.StatusOK)
+	if user, _ := got["user"].(map[string]any); user["userId"] != "loopy" || user["state"] != "s1" {
+		t.Errorf("PUT /users/loopy/state after /users/loopy%%2Fstate: %v", got)
+	}
+	if rec := serve(t, s, adminCall(http.MethodGet, adminPrefix+"/users/loopy/x", "")); rec.Code != http.StatusNotFound {
+		t.Errorf("GET /users/loopy/x: %d %s", rec.Code, rec.Body)
+	}
+}
+
+// Methods echo does not know are answered as openapi.yaml says: 405 with the path's methods,
+// or 404 for a path it does not declare.
+func TestUnknownMethodsFollowTheSpec(t *testing.T) {
+	s := newTestServer(t, Config{})
+	for _, tc := range []struct {
+		method, target string
+		status         int
+		allow          string
+	}{
+		{"FOO", idvmock.PathLatest, http.StatusMethodNotAllowed, "GET"},
+		{"get", idvmock.PathToken, http.StatusMethodNotAllowed, "POST"},
+		{"FOO", "/nope", http.StatusNotFound, ""},
+		{"FOO", "/", http.StatusNotFound, ""},
+	} {
+		rec := serve(t, s, call{method: tc.method, target: tc.target})
+		env := decode(t, rec)
+		if rec.Code != tc.status || rec.Header().Get("Allow") != tc.allow || env.Code != idvmock.CodeClientError {
+			t.Errorf("%s %s: %d Allow %q %s, want %d Allow %q", tc.method, tc.target, rec.Code, rec.Header().Get("Allow"), env.Code, tc.status, tc.allow)
+		}
+	}
+}

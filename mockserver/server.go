@@ -188,8 +188,9 @@ func (s *Server) newEcho() *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
-	e.Use(s.track, s.recoverPanics)
-	e.Any("/*", s.dispatch)
+	// Everything runs before echo's router, which is never asked: openapi.yaml's router
+	// decides the operation (dispatch), whatever the method, known to echo or not.
+	e.Pre(s.track, s.recoverPanics, func(echo.HandlerFunc) echo.HandlerFunc { return s.dispatch })
 	return e
 }
 
