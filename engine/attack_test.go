@@ -108,7 +108,7 @@ func TestAttackStartedSessionsAreBounded(t *testing.T) {
 		last = s
 	}
 	grown := int64(liveHeap()) - int64(before)
-	store := e.store.(*MemoryStore)
+	store := e.stored().(*MemoryStore)
 	store.mu.Lock()
 	n, bytes, perUser := store.started.len(), store.started.bytes, 0
 	for _, rt := range store.started.byUser {
@@ -131,7 +131,7 @@ func TestAttackStartedSessionsAreBounded(t *testing.T) {
 	for range 20 { // one user's oldest go first
 		newest = start(t, e, StartRequest{UserID: "busy", Region: "PHL"})
 	}
-	busy, _, err := e.store.UserSessions(t.Context(), "busy")
+	busy, _, err := e.stored().UserSessions(t.Context(), "busy")
 	if err != nil || len(busy) != 5 || busy[4].Seq != newest.Seq || newest.Seq != 10_020 {
 		t.Errorf("busy keeps %d sessions (%v), the newest numbered %d", len(busy), err, newest.Seq)
 	}
@@ -192,7 +192,7 @@ func TestAttackProgressIsBounded(t *testing.T) {
 	for i := range 6000 {
 		ask(t, e, Request{UserID: fmt.Sprintf("someone-%d", i), Scenario: "active"})
 	}
-	store := e.store.(*MemoryStore)
+	store := e.stored().(*MemoryStore)
 	store.mu.Lock()
 	n := len(store.patterns) + len(store.users)
 	store.mu.Unlock()

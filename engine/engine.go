@@ -24,7 +24,7 @@ import (
 type Engine struct {
 	seed   int64
 	now    func() time.Time
-	store  Store
+	store  atomic.Pointer[storeRef] // read without the lock (stored); replaced by SetStore
 	limits Limits
 
 	mu         sync.Mutex
@@ -46,15 +46,22 @@ func NewEngine(seed int64, files []*scenarios.File, now func() time.Time) (*Engi
 		now = time.Now
 	}
 	e := &Engine{
-		seed: seed, now: now, limits: Limits{}.withDefaults(), store: NewMemoryStore(Limits{}),
+		seed: seed, now: now, limits: Limits{}.withDefaults(),
 		admin: map[string]scenarios.UserSpec{}, adminBytes: map[string]int{}, removed: map[string]bool{},
 		results: newResultCache(),
 	}
+	e.store.Store(&storeRef{NewMemoryStore(Limits{})})
 	if err := e.Load(files); err != nil {
 		return nil, err
 	}
 	return e, nil
 }
+
+// storeRef holds the engine's store, so that it can be swapped atomically.
+type storeRef struct{ Store }
+
+// stored is the engine's store.
+func (e *Engine) stored() Store { return e.store.Load().Store }
 
 // SetStore makes the engine keep its state in s (shared by replicas, say). Call it before
 // the engine answers.
@@ -62,7 +69,7 @@ func (e *Engine) SetStore(s Store) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	s.SetLimits(e.limits)
-	e.store = s
+	e.store.Store(&storeRef{s})
 }
 
 // SetLimits changes the engine's limits; zero fields take the defaults. Call it before the
@@ -71,7 +78,7 @@ func (e *Engine) SetLimits(l Limits) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.limits = l.withDefaults()
-	e.store.SetLimits(e.limits)
+	e.stored().SetLimits(e.limits)
 }
 
 // Limits returns the engine's limits.
@@ -201,8 +208,16 @@ func (e *Engine) adminRoom(id string, size int) error {
 }
 
 // DeleteUser removes user id until the scenario files are loaded again without it... or for
-// good, if only the admin API declared it. The new set is made outside the lock.
+// good, if only the admin API declared it. Its progress is forgotten first, so that a store
+// that fails changes nothing, and again once it is gone, for a call answered meanwhile. The
+// new set is made outside the lock.
 func (e *Engine) DeleteUser(ctx context.Context, id string) error {
+	if e.Set().users[id] == nil {
+		return fmt.Errorf("%w %q", ErrUnknownUser, id)
+	}
+	if err := e.stored().ForgetProgress(ctx, userKey(id)); err != nil {
+		return storeError(err)
+	}
 	for {
 		e.mu.Lock()
 		base, gen := e.set.Load(), e.adminGen
@@ -218,12 +233,13 @@ func (e *Engine) DeleteUser(ctx context.Context, id string) error {
 				e.removed[id] = true
 			}
 		}) {
-			if err := e.store.ForgetProgress(ctx, userKey(id)); err != nil {
-				return storeError(err)
-			}
-			return nil
+			break
 		}
 	}
+	if err := e.stored().ForgetProgress(ctx, userKey(id)); err != nil {
+		return fmt.Errorf("user %q is deleted, but its progress may remain: %w", id, storeError(err))
+	}
+	return nil
 }
 
 // declaredIn reports whether a file declares user id.

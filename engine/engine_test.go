@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -239,4 +240,50 @@ func TestCachedResultsFollowStateRegionAndRedefinition(t *testing.T) {
 	if after := resultOf(Request{UserID: "user_active"}); after == before || !strings.Contains(after, "changed-by-admin") {
 		t.Errorf("the redefined user answers its old result:\n%s", after)
 	}
+}
+
+// Concurrent advances each move the user once, however the store's reads interleave: here
+// the first reads of progress wait for one another, as a shared store's can.
+func TestConcurrentAdvancesEachCount(t *testing.T) {
+	e, _ := newTestEngine(t, "progression.yaml")
+	const advances = 10
+	e.SetStore(&meetingStore{MemoryStore: NewMemoryStore(Limits{}), waiting: advances, met: make(chan struct{})})
+	var wg sync.WaitGroup
+	for range advances {
+		wg.Go(func() {
+			if _, err := e.Advance(t.Context(), "looper"); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	p, err := e.Progress(t.Context(), "looper")
+	if err != nil || p.StateIndex != advances%3 {
+		t.Errorf("after %d advances of a 3-state loop: state %d (%v), want %d", advances, p.StateIndex, err, advances%3)
+	}
+}
+
+// meetingStore holds its first reads of progress until as many have come, then lets them all
+// go: every one of them reads the progress before any writes.
+type meetingStore struct {
+	*MemoryStore
+	mu      sync.Mutex
+	waiting int
+	met     chan struct{}
+}
+
+func (s *meetingStore) Progress(ctx context.Context, key ProgressKey) (Progress, bool, error) {
+	s.mu.Lock()
+	if s.waiting > 0 {
+		s.waiting--
+		if s.waiting == 0 {
+			close(s.met)
+		}
+	}
+	s.mu.Unlock()
+	select {
+	case <-s.met:
+	case <-time.After(2 * time.Second): // the engine read progress fewer times: nothing to meet
+	}
+	return s.MemoryStore.Progress(ctx, key)
 }

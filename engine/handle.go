@@ -57,7 +57,7 @@ type Reply struct {
 	Data any
 	// Full: the envelope carries every documented field (the token and Generate URL APIs).
 	Full       bool
-	RetryAfter time.Duration       // the Retry-After header, when over 0
+	RetryAfter time.Duration       // SERVICE_BUSY's Retry-After (0 is sent too)
 	Spoil      scenarios.FaultKind // truncated or malformed: the body is spoiled when written
 	Delay      time.Duration       // the latency faults waited before answering
 	Trace      Trace

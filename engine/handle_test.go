@@ -164,7 +164,7 @@ func TestTokensAreCheckedAndBounded(t *testing.T) {
 		return data.Token
 	}
 	issue()
-	if store := e.store.(*MemoryStore); store.tokens.Len() != 0 {
+	if store := e.stored().(*MemoryStore); store.tokens.Len() != 0 {
 		t.Errorf("present mode keeps %d tokens", store.tokens.Len())
 	}
 	for token, want := range map[string]bool{"": false, "  ": false, "anything": true} {
@@ -184,7 +184,7 @@ func TestTokensAreCheckedAndBounded(t *testing.T) {
 		}
 		last = tok
 	}
-	if n := e.store.(*MemoryStore).tokens.Len(); n != 1000 {
+	if n := e.stored().(*MemoryStore).tokens.Len(); n != 1000 {
 		t.Errorf("%d tokens kept, want the bound 1000", n)
 	}
 	accepted := func(token string) bool {
@@ -244,6 +244,9 @@ func TestHandleStoreFailureIsTheMocksFailure(t *testing.T) {
 	if _, err := e.TokenAccepted(t.Context(), "t"); !errors.Is(err, ErrStore) {
 		t.Errorf("a token checked against a failing store: %v", err)
 	}
+	if err := e.DeleteUser(t.Context(), "user_active"); !errors.Is(err, ErrStore) || e.Set().User("user_active") == nil {
+		t.Errorf("a delete the store refused: %v; the user is kept: %v", err, e.Set().User("user_active") != nil)
+	}
 }
 
 var errUnreachable = errors.New("connection refused")
@@ -260,8 +263,9 @@ func (failingStore) StepUser(context.Context, ProgressKey, Machine, time.Time) (
 func (failingStore) Progress(context.Context, ProgressKey) (Progress, bool, error) {
 	return Progress{}, false, errUnreachable
 }
-func (failingStore) Hit(context.Context, string) (uint64, error)  { return 0, errUnreachable }
-func (failingStore) NextSequence(context.Context) (uint64, error) { return 0, errUnreachable }
+func (failingStore) ForgetProgress(context.Context, ProgressKey) error { return errUnreachable }
+func (failingStore) Hit(context.Context, string) (uint64, error)       { return 0, errUnreachable }
+func (failingStore) NextSequence(context.Context) (uint64, error)      { return 0, errUnreachable }
 func (failingStore) Session(context.Context, string) (StartedSession, bool, error) {
 	return StartedSession{}, false, errUnreachable
 }
@@ -270,4 +274,34 @@ func (failingStore) UserSessions(context.Context, string) ([]StartedSession, idv
 }
 func (failingStore) TokenValid(context.Context, string, time.Time) (bool, error) {
 	return false, errUnreachable
+}
+
+// A session started after a reset never takes the signatureId of one started before it: an
+// app that kept the old one gets "signatureId does not exist", not another session.
+func TestResetNeverHandsOutASignatureIdAgain(t *testing.T) {
+	e, _ := newTestEngine(t)
+	before := start(t, e, StartRequest{UserID: "again", Region: "PHL"})
+	if _, err := e.Reset(t.Context(), ""); err != nil {
+		t.Fatal(err)
+	}
+	after := start(t, e, StartRequest{UserID: "again", Region: "PHL"})
+	if after.Session.SignatureID == before.Session.SignatureID {
+		t.Fatalf("the reset mock handed out %s again", before.Session.SignatureID)
+	}
+	if r := e.Handle(t.Context(), Request{Operation: idvmock.OpGetResult, SignatureID: before.Session.SignatureID}); r.Message != idvmock.MessageSignatureUnknown {
+		t.Errorf("the signatureId from before the reset: %s %s", r.Code, r.Message)
+	}
+}
+
+// A started session keeps its Generate URL request as given: a request without solutionCode
+// starts a session of the default code, and the saved state says what was asked.
+func TestStartedSessionKeepsItsRequestAsGiven(t *testing.T) {
+	e, _ := newTestEngine(t)
+	s := start(t, e, StartRequest{UserID: "plain", Region: "PHL"})
+	if s.Session.SolutionCode != scenarios.DefaultSolutionCode || s.Start.SolutionCode != "" {
+		t.Errorf("session code %q, request code %q; want %q and none", s.Session.SolutionCode, s.Start.SolutionCode, scenarios.DefaultSolutionCode)
+	}
+	if saved := saveState(t, e).Started[0]; saved.Start.SolutionCode != "" {
+		t.Errorf("the saved request has solutionCode %q", saved.Start.SolutionCode)
+	}
 }

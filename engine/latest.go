@@ -42,7 +42,7 @@ func (e *Engine) decide(ctx context.Context, set *Set, req *Request) (Decision, 
 	if rule == nil {
 		return Decision{}, nil
 	}
-	hit, err := e.store.Hit(ctx, rule.Name)
+	hit, err := e.stored().Hit(ctx, rule.Name)
 	if err != nil {
 		return Decision{Rule: rule}, storeError(err)
 	}
@@ -89,7 +89,7 @@ func (e *Engine) latest(ctx context.Context, set *Set, req *Request, d Decision,
 // sessions Generate URL started for it, under a profile status of INIT (or what a PASS
 // made it), if there are any.
 func (e *Engine) latestStarted(ctx context.Context, set *Set, req *Request, src *source, r *Reply) error {
-	started, status, err := e.store.UserSessions(ctx, req.UserID)
+	started, status, err := e.stored().UserSessions(ctx, req.UserID)
 	if err != nil {
 		return storeError(err)
 	}
@@ -113,7 +113,7 @@ func (e *Engine) startedWithCode(ctx context.Context, src *source, req *Request)
 	if src.key.Kind != ProgressUser {
 		return false, nil
 	}
-	started, _, err := e.store.UserSessions(ctx, req.UserID)
+	started, _, err := e.stored().UserSessions(ctx, req.UserID)
 	if err != nil {
 		return false, storeError(err)
 	}
@@ -163,9 +163,9 @@ func (e *Engine) step(ctx context.Context, src *source) (answering, error) {
 		now = e.now()
 	}
 	if src.key.Kind == ProgressUser {
-		pr, src.started, src.status, err = e.store.StepUser(ctx, src.key, machineOf(src.profile, src.hash), now)
+		pr, src.started, src.status, err = e.stored().StepUser(ctx, src.key, machineOf(src.profile, src.hash), now)
 	} else {
-		pr, err = e.store.Step(ctx, src.key, machineOf(src.profile, src.hash), now)
+		pr, err = e.stored().Step(ctx, src.key, machineOf(src.profile, src.hash), now)
 	}
 	if err != nil {
 		return answering{}, storeError(err)

@@ -48,13 +48,16 @@ func (s *MemoryStore) clear() {
 	s.sequence = 0
 }
 
-// SetLimits bounds what the store keeps.
+// SetLimits bounds what the store keeps from now on. The issued tokens are kept unless
+// MaxTokens changes.
 func (s *MemoryStore) SetLimits(l Limits) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.limits = l.withDefaults()
-	s.started.limits = s.limits
-	s.tokens = bounded.NewCache[string, time.Time](s.limits.MaxTokens, 0)
+	if l = l.withDefaults(); l.MaxTokens != s.limits.MaxTokens {
+		s.tokens = bounded.NewCache[string, time.Time](l.MaxTokens, 0)
+	}
+	s.limits = l
+	s.started.limits = l
 }
 
 // Step counts one call of key and returns where it stands now.
@@ -86,12 +89,17 @@ func (s *MemoryStore) Progress(_ context.Context, key ProgressKey) (Progress, bo
 	return pr, ok, nil
 }
 
-// PutProgress puts key at p.
-func (s *MemoryStore) PutProgress(_ context.Context, key ProgressKey, p Progress) error {
+// UpdateProgress moves key to what update makes of where it stands, under the lock.
+func (s *MemoryStore) UpdateProgress(_ context.Context, key ProgressKey, update func(Progress, bool) (Progress, error)) (Progress, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.put(key, p)
-	return nil
+	pr, found := s.get(key)
+	next, err := update(pr, found)
+	if err != nil {
+		return pr, err
+	}
+	s.put(key, next)
+	return next, nil
 }
 
 // ForgetProgress forgets key's progress.
@@ -176,12 +184,14 @@ func (s *MemoryStore) ForgetUser(_ context.Context, userID string) (bool, error)
 	return found, nil
 }
 
-// Reset forgets everything but the tokens.
+// Reset forgets everything but the tokens and the sequence.
 func (s *MemoryStore) Reset(context.Context) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n := len(s.users) + len(s.patterns) + len(s.started.byUser)
+	sequence := s.sequence
 	s.clear()
+	s.sequence = sequence
 	return n, nil
 }
 

@@ -54,7 +54,7 @@ func (e *Engine) progressOf(ctx context.Context, u *User) (UserProgress, error) 
 	for i := range u.Profile.States {
 		out.States = append(out.States, stateLabel(u.Profile, i))
 	}
-	pr, found, err := e.store.Progress(ctx, userKey(u.ID))
+	pr, found, err := e.stored().Progress(ctx, userKey(u.ID))
 	if err != nil {
 		return out, storeError(err)
 	}
@@ -62,7 +62,7 @@ func (e *Engine) progressOf(ctx context.Context, u *User) (UserProgress, error) 
 		out.StateIndex, out.Calls = pr.State, pr.Calls
 	}
 	out.State = out.States[out.StateIndex]
-	started, _, err := e.store.UserSessions(ctx, u.ID)
+	started, _, err := e.stored().UserSessions(ctx, u.ID)
 	if err != nil {
 		return out, storeError(err)
 	}
@@ -104,15 +104,20 @@ func (e *Engine) move(ctx context.Context, id string, to func(u *User, current i
 	if u == nil {
 		return UserProgress{}, fmt.Errorf("%w %q", ErrUnknownUser, id)
 	}
-	p, err := e.progressOf(ctx, u)
-	if err != nil {
-		return UserProgress{}, err
-	}
-	next, err := to(u, p.StateIndex)
-	if err != nil {
-		return UserProgress{}, err
-	}
-	if err := e.store.PutProgress(ctx, userKey(id), Progress{Hash: u.hash, State: next}); err != nil {
+	var refused error
+	_, err := e.stored().UpdateProgress(ctx, userKey(id), func(pr Progress, found bool) (Progress, error) {
+		current := 0
+		if found && pr.Hash == u.hash && pr.State < len(u.Profile.States) {
+			current = pr.State
+		}
+		next, err := to(u, current)
+		refused = err
+		return Progress{Hash: u.hash, State: next}, err
+	})
+	switch {
+	case refused != nil:
+		return UserProgress{}, refused
+	case err != nil:
 		return UserProgress{}, storeError(err)
 	}
 	return e.progressOf(ctx, u)
@@ -123,14 +128,14 @@ func (e *Engine) move(ctx context.Context, id string, to func(u *User, current i
 // reset.
 func (e *Engine) Reset(ctx context.Context, id string) (int, error) {
 	if id == "" {
-		n, err := e.store.Reset(ctx)
+		n, err := e.stored().Reset(ctx)
 		tmpl.ClearCache()
 		if err != nil {
 			return 0, storeError(err)
 		}
 		return n, nil
 	}
-	found, err := e.store.ForgetUser(ctx, id)
+	found, err := e.stored().ForgetUser(ctx, id)
 	switch {
 	case err != nil:
 		return 0, storeError(err)

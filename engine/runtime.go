@@ -33,12 +33,13 @@ type StartRequest struct {
 // StartSession starts an in-progress session for a userId: the user's newest, under a profile
 // status of INIT if the user is new. Past Limits, the oldest started sessions are dropped.
 func (e *Engine) StartSession(ctx context.Context, req StartRequest) (StartedSession, error) {
-	seq, err := e.store.NextSequence(ctx)
+	seq, err := e.stored().NextSequence(ctx)
 	if err != nil {
 		return StartedSession{}, storeError(err)
 	}
-	if req.SolutionCode == "" {
-		req.SolutionCode = scenarios.DefaultSolutionCode
+	code := req.SolutionCode // the request stays as given: only the session takes the default
+	if code == "" {
+		code = scenarios.DefaultSolutionCode
 	}
 	if len(req.Input) == 0 {
 		req.Input = json.RawMessage("{}")
@@ -51,10 +52,10 @@ func (e *Engine) StartSession(ctx context.Context, req StartRequest) (StartedSes
 			continue
 		}
 		s := StartedSession{UserID: req.UserID, Start: req, Seq: seq, Session: Session{
-			SignatureID: sig, SolutionCode: req.SolutionCode, CreatedAt: e.now().UTC(), State: scenarios.StateInProgress,
+			SignatureID: sig, SolutionCode: code, CreatedAt: e.now().UTC(), State: scenarios.StateInProgress,
 			BizID: req.BizID, Region: req.Region, Literal: true,
 		}}
-		added, err := e.store.AddSession(ctx, s)
+		added, err := e.stored().AddSession(ctx, s)
 		if err != nil {
 			return StartedSession{}, storeError(err)
 		}
@@ -95,9 +96,10 @@ func (e *Engine) Complete(ctx context.Context, signatureID string, c Completion)
 		return StartedSession{}, problems
 	}
 	// The status a PASS leaves is read before the update: the update runs under the store's
-	// lock (or transaction) and must not call back into it.
+	// lock (or transaction) and must not call back into it. A state set through the admin API
+	// between the two is not seen: the PASS follows the state of a moment before.
 	status := idvmock.ProfileActive
-	if s, found, err := e.store.Session(ctx, signatureID); err != nil {
+	if s, found, err := e.stored().Session(ctx, signatureID); err != nil {
 		return StartedSession{}, storeError(err)
 	} else if found && c.OverallResult == idvmock.VerdictPass {
 		if current, err := e.declaredStatus(ctx, s.UserID); err != nil {
@@ -106,7 +108,7 @@ func (e *Engine) Complete(ctx context.Context, signatureID string, c Completion)
 			status = ""
 		}
 	}
-	out, err := e.store.UpdateSession(ctx, signatureID, func(s *StartedSession) (idvmock.ProfileStatus, error) {
+	out, err := e.stored().UpdateSession(ctx, signatureID, func(s *StartedSession) (idvmock.ProfileStatus, error) {
 		switch {
 		case s.Session.State == scenarios.StateFinished:
 			return "", fmt.Errorf("%w (%s): its outcome cannot change", ErrSessionFinished, s.Session.Verdict)
@@ -146,7 +148,7 @@ func (e *Engine) declaredStatus(ctx context.Context, id string) (idvmock.Profile
 // currentState is the state user u is in: where its progress stands, if it follows u's
 // present definition, or the first.
 func (e *Engine) currentState(ctx context.Context, u *User) (int, error) {
-	pr, found, err := e.store.Progress(ctx, userKey(u.ID))
+	pr, found, err := e.stored().Progress(ctx, userKey(u.ID))
 	if err != nil {
 		return 0, storeError(err)
 	}
@@ -158,7 +160,7 @@ func (e *Engine) currentState(ctx context.Context, u *User) (int, error) {
 
 // Session returns a started session.
 func (e *Engine) Session(ctx context.Context, signatureID string) (StartedSession, bool, error) {
-	s, found, err := e.store.Session(ctx, signatureID)
+	s, found, err := e.stored().Session(ctx, signatureID)
 	if err != nil {
 		return s, false, storeError(err)
 	}
@@ -184,7 +186,7 @@ func (e *Engine) Result(ctx context.Context, signatureID string, req Request) (j
 // resultSession finds the session Get Result answers for signatureID, the index its fake
 // data is drawn for, and its userId.
 func (e *Engine) resultSession(ctx context.Context, signatureID string) (Session, int, string, error) {
-	s, found, err := e.store.Session(ctx, signatureID)
+	s, found, err := e.stored().Session(ctx, signatureID)
 	if err != nil {
 		return Session{}, 0, "", storeError(err)
 	}

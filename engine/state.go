@@ -45,7 +45,7 @@ type SavedProgress struct {
 
 // SaveState exports the engine's state.
 func (e *Engine) SaveState(ctx context.Context) (SavedState, error) {
-	snap, err := e.store.Snapshot(ctx)
+	snap, err := e.stored().Snapshot(ctx)
 	if err != nil {
 		return SavedState{}, storeError(err)
 	}
@@ -122,7 +122,7 @@ func (e *Engine) RestoreState(ctx context.Context, st SavedState) error {
 	if err != nil {
 		return err
 	}
-	if err := e.store.Restore(ctx, snap); err != nil {
+	if err := e.stored().Restore(ctx, snap); err != nil {
 		return storeError(err)
 	}
 	for {

@@ -32,8 +32,11 @@ type Store interface {
 	StepUser(ctx context.Context, key ProgressKey, m Machine, now time.Time) (Progress, []StartedSession, idvmock.ProfileStatus, error)
 	// Progress returns where key stands, if it has answered a call.
 	Progress(ctx context.Context, key ProgressKey) (Progress, bool, error)
-	// PutProgress puts key at p (the admin API's advance and set state).
-	PutProgress(ctx context.Context, key ProgressKey, p Progress) error
+	// UpdateProgress moves key to what update makes of where it stands (found: whether it
+	// answered a call), atomically: no call is counted between the read and the write. When
+	// update fails nothing changes. update may run more than once (a store that retries a
+	// transaction), so it must only compute. It serves the admin API's advance and set state.
+	UpdateProgress(ctx context.Context, key ProgressKey, update func(p Progress, found bool) (Progress, error)) (Progress, error)
 	// ForgetProgress forgets key's progress (a deleted user's).
 	ForgetProgress(ctx context.Context, key ProgressKey) error
 	// Hit counts a match of rule and returns how many it had before.
@@ -56,7 +59,9 @@ type Store interface {
 	// ForgetUser forgets userID's progress (of every kind) and started sessions; it reports
 	// whether there was any.
 	ForgetUser(ctx context.Context, userID string) (bool, error)
-	// Reset forgets everything but the issued tokens, and says how many userIds it forgot.
+	// Reset forgets everything but the issued tokens and the sequence (a session started
+	// after a reset never takes the number, hence the signatureId, of one before it), and
+	// says how many userIds it forgot.
 	Reset(ctx context.Context) (int, error)
 
 	// IssueToken keeps a token until it expires (or is pushed out past the limits).

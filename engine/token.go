@@ -59,7 +59,7 @@ func (e *Engine) tokenReply(ctx context.Context, req *Request) Reply {
 	expires := now.Add(time.Duration(body.PeriodSecond) * time.Second)
 	token := NewToken()
 	if auth.Strict { // otherwise any non-blank token is accepted: none is kept
-		if err := e.store.IssueToken(ctx, token, expires); err != nil {
+		if err := e.stored().IssueToken(ctx, token, expires); err != nil {
 			return failure(storeError(err))
 		}
 	}
@@ -98,7 +98,7 @@ func (e *Engine) TokenAccepted(ctx context.Context, token string) (bool, error) 
 	if !e.authConfig().Strict {
 		return true, nil
 	}
-	ok, err := e.store.TokenValid(ctx, token, e.now())
+	ok, err := e.stored().TokenValid(ctx, token, e.now())
 	if err != nil {
 		return false, storeError(err)
 	}

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/idvmock/idvmock"
+	"github.com/idvmock/idvmock/engine"
+	"github.com/idvmock/idvmock/scenarios/files"
 )
 
 // liveServer serves s on a loopback port until the test ends.
@@ -190,5 +192,35 @@ func TestShutdownReleasesHangingRequests(t *testing.T) {
 	}
 	if err := <-clientErr; err == nil {
 		t.Error("the hanging request got an answer")
+	}
+}
+
+// SERVICE_BUSY always says when to retry, in whole seconds rounded up: 0 and 1.5 s too.
+func TestServiceBusyAlwaysSendsRetryAfter(t *testing.T) {
+	f, err := files.Parse("busy.yaml", strings.NewReader(`rules:
+  - name: now
+    match: {userId: busy-now}
+    faults: [{type: service_busy, retryAfter: 0s}]
+  - name: soon
+    match: {userId: busy-soon}
+    faults: [{type: service_busy, retryAfter: 1500ms}]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	builtin, err := files.Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := engine.NewEngine(0, append(builtin, f), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newTestServer(t, Config{Engine: e})
+	for userID, want := range map[string]string{"busy-now": "0", "busy-soon": "2"} {
+		rec := serve(t, s, latestCall("userId="+userID, "sg-api.advance.ai"))
+		if got, ok := rec.Header()["Retry-After"]; !ok || got[0] != want || decode(t, rec).Code != idvmock.CodeServiceBusy {
+			t.Errorf("%s: Retry-After %v (sent: %v), want %s: %s", userID, got, ok, want, rec.Body)
+		}
 	}
 }

@@ -101,7 +101,7 @@ func (s *Server) write(c echo.Context, r engine.Reply) error {
 		x.Code = r.Code
 		return c.HTMLBlob(r.Status, gatewayPage(r.Status))
 	}
-	if r.RetryAfter > 0 {
+	if r.Code == idvmock.CodeServiceBusy { // in whole seconds, rounded up; 0 too
 		c.Response().Header().Set("Retry-After", strconv.Itoa(int((r.RetryAfter+time.Second-1)/time.Second)))
 	}
 	x.Code = r.Code

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -90,8 +91,20 @@ func testProgress(t *testing.T, newStore NewStore) {
 		t.Error("a key no call reached has progress")
 	}
 	put := engine.Progress{Hash: "h", State: 1, Calls: 7, Since: t0}
-	if err := s.PutProgress(t.Context(), key, put); err != nil {
-		t.Fatal(err)
+	got, err := s.UpdateProgress(t.Context(), key, func(_ engine.Progress, found bool) (engine.Progress, error) {
+		if found {
+			t.Error("UpdateProgress found progress no call made")
+		}
+		return put, nil
+	})
+	if err != nil || got != put {
+		t.Fatalf("UpdateProgress: %+v %v", got, err)
+	}
+	refused := errors.New("refused")
+	if _, err := s.UpdateProgress(t.Context(), key, func(engine.Progress, bool) (engine.Progress, error) {
+		return engine.Progress{State: 9}, refused
+	}); !errors.Is(err, refused) {
+		t.Errorf("a refused update: %v", err)
 	}
 	if got, found := progress(t, s, key); !found || got != put {
 		t.Errorf("put %+v, read %+v (found %v)", put, got, found)
@@ -124,5 +137,29 @@ func testProgressLimits(t *testing.T, newStore NewStore) {
 	}
 	if _, found := progress(t, s, engine.ProgressKey{Kind: engine.ProgressScenario, Name: "active", UserID: "any-19"}); !found {
 		t.Error("the newest progress was dropped")
+	}
+}
+
+// UpdateProgress reads and writes in one step: concurrent updates lose none.
+func testUpdateProgressIsAtomic(t *testing.T, newStore NewStore) {
+	s, key := newStore(t, engine.Limits{}), userKey("admin-moved")
+	const goroutines, updates = 8, 50
+	var wg sync.WaitGroup
+	for range goroutines {
+		wg.Go(func() {
+			for range updates {
+				if _, err := s.UpdateProgress(t.Context(), key, func(p engine.Progress, _ bool) (engine.Progress, error) {
+					p.Calls++
+					return p, nil
+				}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if pr, _ := progress(t, s, key); pr.Calls != goroutines*updates {
+		t.Errorf("%d concurrent updates left %d", goroutines*updates, pr.Calls)
 	}
 }
