@@ -12,9 +12,7 @@ import (
 
 func step(t *testing.T, s engine.Store, key engine.ProgressKey, m engine.Machine, at time.Time) engine.Progress {
 	t.Helper()
-	pr, err := s.Step(t.Context(), key, m, at)
-	failOn(t, err)
-	return pr
+	return check[engine.Progress](t)(s.Step(t.Context(), key, m, at))
 }
 
 func progress(t *testing.T, s engine.Store, key engine.ProgressKey) (engine.Progress, bool) {
@@ -26,23 +24,17 @@ func progress(t *testing.T, s engine.Store, key engine.ProgressKey) (engine.Prog
 
 func hit(t *testing.T, s engine.Store, rule string) uint64 {
 	t.Helper()
-	n, err := s.Hit(t.Context(), rule)
-	failOn(t, err)
-	return n
+	return check[uint64](t)(s.Hit(t.Context(), rule))
 }
 
 func next(t *testing.T, s engine.Store) uint64 {
 	t.Helper()
-	n, err := s.NextSequence(t.Context())
-	failOn(t, err)
-	return n
+	return check[uint64](t)(s.NextSequence(t.Context()))
 }
 
 func add(t *testing.T, s engine.Store, ss engine.StartedSession) bool {
 	t.Helper()
-	added, err := s.AddSession(t.Context(), ss)
-	failOn(t, err)
-	return added
+	return check[bool](t)(s.AddSession(t.Context(), ss))
 }
 
 func session1(t *testing.T, s engine.Store, sig string) (engine.StartedSession, bool) {
@@ -61,23 +53,17 @@ func userSessions(t *testing.T, s engine.Store, userID string) ([]engine.Started
 
 func update(t *testing.T, s engine.Store, sig string, f func(*engine.StartedSession) (idvmock.ProfileStatus, error)) engine.StartedSession {
 	t.Helper()
-	ss, err := s.UpdateSession(t.Context(), sig, f)
-	failOn(t, err)
-	return ss
+	return check[engine.StartedSession](t)(s.UpdateSession(t.Context(), sig, f))
 }
 
 func forget(t *testing.T, s engine.Store, userID string) bool {
 	t.Helper()
-	found, err := s.ForgetUser(t.Context(), userID)
-	failOn(t, err)
-	return found
+	return check[bool](t)(s.ForgetUser(t.Context(), userID))
 }
 
 func reset(t *testing.T, s engine.Store) int {
 	t.Helper()
-	n, err := s.Reset(t.Context())
-	failOn(t, err)
-	return n
+	return check[int](t)(s.Reset(t.Context()))
 }
 
 func issue(t *testing.T, s engine.Store, token string, expires time.Time) {
@@ -87,16 +73,21 @@ func issue(t *testing.T, s engine.Store, token string, expires time.Time) {
 
 func valid(t *testing.T, s engine.Store, token string, at time.Time) bool {
 	t.Helper()
-	ok, err := s.TokenValid(t.Context(), token, at)
-	failOn(t, err)
-	return ok
+	return check[bool](t)(s.TokenValid(t.Context(), token, at))
 }
 
 func snapshot(t *testing.T, s engine.Store) engine.Snapshot {
 	t.Helper()
-	snap, err := s.Snapshot(t.Context())
-	failOn(t, err)
-	return snap
+	return check[engine.Snapshot](t)(s.Snapshot(t.Context()))
+}
+
+// check returns a call's value, failing t on its error.
+func check[T any](t *testing.T) func(T, error) T {
+	return func(v T, err error) T {
+		t.Helper()
+		failOn(t, err)
+		return v
+	}
 }
 
 func failOn(t *testing.T, err error) {
