@@ -52,6 +52,8 @@ const (
 	CodeClientError     = "CLIENT_ERROR"
 	CodeAccountDisabled = "ACCOUNT_DISABLED"
 	CodeServiceBusy     = "SERVICE_BUSY"
+	// CodeSignatureNotExist answers Get Result for a signatureId no session has.
+	CodeSignatureNotExist = "SIGNATURE_NOT_EXIST"
 )
 
 // Messages of the envelope: the vendor's where it documents one, idvmock's otherwise.
@@ -67,6 +69,16 @@ const (
 	MessageAccountDisabled  = "Account Disabled"
 	MessageRateLimit        = "Rate limit is exceeded"
 	MessageSignatureUnknown = "signatureId does not exist." // idvmock's: the vendor documents none
+	// MessageSignatureNotExist is the vendor's wording, kept verbatim.
+	MessageSignatureNotExist = "This signatureId is not exist."
+	// MessageInvalidExternalUserID answers Update Status for a userId without a profile.
+	MessageInvalidExternalUserID = "Invalid externalUserId, please check it"
+)
+
+// Image types of Get Result's returnImageType: how its image fields carry the images.
+const (
+	ImageTypeURL    = "URL"    // a URL to download the image from (the default)
+	ImageTypeBase64 = "BASE64" // the base64 of the image bytes
 )
 
 // PricingFree is the deprecated pricingStrategy the vendor sends on most envelopes.
