@@ -21,8 +21,12 @@ type MemoryStore struct {
 	order    *list.List // of patternProgress, oldest first: past MaxProgress they go first
 	hits     map[string]uint64
 	started  *startedSessions
-	sequence uint64
-	tokens   *bounded.Cache[string, time.Time]
+	inactive map[string]*list.Element // deactivated userIds, in inactiveOrder
+	// inactiveOrder lists the deactivated userIds, oldest first: past MaxProgress they go
+	// first.
+	inactiveOrder *list.List
+	sequence      uint64
+	tokens        *bounded.Cache[string, time.Time]
 }
 
 type patternProgress struct {
@@ -45,7 +49,37 @@ func (s *MemoryStore) clear() {
 	s.users, s.patterns, s.order = map[ProgressKey]*Progress{}, map[ProgressKey]*list.Element{}, list.New()
 	s.hits = map[string]uint64{}
 	s.started = newStartedSessions(s.limits)
+	s.inactive, s.inactiveOrder = map[string]*list.Element{}, list.New()
 	s.sequence = 0
+}
+
+// Deactivate makes userID's profile INACTIVE.
+func (s *MemoryStore) Deactivate(_ context.Context, userID string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.deactivate(userID)
+	return nil
+}
+
+func (s *MemoryStore) deactivate(userID string) {
+	if s.inactive[userID] != nil {
+		return
+	}
+	for s.inactiveOrder.Len() >= s.limits.MaxProgress {
+		delete(s.inactive, s.inactiveOrder.Remove(s.inactiveOrder.Front()).(string))
+	}
+	s.inactive[userID] = s.inactiveOrder.PushBack(userID)
+}
+
+// forgetDeactivation forgets that userID was deactivated; it reports whether it was.
+func (s *MemoryStore) forgetDeactivation(userID string) bool {
+	e := s.inactive[userID]
+	if e == nil {
+		return false
+	}
+	s.inactiveOrder.Remove(e)
+	delete(s.inactive, userID)
+	return true
 }
 
 // SetLimits bounds what the store keeps from now on. The issued tokens are kept unless
@@ -181,6 +215,9 @@ func (s *MemoryStore) ForgetUser(_ context.Context, userID string) (bool, error)
 	if s.started.removeUser(userID) {
 		found = true
 	}
+	if s.forgetDeactivation(userID) {
+		found = true
+	}
 	return found, nil
 }
 
@@ -188,7 +225,20 @@ func (s *MemoryStore) ForgetUser(_ context.Context, userID string) (bool, error)
 func (s *MemoryStore) Reset(context.Context) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	n := len(s.users) + len(s.patterns) + len(s.started.byUser)
+	forgotten := map[string]bool{}
+	for key := range s.users {
+		forgotten[key.UserID] = true
+	}
+	for key := range s.patterns {
+		forgotten[key.UserID] = true
+	}
+	for id := range s.started.byUser {
+		forgotten[id] = true
+	}
+	for id := range s.inactive {
+		forgotten[id] = true
+	}
+	n := len(forgotten)
 	sequence := s.sequence
 	s.clear()
 	s.sequence = sequence
@@ -231,6 +281,9 @@ func (s *MemoryStore) Snapshot(context.Context) (Snapshot, error) {
 			snap.Statuses[id] = rt.status
 		}
 	}
+	for id := range s.inactive {
+		snap.Statuses[id] = idvmock.ProfileInactive
+	}
 	return snap, nil
 }
 
@@ -245,9 +298,12 @@ func (s *MemoryStore) Restore(_ context.Context, snap Snapshot) error {
 	for _, ss := range snap.Started {
 		s.started.add(ss)
 	}
-	for id, status := range snap.Statuses {
-		if rt := s.started.byUser[id]; rt != nil {
-			rt.status = status
+	for _, id := range slices.Sorted(maps.Keys(snap.Statuses)) {
+		switch status := snap.Statuses[id]; {
+		case status == idvmock.ProfileInactive:
+			s.deactivate(id)
+		case s.started.byUser[id] != nil:
+			s.started.byUser[id].status = status
 		}
 	}
 	maps.Copy(s.hits, snap.Hits)

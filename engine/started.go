@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"container/list"
 	"context"
 	"fmt"
@@ -129,15 +130,19 @@ func (s *MemoryStore) UserSessions(_ context.Context, userID string) ([]StartedS
 }
 
 func (s *MemoryStore) userSessions(userID string) ([]StartedSession, idvmock.ProfileStatus) {
+	var status idvmock.ProfileStatus
+	if s.inactive[userID] != nil {
+		status = idvmock.ProfileInactive
+	}
 	rt := s.started.byUser[userID]
 	if rt == nil {
-		return nil, ""
+		return nil, status
 	}
 	out := make([]StartedSession, len(rt.sessions))
 	for i, k := range rt.sessions {
 		out[i] = k.StartedSession
 	}
-	return out, rt.status
+	return out, cmp.Or(status, rt.status)
 }
 
 // UpdateSession applies update to a started session.

@@ -28,7 +28,7 @@ type SavedState struct {
 	RemovedUsers []string                      `json:"removedUsers"`
 	Progress     []SavedProgress               `json:"progress"`
 	Started      []StartedSession              `json:"startedSessions"`
-	ProfileSet   map[string]string             `json:"profileStatuses,omitempty"` // userId -> status a completed started session set
+	ProfileSet   map[string]string             `json:"profileStatuses,omitempty"` // userId -> ACTIVE (a started session passed) or INACTIVE (Update Status)
 	RuleMatches  map[string]uint64             `json:"ruleMatches"`
 	StartedCount uint64                        `json:"startedCount"`
 }

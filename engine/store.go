@@ -50,14 +50,20 @@ type Store interface {
 	// Session returns a started session.
 	Session(ctx context.Context, signatureID string) (StartedSession, bool, error)
 	// UserSessions returns userID's started sessions, oldest first, and the status a PASS
-	// among them gave its profile ("" when none did).
+	// among them gave its profile ("" when none did), INACTIVE when it was deactivated.
 	UserSessions(ctx context.Context, userID string) ([]StartedSession, idvmock.ProfileStatus, error)
 	// UpdateSession applies update to a started session, atomically: when update fails,
 	// nothing changes. status, when not "", becomes the profile status of its user.
 	UpdateSession(ctx context.Context, signatureID string, update func(*StartedSession) (status idvmock.ProfileStatus, err error)) (StartedSession, error)
 
-	// ForgetUser forgets userID's progress (of every kind) and started sessions; it reports
-	// whether there was any.
+	// Deactivate makes userID's profile INACTIVE, as the vendor's Update Status does: from
+	// then on StepUser and UserSessions report INACTIVE as its status, whatever a PASS gave
+	// it, until ForgetUser or Reset. Deactivating twice is one deactivation. Past
+	// Limits.MaxProgress deactivated userIds, the oldest deactivation goes first.
+	Deactivate(ctx context.Context, userID string) error
+
+	// ForgetUser forgets userID's progress (of every kind), started sessions and
+	// deactivation; it reports whether there was any.
 	ForgetUser(ctx context.Context, userID string) (bool, error)
 	// Reset forgets everything but the issued tokens and the sequence (a session started
 	// after a reset never takes the number, hence the signatureId, of one before it), and
@@ -180,6 +186,8 @@ type Snapshot struct {
 	Progress map[ProgressKey]Progress
 	Hits     map[string]uint64
 	Started  []StartedSession // oldest first
+	// Statuses are the profile statuses the store holds: ACTIVE for a userId whose started
+	// session passed, INACTIVE for one deactivated.
 	Statuses map[string]idvmock.ProfileStatus
 	Sequence uint64 // sessions started so far
 }

@@ -37,6 +37,8 @@ func Run(t *testing.T, newStore NewStore) {
 		"ProgressLimits":    testProgressLimits,
 		"TokenLimit":        testTokenLimit,
 		"ConcurrentCounter": testConcurrentCounters,
+		"Deactivate":        testDeactivate,
+		"DeactivateLimit":   testDeactivateLimit,
 	} {
 		t.Run(name, func(t *testing.T) { check(t, newStore) })
 	}
