@@ -92,3 +92,17 @@ type GenerateURLData struct {
 type GetResultRequest struct {
 	SignatureID string `json:"signatureId"`
 }
+
+// ProfileData is Get Profile's data on SUCCESS: the profile's status, one document per
+// docType (the latest), and the signatureIds of the user's sessions, oldest first.
+type ProfileData struct {
+	Status        ProfileStatus     `json:"status"`
+	DocumentInfos []json.RawMessage `json:"documentInfos"` // each {docType, subDocType, docDetail}
+	SignatureIDs  []string          `json:"signatureIds"`
+}
+
+// UpdateStatusRequest is the Update Status API's body.
+type UpdateStatusRequest struct {
+	ExternalUserID string        `json:"externalUserId"`
+	Status         ProfileStatus `json:"status"`
+}

@@ -107,10 +107,13 @@ func TestVendorPathsAndOperationsMatchTheSpec(t *testing.T) {
 		t.Fatal(err)
 	}
 	for path, op := range map[string]struct{ method, id string }{
-		PathLatest:      {"GET", OpGetLatest},
-		PathToken:       {"POST", OpToken},
-		PathGenerateURL: {"POST", OpGenerateURL},
-		PathGetResult:   {"POST", OpGetResult},
+		PathLatest:          {"GET", OpGetLatest},
+		PathToken:           {"POST", OpToken},
+		PathGenerateURL:     {"POST", OpGenerateURL},
+		PathGetResult:       {"POST", OpGetResult},
+		PathGetProfile:      {"GET", OpGetProfile},
+		PathGetProfileCamel: {"GET", OpGetProfileCamel},
+		PathUpdateStatus:    {"POST", OpUpdateStatus},
 	} {
 		item := doc.Paths.Find(path)
 		if item == nil || item.GetOperation(op.method) == nil || item.GetOperation(op.method).OperationID != op.id {

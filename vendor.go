@@ -16,6 +16,11 @@ const (
 	PathToken       = "/openapi/auth/ticket/v1/generate-token"
 	PathGenerateURL = "/intl/openapi/identity-risk/idvs-h5/ekyc/v1/generate-ekyc-verification-url"
 	PathGetResult   = "/intl/openapi/identity-risk/idvs-h5/ekyc/v1/get-result"
+	// PathGetProfile and PathGetProfileCamel are Get Profile: the regional hosts document
+	// the first, the global host the second; idvmock answers both on every host.
+	PathGetProfile      = "/intl/openapi/identity-risk/idvs-h5/ekyc/v1/customer-profile/get-by-external-user-id"
+	PathGetProfileCamel = "/intl/openapi/identity-risk/idvs-h5/ekyc/v1/customer-profile/getByExternalUserId"
+	PathUpdateStatus    = "/intl/openapi/identity-risk/idvs-h5/ekyc/v1/customer-profile/update-profile-status"
 )
 
 // operationIds of the vendor's operations in openapi.yaml.
@@ -24,6 +29,10 @@ const (
 	OpToken       = "generateToken"
 	OpGenerateURL = "generateVerificationUrl"
 	OpGetResult   = "getResult"
+	// OpGetProfile and OpGetProfileCamel are Get Profile's two paths.
+	OpGetProfile      = "getProfile"
+	OpGetProfileCamel = "getProfileByExternalUserId"
+	OpUpdateStatus    = "updateProfileStatus"
 )
 
 // TokenHeader carries the access token on every operation but the token API.

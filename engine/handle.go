@@ -31,6 +31,8 @@ type Request struct {
 	Start       StartRequest         // generateVerificationUrl: the body
 	H5URL       string               // generateVerificationUrl: the URL the signatureId is appended to
 	SignatureID string               // getResult
+	// ProfileStatus is the status Update Status asks for; its userId is UserID.
+	ProfileStatus idvmock.ProfileStatus
 }
 
 // Header is what the rules read of a request's headers; net/http's Header is one.
@@ -168,6 +170,10 @@ func (e *Engine) Handle(ctx context.Context, req Request) Reply {
 		r = e.startReply(ctx, &req)
 	case req.Operation == idvmock.OpGetResult:
 		r = e.resultReply(ctx, &req)
+	case req.Operation == idvmock.OpGetProfile, req.Operation == idvmock.OpGetProfileCamel:
+		r = e.profileReply(ctx, set, &req, d)
+	case req.Operation == idvmock.OpUpdateStatus:
+		r = e.updateStatusReply(ctx, set, &req, d)
 	default:
 		r = failure(fmt.Errorf("the engine answers no operation %q", req.Operation))
 	}

@@ -62,6 +62,8 @@ type State struct {
 	Answer   string // one of the scenarios.Answer* kinds
 	Sessions []Session
 	After    scenarios.After // zero: the user stays in this state
+	// Customer sets parts of Get Profile's answer over the derived ones; nil: all derived.
+	Customer *scenarios.CustomerProfileSpec
 }
 
 // sessionOf turns a declaration into the model, without generated fields.

@@ -153,7 +153,7 @@ func (s *Set) compileProfile(name string, spec scenarios.ProfileSpec) *Profile {
 		states = []scenarios.StateSpec{{ProfileBody: spec.ProfileBody}}
 	}
 	for _, st := range states {
-		state := State{Name: st.Name, Status: st.ProfileStatus, Answer: st.Answer}
+		state := State{Name: st.Name, Status: st.ProfileStatus, Answer: st.Answer, Customer: st.CustomerProfile}
 		if st.After != nil {
 			state.After = *st.After
 		}

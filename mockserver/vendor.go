@@ -84,6 +84,18 @@ func getResultRequest(c echo.Context) (engine.Request, error) {
 	return engine.Request{SignatureID: body.SignatureID}, nil
 }
 
+func profileRequest(c echo.Context) (engine.Request, error) {
+	return engine.Request{UserID: c.QueryParam("externalUserId")}, nil
+}
+
+func updateStatusRequest(c echo.Context) (engine.Request, error) {
+	var body idvmock.UpdateStatusRequest
+	if err := json.NewDecoder(c.Request().Body).Decode(&body); err != nil {
+		return engine.Request{}, errNotJSON
+	}
+	return engine.Request{UserID: body.ExternalUserID, ProfileStatus: body.Status}, nil
+}
+
 // write writes an engine's Reply: nothing for a client that went away, a broken connection,
 // a gateway's page, or the vendor's envelope (spoiled, when a fault says so). The exchange
 // takes the reply's trace for the request log and the journal.

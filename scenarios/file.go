@@ -67,10 +67,23 @@ func (p ProfileSpec) Empty() bool {
 }
 
 // ProfileBody is a profile status and the sessions behind it, or a forced answer.
+// CustomerProfile sets what Get Profile answers where the sessions cannot say it.
 type ProfileBody struct {
-	ProfileStatus idvmock.ProfileStatus `yaml:"profileStatus,omitempty" json:"profileStatus,omitempty"`
-	Answer        string                `yaml:"answer,omitempty" json:"answer,omitempty"`
-	Sessions      []SessionSpec         `yaml:"sessions,omitempty" json:"sessions,omitempty"`
+	ProfileStatus   idvmock.ProfileStatus `yaml:"profileStatus,omitempty" json:"profileStatus,omitempty"`
+	Answer          string                `yaml:"answer,omitempty" json:"answer,omitempty"`
+	Sessions        []SessionSpec         `yaml:"sessions,omitempty" json:"sessions,omitempty"`
+	CustomerProfile *CustomerProfileSpec  `yaml:"customerProfile,omitempty" json:"customerProfile,omitempty"`
+}
+
+// CustomerProfileSpec sets parts of Get Profile's answer over those derived from the state's
+// sessions (the documents of the latest PASS session of each document type, and every
+// session's signatureId). A part left out is derived.
+type CustomerProfileSpec struct {
+	// DocumentInfos is Get Profile's documentInfos as given, each an object with at least
+	// docType: data, never evaluated as a template.
+	DocumentInfos []map[string]any `yaml:"documentInfos,omitempty" json:"documentInfos,omitempty"`
+	// SignatureIDs is Get Profile's signatureIds as given; an empty list answers none.
+	SignatureIDs []string `yaml:"signatureIds,omitempty" json:"signatureIds,omitempty"`
 }
 
 // StateSpec is one state of a sequence; After says when the user moves on to the next state.

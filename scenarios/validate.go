@@ -112,11 +112,12 @@ func (v *validator) profile(path string, p ProfileSpec) {
 // with its sessions.
 func (v *validator) state(path string, st ProfileBody) {
 	if slices.Contains(ForcedAnswers, st.Answer) {
-		if st.ProfileStatus != "" || len(st.Sessions) > 0 {
-			v.add(path, fmt.Sprintf("answer %q takes no profileStatus or sessions", st.Answer), "remove them")
+		if st.ProfileStatus != "" || len(st.Sessions) > 0 || st.CustomerProfile != nil {
+			v.add(path, fmt.Sprintf("answer %q takes no profileStatus, sessions or customerProfile", st.Answer), "remove them")
 		}
 		return
 	}
+	v.customerProfile(path+".customerProfile", st.CustomerProfile)
 	if st.Answer != AnswerSession {
 		v.add(path+".answer", fmt.Sprintf("unknown answer %q", st.Answer),
 			"use user_not_found, bad_solution_code, server_error or token_expired, or leave answer out to answer with the latest session")
@@ -241,4 +242,29 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// customerProfile checks what a state sets of Get Profile's answer: every document names its
+// docType, once.
+func (v *validator) customerProfile(path string, cp *CustomerProfileSpec) {
+	if cp == nil {
+		return
+	}
+	seen := map[string]bool{}
+	for i, doc := range cp.DocumentInfos {
+		p := fmt.Sprintf("%s.documentInfos[%d]", path, i)
+		docType, ok := doc["docType"].(string)
+		switch {
+		case !ok || docType == "":
+			v.add(p+".docType", "is missing or not a string", "name the document type, e.g. docType: PH-ID-SSS")
+		case seen[docType]:
+			v.add(p+".docType", fmt.Sprintf("%q is listed twice", docType), "Get Profile has one entry per docType: keep the latest")
+		}
+		seen[docType] = true
+	}
+	for i, sig := range cp.SignatureIDs {
+		if sig == "" {
+			v.add(fmt.Sprintf("%s.signatureIds[%d]", path, i), "is empty", "give the signatureId, or remove the entry")
+		}
+	}
 }
