@@ -3,12 +3,17 @@ package idvmock
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"maps"
 	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
 )
 
 func TestSpecIsValidWithExamplesChecked(t *testing.T) {
@@ -119,5 +124,59 @@ func TestVendorPathsAndOperationsMatchTheSpec(t *testing.T) {
 	}
 	if Sign(SampleAccessKey, SampleSecretKey, "1665993522952") != "02209bbeaf0d0a3dd587f6a1ba22f84c98d142e3b545e77db7e4906ca56349f5" {
 		t.Error("the sample keys do not sign the vendor's published test vector")
+	}
+}
+
+// Every path, query and header parameter carries an example (example, examples, or its
+// schema's default), so that tools that call the API from the document alone (Dredd refuses
+// "Required URI parameter 'userId' has no example or default value") have a value to send.
+// Parameters added later must carry one too.
+func TestEveryParameterHasAnExample(t *testing.T) {
+	doc, err := LoadSpec()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var missing []string
+	check := func(where string, params openapi3.Parameters) {
+		for _, ref := range params {
+			p := ref.Value
+			if p.Example != nil || len(p.Examples) > 0 || (p.Schema != nil && p.Schema.Value.Default != nil) {
+				continue
+			}
+			missing = append(missing, fmt.Sprintf("%s: %s parameter %q", where, p.In, p.Name))
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(doc.Components.Parameters)) {
+		// Checked here once, not at each $ref to it.
+		ref := doc.Components.Parameters[name]
+		check("#/components/parameters/"+name, openapi3.Parameters{{Value: ref.Value}})
+	}
+	inline := func(params openapi3.Parameters) openapi3.Parameters {
+		return slices.DeleteFunc(slices.Clone(params), func(p *openapi3.ParameterRef) bool {
+			return strings.HasPrefix(p.Ref, "#/components/parameters/")
+		})
+	}
+	for _, path := range doc.Paths.InMatchingOrder() {
+		item := doc.Paths.Value(path)
+		check(path, inline(item.Parameters))
+		for _, method := range slices.Sorted(maps.Keys(item.Operations())) {
+			check(method+" "+path, inline(item.Operations()[method].Parameters))
+		}
+	}
+	if len(missing) > 0 {
+		t.Errorf("openapi.yaml: %d parameters have no example; give each an `example:` that its schema accepts:\n  %s",
+			len(missing), strings.Join(missing, "\n  "))
+	}
+}
+
+// The examples of parameters are checked against their schemas when the document loads.
+func TestSpecRefusesAParameterExampleThatBreaksItsSchema(t *testing.T) {
+	const good = "      example: ph\n" // JournalRegion's, enum [global, sg, ph, th, my, vn]
+	if bytes.Count(OpenAPI, []byte(good)) != 1 {
+		t.Fatalf("openapi.yaml has %d lines %q, want 1", bytes.Count(OpenAPI, []byte(good)), good)
+	}
+	broken := bytes.Replace(OpenAPI, []byte(good), []byte("      example: mars\n"), 1)
+	if _, err := loadSpec(broken); err == nil || !strings.Contains(err.Error(), "mars") {
+		t.Fatalf("loadSpec accepted the parameter example region=mars (err = %v)", err)
 	}
 }
