@@ -180,3 +180,69 @@ func TestSpecRefusesAParameterExampleThatBreaksItsSchema(t *testing.T) {
 		t.Fatalf("loadSpec accepted the parameter example region=mars (err = %v)", err)
 	}
 }
+
+// vendorBodies says what each file of testdata/vendor is: a request body or the HTTP 200
+// response of an operation.
+var vendorBodies = map[string]struct {
+	method, path string
+	request      bool
+}{
+	"init.json":                       {"GET", PathLatest, false},
+	"user_not_found.json":             {"GET", PathLatest, false},
+	"bad_solution_code.json":          {"GET", PathLatest, false},
+	"server_error.json":               {"GET", PathLatest, false},
+	"requests/get_result.json":        {"POST", PathGetResult, true},
+	"requests/token_test_vector.json": {"POST", PathToken, true},
+}
+
+// Every body of testdata/vendor conforms to openapi.yaml: a request to its operation's
+// request body schema, a response to its HTTP 200 response schema.
+func TestVendorBodiesConformToTheSpec(t *testing.T) {
+	doc, err := LoadSpec()
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := filepath.Join("testdata", "vendor")
+	seen := 0
+	err = filepath.WalkDir(root, func(file string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || filepath.Ext(file) != ".json" {
+			return err
+		}
+		name, _ := filepath.Rel(root, file)
+		name = filepath.ToSlash(name)
+		what, ok := vendorBodies[name]
+		if !ok {
+			t.Errorf("%s: no schema to check it against: add it to vendorBodies in spec_test.go (a request body or a response, of which operation)", file)
+			return nil
+		}
+		seen++
+		raw, err := os.ReadFile(file)
+		if err != nil {
+			return err
+		}
+		var body any
+		if err := json.Unmarshal(raw, &body); err != nil {
+			t.Errorf("%s: not JSON: %v", file, err)
+			return nil
+		}
+		op := doc.Paths.Find(what.path).GetOperation(what.method)
+		var content openapi3.Content
+		where := what.method + " " + what.path
+		if what.request {
+			content, where = op.RequestBody.Value.Content, where+" request body"
+		} else {
+			content, where = op.Responses.Status(200).Value.Content, where+" 200 response"
+		}
+		schema := content.Get("application/json").Schema.Value
+		if err := schema.VisitJSON(body, openapi3.MultiErrors()); err != nil {
+			t.Errorf("%s does not conform to openapi.yaml's %s:\n%v", file, where, err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if seen != len(vendorBodies) {
+		t.Errorf("%d of the %d files vendorBodies names were found under %s", seen, len(vendorBodies), root)
+	}
+}
