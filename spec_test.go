@@ -3,12 +3,17 @@ package idvmock
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"maps"
 	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
 )
 
 func TestSpecIsValidWithExamplesChecked(t *testing.T) {
@@ -122,5 +127,125 @@ func TestVendorPathsAndOperationsMatchTheSpec(t *testing.T) {
 	}
 	if Sign(SampleAccessKey, SampleSecretKey, "1665993522952") != "02209bbeaf0d0a3dd587f6a1ba22f84c98d142e3b545e77db7e4906ca56349f5" {
 		t.Error("the sample keys do not sign the vendor's published test vector")
+	}
+}
+
+// Every path, query and header parameter carries an example (example, examples, or its
+// schema's default), so that tools that call the API from the document alone (Dredd refuses
+// "Required URI parameter 'userId' has no example or default value") have a value to send.
+// Parameters added later must carry one too.
+func TestEveryParameterHasAnExample(t *testing.T) {
+	doc, err := LoadSpec()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var missing []string
+	check := func(where string, params openapi3.Parameters) {
+		for _, ref := range params {
+			p := ref.Value
+			if p.Example != nil || len(p.Examples) > 0 || (p.Schema != nil && p.Schema.Value.Default != nil) {
+				continue
+			}
+			missing = append(missing, fmt.Sprintf("%s: %s parameter %q", where, p.In, p.Name))
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(doc.Components.Parameters)) {
+		// Checked here once, not at each $ref to it.
+		ref := doc.Components.Parameters[name]
+		check("#/components/parameters/"+name, openapi3.Parameters{{Value: ref.Value}})
+	}
+	inline := func(params openapi3.Parameters) openapi3.Parameters {
+		return slices.DeleteFunc(slices.Clone(params), func(p *openapi3.ParameterRef) bool {
+			return strings.HasPrefix(p.Ref, "#/components/parameters/")
+		})
+	}
+	for _, path := range doc.Paths.InMatchingOrder() {
+		item := doc.Paths.Value(path)
+		check(path, inline(item.Parameters))
+		for _, method := range slices.Sorted(maps.Keys(item.Operations())) {
+			check(method+" "+path, inline(item.Operations()[method].Parameters))
+		}
+	}
+	if len(missing) > 0 {
+		t.Errorf("openapi.yaml: %d parameters have no example; give each an `example:` that its schema accepts:\n  %s",
+			len(missing), strings.Join(missing, "\n  "))
+	}
+}
+
+// The examples of parameters are checked against their schemas when the document loads.
+func TestSpecRefusesAParameterExampleThatBreaksItsSchema(t *testing.T) {
+	const good = "      example: ph\n" // JournalRegion's, enum [global, sg, ph, th, my, vn]
+	if bytes.Count(OpenAPI, []byte(good)) != 1 {
+		t.Fatalf("openapi.yaml has %d lines %q, want 1", bytes.Count(OpenAPI, []byte(good)), good)
+	}
+	broken := bytes.Replace(OpenAPI, []byte(good), []byte("      example: mars\n"), 1)
+	if _, err := loadSpec(broken); err == nil || !strings.Contains(err.Error(), "mars") {
+		t.Fatalf("loadSpec accepted the parameter example region=mars (err = %v)", err)
+	}
+}
+
+// vendorBodies says what each file of testdata/vendor is: a request body or the HTTP 200
+// response of an operation.
+var vendorBodies = map[string]struct {
+	method, path string
+	request      bool
+}{
+	"init.json":                       {"GET", PathLatest, false},
+	"user_not_found.json":             {"GET", PathLatest, false},
+	"bad_solution_code.json":          {"GET", PathLatest, false},
+	"server_error.json":               {"GET", PathLatest, false},
+	"requests/get_result.json":        {"POST", PathGetResult, true},
+	"requests/token_test_vector.json": {"POST", PathToken, true},
+}
+
+// Every body of testdata/vendor conforms to openapi.yaml: a request to its operation's
+// request body schema, a response to its HTTP 200 response schema.
+func TestVendorBodiesConformToTheSpec(t *testing.T) {
+	doc, err := LoadSpec()
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := filepath.Join("testdata", "vendor")
+	seen := 0
+	err = filepath.WalkDir(root, func(file string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || filepath.Ext(file) != ".json" {
+			return err
+		}
+		name, _ := filepath.Rel(root, file)
+		name = filepath.ToSlash(name)
+		what, ok := vendorBodies[name]
+		if !ok {
+			t.Errorf("%s: no schema to check it against: add it to vendorBodies in spec_test.go (a request body or a response, of which operation)", file)
+			return nil
+		}
+		seen++
+		raw, err := os.ReadFile(file)
+		if err != nil {
+			return err
+		}
+		var body any
+		if err := json.Unmarshal(raw, &body); err != nil {
+			t.Errorf("%s: not JSON: %v", file, err)
+			return nil
+		}
+		op := doc.Paths.Find(what.path).GetOperation(what.method)
+		var content openapi3.Content
+		where := what.method + " " + what.path
+		if what.request {
+			content, where = op.RequestBody.Value.Content, where+" request body"
+		} else {
+			content, where = op.Responses.Status(200).Value.Content, where+" 200 response"
+		}
+		schema := content.Get("application/json").Schema.Value
+		if err := schema.VisitJSON(body, openapi3.MultiErrors()); err != nil {
+			t.Errorf("%s does not conform to openapi.yaml's %s:\n%v", file, where, err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if seen != len(vendorBodies) {
+		t.Errorf("%d of the %d files vendorBodies names were found under %s", seen, len(vendorBodies), root)
 	}
 }

@@ -2,6 +2,8 @@ package mockserver
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -86,5 +88,32 @@ func TestEveryOperationIsServed(t *testing.T) {
 				t.Errorf("%s %s: HTTP %d %s: no handler for this operation", method, path, rec.Code, rec.Body)
 			}
 		}
+	}
+}
+
+// The vendor's request bodies of testdata/vendor/requests pass the mock's validation: the
+// token request earns a token on the test vector's clock, and Get Result's request gets the
+// answer for a signatureId no session has, as any well-formed request for one does.
+func TestVendorRequestBodiesAreAccepted(t *testing.T) {
+	clock := &fixedClock{now: vectorTime}
+	s := newTestServer(t, Config{Engine: engineAt(t, clock.Now)})
+	read := func(name string) string {
+		raw, err := os.ReadFile(filepath.Join("..", "testdata", "vendor", "requests", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(raw)
+	}
+	if a := requestToken(t, s, tokenCall(read("token_test_vector.json"))); a.Code != "SUCCESS" || a.Token == "" {
+		t.Errorf("token_test_vector.json: %s %q", a.Code, a.Message)
+	}
+	sc := newSpecChecker(t)
+	vendor, unknown := getResultCall(""), getResultCall("nope")
+	vendor.body = read("get_result.json")
+	got, want := serve(t, s, vendor), serve(t, s, unknown)
+	sc.check(t, vendor, got)
+	if g, w := decode(t, got), decode(t, want); got.Code != want.Code || g.Code != w.Code || g.Message != w.Message {
+		t.Errorf("get_result.json: HTTP %d %s %q; a request for an unknown signatureId gets HTTP %d %s %q",
+			got.Code, g.Code, g.Message, want.Code, w.Code, w.Message)
 	}
 }

@@ -154,6 +154,14 @@ func schemaMessage(name string, se *openapi3.SchemaError) string {
 		return fmt.Sprintf("%s must be from %v to %v.", name, deref(s.Min), deref(s.Max))
 	case "type":
 		return fmt.Sprintf("%s must be a%s %s.", name, article(s.Type.Slice()[0]), s.Type.Slice()[0])
+	case "enum":
+		values := make([]string, len(s.Enum))
+		for i, v := range s.Enum {
+			values[i] = fmt.Sprint(v)
+		}
+		return fmt.Sprintf("%s must be one of %s.", name, strings.Join(values, ", "))
+	case "pattern":
+		return fmt.Sprintf("%s must match the pattern %s.", name, s.Pattern)
 	}
 	return fmt.Sprintf("%s is invalid: %s.", name, strings.TrimSuffix(f.Reason, "."))
 }
@@ -180,13 +188,19 @@ func describeBodyError(re *openapi3filter.RequestError) (int, string, string) {
 		return badRequest(re.Error())
 	}
 	pointer := se.JSONPointer()
-	if len(pointer) == 0 {
+	fields, isObject := se.Value.(map[string]any)
+	switch {
+	case len(pointer) == 0 && se.SchemaField == "maxProperties" && isObject && se.Schema.MaxProps != nil:
+		return http.StatusOK, idvmock.CodeParameterError, fmt.Sprintf(
+			"The body has %d fields; at most %d are accepted: leave out fields this endpoint does not declare.", len(fields), *se.Schema.MaxProps)
+	case len(pointer) == 0:
 		return badRequest("the body must be a JSON object")
 	}
 	field := pointer[0]
-	var prop *openapi3.SchemaRef
+	var body, prop *openapi3.SchemaRef
 	if media := re.RequestBody.Content.Get(re.Input.Request.Header.Get(echo.HeaderContentType)); media != nil && media.Schema != nil {
-		prop = media.Schema.Value.Properties[field]
+		body = media.Schema
+		prop = body.Value.Properties[field]
 	}
 	switch {
 	case se.SchemaField == "required", se.SchemaField == "minLength", se.Value == nil:
@@ -194,8 +208,35 @@ func describeBodyError(re *openapi3filter.RequestError) (int, string, string) {
 	case prop != nil && prop.Value.Extensions[messageExtension] != nil:
 		msg, _ := prop.Value.Extensions[messageExtension].(string)
 		return http.StatusOK, idvmock.CodeParameterError, msg
+	case prop == nil && body != nil && len(pointer) == 1 && body.Value.AdditionalProperties.Schema != nil:
+		return http.StatusOK, idvmock.CodeParameterError, fmt.Sprintf("%s is not a field this endpoint declares, so it must be %s.",
+			field, alternatives(body.Value.AdditionalProperties.Schema.Value))
 	}
 	return http.StatusOK, idvmock.CodeParameterError, schemaMessage(field, se)
+}
+
+// alternatives says in words what values a schema allows: "a string of at most 2048
+// characters, a number or a boolean" for an anyOf of three types.
+func alternatives(s *openapi3.Schema) string {
+	one := func(s *openapi3.Schema) string {
+		t := idvmock.TypeText(s)
+		text := "a" + article(t) + " " + t
+		if s.MaxLength != nil {
+			text += fmt.Sprintf(" of at most %d characters", *s.MaxLength)
+		}
+		return text
+	}
+	var alts []string
+	for _, x := range append(s.AnyOf, s.OneOf...) {
+		alts = append(alts, one(x.Value))
+	}
+	switch len(alts) {
+	case 0:
+		return one(s)
+	case 1:
+		return alts[0]
+	}
+	return strings.Join(alts[:len(alts)-1], ", ") + " or " + alts[len(alts)-1]
 }
 
 func article(word string) string {
