@@ -185,7 +185,7 @@ func TestUpdateStatusAnswersOnEveryHost(t *testing.T) {
 			{"nobody", "INACTIVE", idvmock.CodeParameterError, idvmock.MessageInvalidExternalUserID},
 			{"user_init", "INACTIVE", idvmock.CodeParameterError, idvmock.MessageInvalidExternalUserID},
 			{"user_active", "ACTIVE", idvmock.CodeParameterError, `status "ACTIVE" is currently not supported: Update Status can only set INACTIVE`},
-			{"user_active", "DELETED", idvmock.CodeParameterError, `status is invalid: value is not one of the allowed values ["INACTIVE","ACTIVE"].`},
+			{"user_active", "DELETED", idvmock.CodeParameterError, "status must be one of INACTIVE, ACTIVE."},
 			{"user_error", "INACTIVE", idvmock.CodeError, idvmock.MessageServerError},
 			{"user_active", "INACTIVE", idvmock.CodeSuccess, idvmock.MessageOK},
 			{"user_active", "INACTIVE", idvmock.CodeSuccess, idvmock.MessageOK}, // twice is one deactivation
