@@ -365,8 +365,12 @@ func TestDuplicateDeliveryFault(t *testing.T) {
 	if !slices.Equal(notes, []string{"duplicate_delivery: delivery 1 of 2", "duplicate_delivery: delivery 2 of 2"}) {
 		t.Errorf("notes %q", notes)
 	}
-	if n := s.journal.count(filter{Fault: "duplicate_delivery"}); n != 2 {
-		t.Errorf("?fault=duplicate_delivery finds %d entries", n)
+	list := adminCall(http.MethodGet, "/__admin/requests?kind=webhook&fault=duplicate_delivery", "")
+	rec := serve(t, s, list)
+	newSpecChecker(t).check(t, list, rec)
+	var found struct{ Requests []Entry }
+	if err := json.Unmarshal(rec.Body.Bytes(), &found); err != nil || len(found.Requests) != 2 {
+		t.Errorf("?fault=duplicate_delivery: %d %s", rec.Code, rec.Body)
 	}
 }
 
