@@ -18,8 +18,9 @@ type Fault struct {
 	RetryAfter  time.Duration // service_busy
 }
 
-// Terminal reports whether the fault replaces the answer (every kind but latency).
-func (f Fault) Terminal() bool { return f.Kind != scenarios.FaultLatency }
+// Terminal reports whether the fault replaces the answer (every kind but latency and the
+// delivery faults, which act on no answer).
+func (f Fault) Terminal() bool { return f.Kind != scenarios.FaultLatency && !f.Kind.Delivery() }
 
 // faultOf compiles a declared fault.
 func faultOf(f scenarios.FaultSpec) Fault {

@@ -40,16 +40,19 @@ func TestHandleRepliesOfFaultsAndForcedAnswers(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]Reply{
-		"fault-latency":            {Status: 200, Code: idvmock.CodeParameterError, Message: idvmock.MessageUserNotFound, Delay: time.Millisecond},
-		"fault-hang":               {Break: scenarios.FaultHang},
-		"fault-reset":              {Break: scenarios.FaultReset},
-		"fault-empty":              {Break: scenarios.FaultEmpty},
-		"fault-gateway":            {Gateway: true, Status: 504, Code: "504"},
-		"fault-truncated":          {Status: 200, Code: idvmock.CodeParameterError, Message: idvmock.MessageUserNotFound, Spoil: scenarios.FaultTruncated},
-		"fault-malformed":          {Status: 200, Code: idvmock.CodeParameterError, Message: idvmock.MessageUserNotFound, Spoil: scenarios.FaultMalformed},
-		"fault-service_busy":       {Status: 200, Code: idvmock.CodeServiceBusy, Message: idvmock.MessageRateLimit, RetryAfter: 1500 * time.Millisecond},
-		"fault-token_expired":      {Status: 200, Code: idvmock.CodeIAMFailed, Message: idvmock.MessageTokenNotFound},
-		"fault-server_error":       {Status: 200, Code: idvmock.CodeError, Message: idvmock.MessageServerError},
+		"fault-latency":       {Status: 200, Code: idvmock.CodeParameterError, Message: idvmock.MessageUserNotFound, Delay: time.Millisecond},
+		"fault-hang":          {Break: scenarios.FaultHang},
+		"fault-reset":         {Break: scenarios.FaultReset},
+		"fault-empty":         {Break: scenarios.FaultEmpty},
+		"fault-gateway":       {Gateway: true, Status: 504, Code: "504"},
+		"fault-truncated":     {Status: 200, Code: idvmock.CodeParameterError, Message: idvmock.MessageUserNotFound, Spoil: scenarios.FaultTruncated},
+		"fault-malformed":     {Status: 200, Code: idvmock.CodeParameterError, Message: idvmock.MessageUserNotFound, Spoil: scenarios.FaultMalformed},
+		"fault-service_busy":  {Status: 200, Code: idvmock.CodeServiceBusy, Message: idvmock.MessageRateLimit, RetryAfter: 1500 * time.Millisecond},
+		"fault-token_expired": {Status: 200, Code: idvmock.CodeIAMFailed, Message: idvmock.MessageTokenNotFound},
+		"fault-server_error":  {Status: 200, Code: idvmock.CodeError, Message: idvmock.MessageServerError},
+		// Delivery faults act on no request: their rules are not tried, the request is answered.
+		"fault-duplicate_delivery": {Status: 200, Code: idvmock.CodeParameterError, Message: idvmock.MessageUserNotFound},
+		"fault-bad_signature":      {Status: 200, Code: idvmock.CodeParameterError, Message: idvmock.MessageUserNotFound},
 		"forced-user_not_found":    {Status: 200, Code: idvmock.CodeParameterError, Message: idvmock.MessageUserNotFound},
 		"forced-bad_solution_code": {Status: 200, Code: idvmock.CodeParameterError, Message: idvmock.MessageBadSolutionCode},
 		"forced-server_error":      {Status: 200, Code: idvmock.CodeError, Message: idvmock.MessageServerError},
@@ -65,7 +68,13 @@ func TestHandleRepliesOfFaultsAndForcedAnswers(t *testing.T) {
 		if fmt.Sprint(got) != fmt.Sprint(w) || r.Trace.Err != nil {
 			t.Errorf("%s: got %+v (%v), want %+v", userID, got, r.Trace.Err, w)
 		}
-		if kind, ok := strings.CutPrefix(userID, "fault-"); ok && (r.Trace.Rule != kind || len(r.Trace.Faults) != 1 || string(r.Trace.Faults[0]) != kind) {
+		kind, ok := strings.CutPrefix(userID, "fault-")
+		switch {
+		case ok && scenarios.FaultKind(kind).Delivery():
+			if r.Trace.Rule != "" || len(r.Trace.Faults) != 0 {
+				t.Errorf("%s: a rule of delivery faults acted on a request: rule %q, faults %v", userID, r.Trace.Rule, r.Trace.Faults)
+			}
+		case ok && (r.Trace.Rule != kind || len(r.Trace.Faults) != 1 || string(r.Trace.Faults[0]) != kind):
 			t.Errorf("%s: the trace names rule %q and faults %v", userID, r.Trace.Rule, r.Trace.Faults)
 		}
 	}

@@ -211,10 +211,21 @@ func userNearMiss(req *Request, lower string, u *User) (NearMiss, bool) {
 	return NearMiss{Kind: "user", Name: u.ID, Differences: diffs, distance: d}, true
 }
 
-// firstRule is the first rule that matches req, or nil.
+// firstRule is the first rule that matches req, or nil. Rules of delivery faults are not
+// tried: they act on deliveries only (firstDeliveryRule).
 func (s *Set) firstRule(req *Request) *Rule {
 	for _, r := range s.rules {
-		if r.match.matches(req) {
+		if !r.Delivery && r.match.matches(req) {
+			return r
+		}
+	}
+	return nil
+}
+
+// firstDeliveryRule is the first rule of delivery faults that matches a delivery, or nil.
+func (s *Set) firstDeliveryRule(req *Request) *Rule {
+	for _, r := range s.rules {
+		if r.Delivery && r.match.matches(req) {
 			return r
 		}
 	}

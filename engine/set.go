@@ -47,9 +47,12 @@ type Rule struct {
 	Spec    scenarios.RuleSpec
 	Profile *Profile // nil: the user answers
 	Faults  []Fault
-	match   matcher
-	states  [][]Session
-	label   string // "rule <name>", in traces
+	// Delivery: every fault is a delivery fault (scenarios.RuleSpec.DeliveryRule); the rule
+	// matches completions' deliveries (Engine.DeliveryFaults) and never a request.
+	Delivery bool
+	match    matcher
+	states   [][]Session
+	label    string // "rule <name>", in traces
 }
 
 type sessionRef struct {
@@ -219,7 +222,8 @@ func (s *Set) reindex() {
 }
 
 func (s *Set) compileRule(f *scenarios.File, spec scenarios.RuleSpec) (*Rule, error) {
-	r := &Rule{Name: spec.Name, Source: f.Name(), Spec: spec, match: compileMatch(spec.Match), label: "rule " + spec.Name}
+	r := &Rule{Name: spec.Name, Source: f.Name(), Spec: spec, match: compileMatch(spec.Match), label: "rule " + spec.Name,
+		Delivery: spec.DeliveryRule()}
 	switch {
 	case spec.Scenario != "":
 		p, ok := s.profiles[spec.Scenario]

@@ -33,14 +33,15 @@ type CallbackPolicy struct {
 	// retry; default 1000. A completion that finds the bound reached is not called back: the
 	// journal shows the delivery dropped, and why.
 	MaxPending int
-	// Allow is where callbacks may go (see ParseCallbackAllow); empty: anywhere, for a mock on
+	// Allow is where callbacks and webhooks may go (see ParseCallbackAllow); empty: anywhere, for a mock on
 	// a developer's machine. It is checked on the address each connection is made to, so a
 	// name that resolves to an address outside the list is refused too (DNS rebinding
 	// included). A refused target is journaled and not retried. With Allow set, no HTTP
 	// proxy is used, since the check must see the receiver's own address.
 	Allow CallbackAllow
 
-	// Client sends the callbacks; default: a client with Timeout. Its redirects are never
+	// Client sends the callbacks and webhooks; default: a client without a timeout of its
+	// own (each attempt has its schedule's: Timeout for callbacks). Its redirects are never
 	// followed. With Allow set, its Transport must be nil or an *http.Transport, whose dialer
 	// is replaced by the one that checks Allow; with any other Transport every callback is
 	// refused, since Allow could not be enforced.
@@ -74,7 +75,7 @@ const (
 // client is the policy's HTTP client as callbacks use it: no redirects followed, and Allow
 // enforced by the dialer. refuse is set when Allow cannot be enforced.
 func (p *CallbackPolicy) client() (c *http.Client, refuse error) {
-	c = &http.Client{Timeout: p.Timeout}
+	c = &http.Client{}
 	if p.Client != nil {
 		copied := *p.Client
 		c = &copied

@@ -103,20 +103,14 @@ func (s *Server) h5Finish(c echo.Context) error {
 		template.HTMLEscapeString(sig), template.HTMLEscapeString(outcome)))
 }
 
-// complete finishes a started session and reports it to its callbackUrl. The engine refuses
-// a session that already finished, and submitting one again (engine.ErrSessionFinished):
-// either would only send another callback.
+// complete finishes a started session and reports it (Server.report): to its callbackUrl,
+// or through the account's webhook. The engine refuses a session that already finished, and
+// submitting one again (engine.ErrSessionFinished): either would only report it again.
 func (s *Server) complete(ctx context.Context, sig string, c engine.Completion) (engine.StartedSession, error) {
 	started, err := s.cfg.Engine.Complete(ctx, sig, c)
 	if err != nil {
 		return started, err
 	}
-	if started.Start.CallbackURL != "" {
-		kind := "COMPLETED"
-		if started.Session.State == scenarios.StateSubmitted {
-			kind = "SUBMIT_COMPLETED"
-		}
-		s.callbacks.deliver(started.Start.CallbackURL, started.Session.SignatureID, kind, started.UserID)
-	}
+	s.report(ctx, started)
 	return started, nil
 }

@@ -9,12 +9,12 @@ import (
 	"github.com/idvmock/idvmock/engine"
 )
 
-// Entry is one request the mock answered, or one callback it delivered, as the journal keeps
-// it. Values a client sent are clipped, so an entry's size is bounded.
+// Entry is one request the mock answered, or one attempt of a callback or webhook it
+// delivered, as the journal keeps it. Values a client sent are clipped, so an entry's size is bounded.
 type Entry struct {
 	ID            uint64            `json:"id"`
 	Time          time.Time         `json:"time"`
-	Kind          string            `json:"kind"` // request or callback
+	Kind          string            `json:"kind"` // request, callback or webhook
 	Host          string            `json:"host,omitempty"`
 	Region        string            `json:"region,omitempty"`
 	Method        string            `json:"method"`
@@ -34,9 +34,11 @@ type Entry struct {
 	TransactionID string            `json:"transactionId,omitempty"`
 	Unmatched     bool              `json:"unmatched,omitempty"` // no user or rule knew the userId
 	NearMisses    []engine.NearMiss `json:"nearMisses,omitempty"`
-	Attempt       int               `json:"attempt,omitempty"` // callbacks: 1 for the first try
-	Error         string            `json:"error,omitempty"`   // callbacks: why the attempt failed, or why none was made
-	Body          string            `json:"body,omitempty"`    // callbacks: the JSON body POSTed
+	Attempt       int               `json:"attempt,omitempty"` // deliveries: 1 for the first try
+	Error         string            `json:"error,omitempty"`   // deliveries: why the attempt failed, or why none was made
+	Body          string            `json:"body,omitempty"`    // deliveries: the JSON body POSTed
+	Headers       map[string]string `json:"headers,omitempty"` // webhooks: the aai-* headers sent (never the secret)
+	Note          string            `json:"note,omitempty"`    // deliveries: what a delivery fault did
 }
 
 // Limits on what one entry keeps of a client's values.
@@ -65,6 +67,7 @@ func (j *journal) add(e Entry) {
 	e.UserID = clipTo(e.UserID, maxEntryField)
 	e.Error = clipTo(e.Error, maxEntryError)
 	e.Body = clipTo(e.Body, maxEntryBody)
+	e.Note = clipTo(e.Note, maxEntryError)
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	j.lastID++

@@ -51,7 +51,8 @@ type Config struct {
 	AdminToken  string                                                // when set, /__admin/ needs Authorization: Bearer <token>
 	JournalSize int                                                   // requests the journal keeps; default 1000
 	PublicURL   string                                                // base of the H5 URLs; default http://<Host of the request>
-	Callbacks   CallbackPolicy                                        // how completed sessions are reported to callbackUrl
+	Callbacks   CallbackPolicy                                        // how completed sessions are reported to callbackUrl, and the bounds webhooks share
+	Webhook     Webhook                                               // the account's signed webhook, for sessions without callbackUrl; none when its URL is empty
 	Logger      *slog.Logger                                          // default: discard
 	Version     string                                                // reported by the health endpoint; default "dev"
 	Reload      func() engine.ReloadStatus                            // how the last reload of the scenario files went; nil: no reloading
@@ -91,22 +92,24 @@ const DefaultJournalSize = 1000
 
 // Server is the mock. It is an http.Handler.
 type Server struct {
-	cfg           Config
-	echo          *echo.Echo
-	router        routers.Router
-	routesMu      sync.RWMutex
-	routes        map[string]routeHit // findRoute's cache
-	bodyLimits    map[string]int64    // by operationId, where openapi.yaml raises maxBodyBytes
-	regions       *idvmock.Regions
-	filterOptions *openapi3filter.Options
-	adminOptions  *openapi3filter.Options
-	timeouts      Timeouts
-	handlers      map[string]echo.HandlerFunc // by operationId
-	journal       *journal
-	callbacks     *callbacks
-	log           *slog.Logger
-	stop          chan struct{} // closed when the server shuts down: hanging faults let go
-	stopOnce      sync.Once
+	cfg              Config
+	echo             *echo.Echo
+	router           routers.Router
+	routesMu         sync.RWMutex
+	routes           map[string]routeHit // findRoute's cache
+	bodyLimits       map[string]int64    // by operationId, where openapi.yaml raises maxBodyBytes
+	regions          *idvmock.Regions
+	filterOptions    *openapi3filter.Options
+	adminOptions     *openapi3filter.Options
+	timeouts         Timeouts
+	handlers         map[string]echo.HandlerFunc // by operationId
+	journal          *journal
+	deliveries       *deliveries
+	callbackSchedule *schedule // of the plain callbacks
+	webhookSchedule  *schedule // of the webhook, when there is one
+	log              *slog.Logger
+	stop             chan struct{} // closed when the server shuts down: hanging faults let go
+	stopOnce         sync.Once
 }
 
 // New builds a Server from openapi.yaml and cfg. It gives cfg.Engine the token API's keys and
@@ -139,7 +142,11 @@ func New(cfg Config) (*Server, error) {
 	// Admin bodies are scenario declarations: the scenario linter checks them and says where
 	// a problem is, better than a schema error would.
 	s.adminOptions = &openapi3filter.Options{AuthenticationFunc: s.authenticate, ExcludeRequestBody: true}
-	s.callbacks = newCallbacks(cfg.Callbacks, s.journal, s.log, s.stop)
+	s.deliveries = newDeliveries(cfg.Callbacks, s.journal, s.log, s.stop)
+	s.callbackSchedule = callbackSchedule(cfg.Callbacks)
+	if cfg.Webhook.URL != "" {
+		s.webhookSchedule = cfg.Webhook.schedule()
+	}
 	s.echo = s.newEcho()
 	return s, nil
 }
@@ -168,6 +175,9 @@ func (c *Config) setDefaults() error {
 	}
 	c.Timeouts.setDefaults()
 	c.Callbacks.setDefaults()
+	if err := c.Webhook.check(); err != nil {
+		return fmt.Errorf("webhook: %w", err)
+	}
 	return nil
 }
 
@@ -201,11 +211,11 @@ const (
 	pathHealth  = adminPrefix + "/health"
 )
 
-// Close stops what the server runs in the background: callbacks waiting to be retried and
-// hanging faults. Serve calls it when it shuts down.
+// Close stops what the server runs in the background: callbacks and webhooks waiting to be
+// retried and hanging faults. Serve calls it when it shuts down.
 func (s *Server) Close() {
 	s.stopOnce.Do(func() { close(s.stop) })
-	s.callbacks.wait()
+	s.deliveries.wait()
 }
 
 // ServeHTTP answers one request.

@@ -2,6 +2,10 @@ package scenarios
 
 import (
 	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/idvmock/idvmock"
 )
 
 // FaultKind is the kind of failure a rule injects.
@@ -20,11 +24,66 @@ const (
 	FaultServiceBusy  FaultKind = "service_busy"  // SERVICE_BUSY "Rate limit is exceeded" with Retry-After
 	FaultTokenExpired FaultKind = "token_expired" // IAM_FAILED "Token not found or expired"
 	FaultServerError  FaultKind = "server_error"  // the vendor's ERROR body
+
+	// Delivery faults act on the delivery of a session's completion (its callback or
+	// webhook), never on the answer to a request.
+	FaultDuplicateDelivery FaultKind = "duplicate_delivery" // the delivery is sent twice, in full
+	FaultBadSignature      FaultKind = "bad_signature"      // a webhook's aai-signature is an HMAC with another key
 )
 
 // FaultKinds lists every kind of fault.
 var FaultKinds = []FaultKind{FaultLatency, FaultHang, FaultGateway, FaultReset, FaultEmpty, FaultTruncated,
-	FaultMalformed, FaultServiceBusy, FaultTokenExpired, FaultServerError}
+	FaultMalformed, FaultServiceBusy, FaultTokenExpired, FaultServerError, FaultDuplicateDelivery, FaultBadSignature}
+
+// Delivery reports whether the fault acts on deliveries (a completion's callback or webhook)
+// rather than on the answers to requests.
+func (k FaultKind) Delivery() bool { return k == FaultDuplicateDelivery || k == FaultBadSignature }
+
+// DeliveryRule reports whether r is a rule of deliveries: it has faults, all of them delivery
+// faults. Such a rule matches the deliveries of completions (operation sessionCompleted) and
+// never a request. Validate refuses a rule that mixes delivery faults with anything else.
+func (r RuleSpec) DeliveryRule() bool {
+	for _, f := range r.Faults {
+		if !f.Type.Delivery() {
+			return false
+		}
+	}
+	return len(r.Faults) > 0
+}
+
+// delivery checks what a rule with delivery faults may also declare: no request faults, no
+// answer, and a match a delivery can meet.
+func (v *validator) delivery(at string, r RuleSpec) {
+	const kinds = "duplicate_delivery, bad_signature"
+	var delivery, request []string
+	for _, f := range r.Faults {
+		switch {
+		case f.Type.Delivery():
+			delivery = append(delivery, string(f.Type))
+		case slices.Contains(FaultKinds, f.Type): // an unknown type has its own problem
+			request = append(request, string(f.Type))
+		}
+	}
+	m := r.Match
+	switch {
+	case len(delivery) == 0 && m.Operation == idvmock.OpSessionCompleted:
+		v.add(at+".match.operation", fmt.Sprintf("is %s, the delivery of a completion, but the rule has no delivery fault", m.Operation),
+			"only the delivery faults ("+kinds+") act on deliveries: give the rule one, or match a vendor operation")
+	case len(delivery) == 0:
+	case len(request) > 0:
+		v.add(at+".faults", fmt.Sprintf("mixes delivery faults (%s) with request faults (%s)", strings.Join(delivery, ", "), strings.Join(request, ", ")),
+			"delivery faults act on a completion's callback or webhook, the others on requests: split them into two rules")
+	case r.Scenario != "" || !r.ProfileSpec.Empty():
+		v.add(at, "has delivery faults and an answer (scenario or profile)",
+			"a rule of delivery faults answers no request: put the answer in a rule of its own")
+	case m.Operation != "" && m.Operation != idvmock.OpSessionCompleted:
+		v.add(at+".match.operation", fmt.Sprintf("is %s, but delivery faults act on deliveries only", m.Operation),
+			"use operation: "+idvmock.OpSessionCompleted+", or leave operation out")
+	case len(m.Headers) > 0:
+		v.add(at+".match.headers", "is set, but a delivery has no request headers to match",
+			"match deliveries on userId (or its glob or regex), solutionCode and regions; drop headers")
+	}
+}
 
 // fault checks one fault of a rule: a known type, a probability in range, and only the
 // settings its type takes.

@@ -190,8 +190,9 @@ func (v *validator) rule(at string, r RuleSpec) {
 			v.add(at+".match.userIdRegex", fmt.Sprintf("%q is not a regular expression: %v", m.UserIDRegex, err), "use Go (RE2) syntax, e.g. ^qa-[0-9]+$")
 		}
 	}
-	if m.Operation != "" && !idvmock.SpecFacts().Operation(m.Operation) {
-		v.add(at+".match.operation", fmt.Sprintf("unknown operation %q", m.Operation), "use one of "+strings.Join(idvmock.SpecFacts().Operations, ", "))
+	if m.Operation != "" && m.Operation != idvmock.OpSessionCompleted && !idvmock.SpecFacts().Operation(m.Operation) {
+		v.add(at+".match.operation", fmt.Sprintf("unknown operation %q", m.Operation), "use one of "+strings.Join(idvmock.SpecFacts().Operations, ", ")+
+			", or "+idvmock.OpSessionCompleted+" (a completion's delivery) for delivery faults")
 	}
 	v.regions(at+".match.regions", m.Regions)
 	if r.Scenario != "" && !r.ProfileSpec.Empty() {
@@ -206,6 +207,7 @@ func (v *validator) rule(at string, r RuleSpec) {
 	for i, f := range r.Faults {
 		v.fault(fmt.Sprintf("%s.faults[%d]", at, i), f)
 	}
+	v.delivery(at, r)
 }
 
 // templates checks every string of a free-form result override.

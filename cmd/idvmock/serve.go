@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/url"
 	"path/filepath"
 
 	"github.com/idvmock/idvmock/engine"
@@ -65,8 +66,8 @@ func newServer(s *serveSettings, adminToken string, eng *engine.Engine, builtin 
 		Auth: mockserver.AuthMode(f.auth.value), AccessKey: *f.accessKey, SecretKey: *f.secretKey,
 		Engine: eng, ParseUser: files.ParseUser, AdminToken: adminToken,
 		JournalSize: *f.journalSize, PublicURL: *f.publicURL, Logger: logger, Version: currentVersion(),
-		Callbacks: mockserver.CallbackPolicy{Allow: allow, MaxPending: *f.callbackMaxPending},
-		Timeouts:  mockserver.Timeouts{Body: *f.bodyTimeout},
+		Callbacks: mockserver.CallbackPolicy{Allow: allow, MaxPending: *f.callbackMaxPending}, Webhook: s.webhook,
+		Timeouts: mockserver.Timeouts{Body: *f.bodyTimeout},
 	}
 	var watcher *files.Watcher
 	if *f.watch {
@@ -88,6 +89,16 @@ func (c *serveCmd) announce(s *serveSettings, eng *engine.Engine, adminToken str
 	logger.Info("idvmock serving", slog.String("addr", addrOf(plain)), slog.String("tlsAddr", addrOf(secure)), slog.String("auth", f.auth.value),
 		slog.Int64("seed", *f.seed), slog.Int("users", len(set.UserIDs())), slog.Int("rules", len(set.Rules())),
 		slog.Any("scenarioFiles", set.Files()), slog.Bool("adminToken", adminToken != ""), slog.String("version", currentVersion()))
+	if hook := s.webhook; hook.URL != "" {
+		u, _ := url.Parse(hook.URL)                 // checked with the flags
+		where := u.Scheme + "://" + u.Host + u.Path // its query may carry a credential: not logged
+		logger.Info("signed webhook for sessions started without callbackUrl", slog.String("webhookUrl", where),
+			slog.String("algorithm", hook.Algorithm.String()), slog.String("signedString", hook.Format.String()),
+			slog.Float64("retryScale", hook.RetryScale))
+		if u.Scheme == "http" {
+			logger.Warn("the webhook URL is http://: accepted for a local receiver, but the vendor delivers to HTTPS endpoints only (TLS 1.2+)")
+		}
+	}
 	if c.onListen != nil && plain != nil {
 		c.onListen(plain.Addr())
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/idvmock/idvmock"
 	"github.com/idvmock/idvmock/engine"
 	"github.com/idvmock/idvmock/mockserver"
+	"github.com/idvmock/idvmock/webhook"
 )
 
 // Defaults of serve. The keys are the vendor's published sample keys, so that its documented
@@ -29,6 +30,7 @@ const serveExamples = `  idvmock serve                                   # on 12
   idvmock serve --addr :8080                      # on every interface; the admin API needs a token, logged at start
   idvmock serve --addr :8080 --admin-token-file /run/secrets/idvmock-admin --callback-allow '*.qa.example.com'
   idvmock serve --auth strict --access-key my-key --secret-key my-secret
+  idvmock serve --webhook-url http://localhost:9000/idv-webhook --webhook-secret-file qa/webhook-secret --webhook-retry-scale 0.01
   curl -s -H 'X-ACCESS-TOKEN: any' -H 'Host: sg-api.advance.ai' \
     'http://localhost:8080/intl/openapi/identity-risk/idvs-h5/ekyc/v1/customer-profile/get-latest-session-result?userId=user_active'
 `
@@ -49,6 +51,24 @@ type serveFlags struct {
 	callbackMaxPending                    *int
 	bodyTimeout                           *time.Duration
 	limits                                engine.Limits
+	webhookURL                            *string
+	webhookSecret, webhookSecretFile      *string
+	webhookAlgorithm                      algorithmFlag
+	webhookFormat                         *string
+	webhookRetryScale                     *float64
+}
+
+// algorithmFlag is --webhook-algorithm: sha256 or sha512 (also HMAC-SHA256, HMAC-SHA512).
+type algorithmFlag struct{ alg webhook.Algorithm }
+
+func (a *algorithmFlag) String() string { return string(a.alg) }
+
+func (a *algorithmFlag) Set(v string) error {
+	alg, err := webhook.ParseAlgorithm(v)
+	if err == nil {
+		a.alg = alg
+	}
+	return err
 }
 
 func (c *serveCmd) flags() (*flags, *serveFlags) {
@@ -76,6 +96,13 @@ func (c *serveCmd) flags() (*flags, *serveFlags) {
 	f.callbackAllow = fs.String("callback-allow", "", "hosts and networks callbacks may go to (app.internal,*.example.com,10.0.0.0/8); empty: anywhere. Set it on a shared instance")
 	f.callbackMaxPending = fs.Int("callback-max-pending", mockserver.DefaultCallbackMaxPending, "callbacks pending at once (queued, sent or waiting to retry); more are dropped and journaled")
 	f.bodyTimeout = fs.Duration("body-timeout", mockserver.DefaultBodyTimeout, "time a client has to send a request's body")
+	f.webhookURL = fs.String("webhook-url", "", "`URL` of the account's signed webhook: completions of sessions started without callbackUrl are POSTed there, signed (see the README's \"Signed webhooks\")")
+	f.webhookSecret = fs.String("webhook-secret", "", "the webhook's shared secret, `Base64` as the vendor's console shows it (never logged); prefer --webhook-secret-file")
+	f.webhookSecretFile = fs.String("webhook-secret-file", "", "`file` holding --webhook-secret, to keep it off the command line")
+	f.webhookAlgorithm.alg = webhook.SHA256
+	fs.Var(&f.webhookAlgorithm, "webhook-algorithm", "the webhook signature's HMAC: sha256 or sha512")
+	f.webhookFormat = fs.String("webhook-format", webhook.DefaultFormat, "the signed string: {timestamp}, {nonce} and {body} with any literal text between (idvmock's Decision: the vendor does not publish it)")
+	f.webhookRetryScale = fs.Float64("webhook-retry-scale", 1, "multiplies the webhook's retry waits (5s, 10s, 20s) and 60s timeout, for tests: 0.01 gives 50ms, 100ms, 200ms and 600ms (0.001 to 1)")
 	f.limits.MaxStartedBytes, f.limits.MaxAdminBytes = engine.DefaultMaxStartedBytes, engine.DefaultMaxAdminBytes
 	fs.IntVar(&f.limits.MaxStartedSessions, "max-started-sessions", engine.DefaultMaxStartedSessions, "sessions started through Generate URL kept in all; the oldest go first")
 	fs.IntVar(&f.limits.MaxSessionsPerUser, "max-sessions-per-user", engine.DefaultMaxSessionsPerUser, "started sessions kept per userId; its oldest go first")
@@ -92,6 +119,7 @@ type serveSettings struct {
 	*serveFlags
 	allow      mockserver.CallbackAllow // --callback-allow, parsed
 	adminToken string                   // --admin-token, or what --admin-token-file holds
+	webhook    mockserver.Webhook       // the --webhook-* flags, checked; no URL: none
 }
 
 // settings parses serve's command line and checks every flag. It reads --admin-token-file
@@ -122,7 +150,53 @@ func (c *serveCmd) settings(args []string) (*serveSettings, error) {
 		// mockserver.New refuses them in the same words, but only once serve listens.
 		return nil, errors.New("the access key and the secret key must not be empty")
 	}
-	return &serveSettings{serveFlags: f, allow: allow, adminToken: adminToken}, nil
+	hook, err := webhookSettings(f)
+	if err != nil {
+		return nil, err
+	}
+	return &serveSettings{serveFlags: f, allow: allow, adminToken: adminToken, webhook: hook}, nil
+}
+
+// webhookSettings checks the --webhook-* flags: a URL the mock can POST to, one Base64
+// secret, a format with known placeholders and a scale in range. Its messages never show the
+// secret.
+func webhookSettings(f *serveFlags) (mockserver.Webhook, error) {
+	url, secret, file := *f.webhookURL, *f.webhookSecret, *f.webhookSecretFile
+	switch {
+	case url == "" && (secret != "" || file != ""):
+		return mockserver.Webhook{}, usagef("a webhook secret is given but --webhook-url is not: give the receiver's URL with --webhook-url, or drop the secret")
+	case url == "":
+		return mockserver.Webhook{}, nil
+	case secret != "" && file != "":
+		return mockserver.Webhook{}, usagef("give --webhook-secret or --webhook-secret-file, not both")
+	case secret == "" && file == "":
+		return mockserver.Webhook{}, usagef("--webhook-url needs the secret the vendor's console shows (Base64): give --webhook-secret-file (or --webhook-secret)")
+	}
+	if err := mockserver.CheckWebhookURL(url); err != nil {
+		return mockserver.Webhook{}, usagef("--webhook-url: %v", err)
+	}
+	from := "--webhook-secret"
+	if file != "" {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			return mockserver.Webhook{}, fmt.Errorf("--webhook-secret-file: %w", err)
+		}
+		secret, from = string(data), "--webhook-secret-file "+file
+	}
+	key, err := webhook.DecodeSecret(secret)
+	if err != nil {
+		return mockserver.Webhook{}, usagef("%s: %v", from, err)
+	}
+	format, err := webhook.ParseFormat(*f.webhookFormat)
+	if err != nil {
+		return mockserver.Webhook{}, usagef("--webhook-format: %v", err)
+	}
+	scale := *f.webhookRetryScale
+	if !(scale >= mockserver.MinWebhookRetryScale && scale <= 1) {
+		return mockserver.Webhook{}, usagef("--webhook-retry-scale %g: use a number from %g to 1 (1, the default, is the vendor's schedule; 0.01 makes it 100 times faster for tests)",
+			scale, mockserver.MinWebhookRetryScale)
+	}
+	return mockserver.Webhook{URL: url, Secret: key, Algorithm: f.webhookAlgorithm.alg, Format: format, RetryScale: scale}, nil
 }
 
 // readAdminToken is the admin token given by --admin-token or --admin-token-file (not both).

@@ -44,10 +44,23 @@ func TestServeChecksEveryFlagBeforeStartingAnything(t *testing.T) {
 		{append([]string{"--admin-token", "a", "--admin-token-file", "b"}, both...), "give --admin-token or --admin-token-file, not both"},
 		{append([]string{"--access-key", ""}, both...), "the access key and the secret key must not be empty"},
 		{append([]string{"--secret-key", ""}, both...), "the access key and the secret key must not be empty"},
+		{append([]string{"--webhook-algorithm", "md5"}, both...), `invalid value "md5" for flag -webhook-algorithm: unknown algorithm "md5": use sha256 (HMAC-SHA256) or sha512`},
+		{append([]string{"--webhook-url", "ftp://app.example/hook", "--webhook-secret", "c2VjcmV0"}, both...), `--webhook-url: "ftp://app.example/hook" is not an http(s) URL`},
+		{append([]string{"--webhook-url", "app.example/hook", "--webhook-secret", "c2VjcmV0"}, both...), `--webhook-url: "app.example/hook" is not an http(s) URL`},
+		{append([]string{"--webhook-url", "https://app.example/hook", "--webhook-secret", "not*base64"}, both...), `--webhook-secret: the secret is not Base64: "*" at offset 3`},
+		{append([]string{"--webhook-url", "https://app.example/hook"}, both...), "--webhook-url needs the secret the vendor's console shows (Base64)"},
+		{append([]string{"--webhook-secret", "c2VjcmV0"}, both...), "a webhook secret is given but --webhook-url is not"},
+		{append([]string{"--webhook-url", "https://app.example/hook", "--webhook-secret", "c2VjcmV0", "--webhook-secret-file", "f"}, both...), "give --webhook-secret or --webhook-secret-file, not both"},
+		{append([]string{"--webhook-url", "https://app.example/hook", "--webhook-secret-file", filepath.Join(dir, "nope")}, both...), "--webhook-secret-file: open "},
+		{append([]string{"--webhook-url", "https://app.example/hook", "--webhook-secret", "c2VjcmV0", "--webhook-format", "{timestamp}{nonce}{payload}"}, both...), `--webhook-format: the format "{timestamp}{nonce}{payload}" has an unknown placeholder {payload}`},
+		{append([]string{"--webhook-url", "https://app.example/hook", "--webhook-secret", "c2VjcmV0", "--webhook-retry-scale", "0"}, both...), "--webhook-retry-scale 0: use a number from 0.001 to 1"},
 	} {
 		err, log, listened := serveOutcome(t, tc.args...)
 		if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
 			t.Errorf("serve %q: %v; want %s", tc.args, err, tc.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "not*base64") {
+			t.Errorf("serve %q: the refusal shows the secret: %v", tc.args, err)
 		}
 		if log != "" || listened {
 			t.Errorf("serve %q: started before refusing its flags (listened: %v), log:\n%s", tc.args, listened, log)

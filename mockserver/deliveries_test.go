@@ -57,6 +57,13 @@ func newCallbackServer(t *testing.T, p CallbackPolicy) *Server {
 
 func callbackEntries(s *Server) []Entry { return s.journal.find(filter{Kind: "callback"}, 0) }
 
+// sendCallback sends a plain callback of a completion of kind to target, as Server.report
+// does for a session started with callbackUrl.
+func sendCallback(s *Server, target, signatureID, kind, userID string) {
+	body, _ := json.Marshal(map[string]string{"signatureId": signatureID, "type": kind})
+	s.deliveries.send(&delivery{sched: s.callbackSchedule, target: target, signatureID: signatureID, userID: userID, body: body})
+}
+
 // A receiver that redirects gets failed attempts, each journaled with the 3xx; the redirect
 // target receives nothing.
 func TestCallbackRedirectsAreNotFollowed(t *testing.T) {
@@ -69,7 +76,7 @@ func TestCallbackRedirectsAreNotFollowed(t *testing.T) {
 	defer redirector.Close()
 	s := newCallbackServer(t, CallbackPolicy{Attempts: 2, Backoff: 5 * time.Millisecond})
 
-	s.callbacks.deliver(redirector.URL+"/cb", "sig-redirect", "COMPLETED", "u1")
+	sendCallback(s, redirector.URL+"/cb", "sig-redirect", "COMPLETED", "u1")
 	waitFor(t, func() bool { return len(callbackEntries(s)) == 2 }, "2 journaled attempts")
 	for _, e := range callbackEntries(s) {
 		if e.Status != http.StatusTemporaryRedirect || !strings.Contains(e.Error, "redirect") || !strings.Contains(e.Error, "not followed") {
@@ -118,9 +125,9 @@ func TestCallbackPoolAndQueueAreBounded(t *testing.T) {
 	if n := receiver.n.Load(); n != 1 {
 		t.Errorf("%d callbacks in flight with 1 worker", n)
 	}
-	s.callbacks.mu.Lock()
-	pending := s.callbacks.pending
-	s.callbacks.mu.Unlock()
+	s.deliveries.mu.Lock()
+	pending := s.deliveries.pending
+	s.deliveries.mu.Unlock()
 	if pending != 3 {
 		t.Errorf("%d deliveries pending, want the bound, 3 (1 being sent, 2 queued)", pending)
 	}
@@ -128,7 +135,7 @@ func TestCallbackPoolAndQueueAreBounded(t *testing.T) {
 		t.Errorf("%d more goroutines for 10 completions; want a fixed pool", grown)
 	}
 	for _, e := range dropped() {
-		if e.Status != 0 || e.Attempt != 0 || !strings.Contains(e.Error, "3 callbacks are already pending") ||
+		if e.Status != 0 || e.Attempt != 0 || !strings.Contains(e.Error, "3 deliveries (callbacks and webhooks) are already pending") ||
 			!strings.Contains(e.Error, "--callback-max-pending") || !strings.Contains(e.Body, `"signatureId"`) {
 			t.Errorf("dropped entry: %+v", e)
 		}
@@ -164,9 +171,9 @@ func TestCallbackRetryWaitHoldsNoWorker(t *testing.T) {
 	defer healthyServer.Close()
 	s := newCallbackServer(t, CallbackPolicy{Workers: 1, Attempts: 2, Backoff: time.Hour})
 
-	s.callbacks.deliver(failing.URL, "sig-failing", "COMPLETED", "u1")
+	sendCallback(s, failing.URL, "sig-failing", "COMPLETED", "u1")
 	waitFor(t, func() bool { return len(callbackEntries(s)) == 1 }, "the first attempt journaled")
-	s.callbacks.deliver(healthyServer.URL, "sig-healthy", "COMPLETED", "u2")
+	sendCallback(s, healthyServer.URL, "sig-healthy", "COMPLETED", "u2")
 	waitFor(t, func() bool { return healthy.n.Load() == 1 }, "the healthy receiver called while the other waits an hour")
 }
 
@@ -177,7 +184,7 @@ func TestCallbackGivesUpAfterTheAttempts(t *testing.T) {
 	defer failing.Close()
 	s := newCallbackServer(t, CallbackPolicy{Attempts: 3, Backoff: 5 * time.Millisecond})
 
-	s.callbacks.deliver(failing.URL+"/cb", "sig-down", "SUBMIT_COMPLETED", "u1")
+	sendCallback(s, failing.URL+"/cb", "sig-down", "SUBMIT_COMPLETED", "u1")
 	waitFor(t, func() bool { return len(callbackEntries(s)) == 3 }, "3 attempts")
 	time.Sleep(50 * time.Millisecond)
 	entries := callbackEntries(s) // newest first
@@ -204,8 +211,8 @@ func TestCallbackCloseIsPrompt(t *testing.T) {
 	defer close(blocking.release)
 	s := newTestServer(t, Config{Callbacks: CallbackPolicy{Workers: 2, Backoff: time.Hour, Timeout: time.Hour}})
 
-	s.callbacks.deliver(failing.URL, "sig-retry", "COMPLETED", "u1")
-	s.callbacks.deliver(blockingServer.URL, "sig-hang", "COMPLETED", "u2")
+	sendCallback(s, failing.URL, "sig-retry", "COMPLETED", "u1")
+	sendCallback(s, blockingServer.URL, "sig-hang", "COMPLETED", "u2")
 	waitFor(t, func() bool { return len(callbackEntries(s)) == 1 && blocking.n.Load() == 1 }, "one attempt failed, one in flight")
 	start := time.Now()
 	s.Close()
@@ -216,7 +223,7 @@ func TestCallbackCloseIsPrompt(t *testing.T) {
 	if len(entries) != 2 || !strings.Contains(entries[0].Error, "shutting down") {
 		t.Errorf("after Close: %+v", entries)
 	}
-	s.callbacks.deliver(failing.URL, "sig-late", "COMPLETED", "u3")
+	sendCallback(s, failing.URL, "sig-late", "COMPLETED", "u3")
 	if e := callbackEntries(s)[0]; !strings.Contains(e.Error, "not sent: the server is shutting down") {
 		t.Errorf("a completion after Close: %+v", e)
 	}
@@ -248,7 +255,7 @@ func TestCallbackAllowList(t *testing.T) {
 			}
 			before := receiver.n.Load()
 			s := newCallbackServer(t, CallbackPolicy{Allow: allow, Attempts: 3, Backoff: 5 * time.Millisecond})
-			s.callbacks.deliver(tc.url, "sig", "COMPLETED", "u1")
+			sendCallback(s, tc.url, "sig", "COMPLETED", "u1")
 			waitFor(t, func() bool { return len(callbackEntries(s)) == 1 }, "an attempt")
 			time.Sleep(50 * time.Millisecond) // a retry would come after 5 ms
 			entries := callbackEntries(s)
