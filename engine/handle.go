@@ -264,7 +264,7 @@ func resultFailed(err error) Reply {
 	var notBuilt *BuildError
 	switch {
 	case errors.Is(err, ErrUnknownSignature):
-		return answer(idvmock.CodeParameterError, idvmock.MessageSignatureUnknown)
+		return answer(idvmock.CodeSignatureNotExist, idvmock.MessageSignatureNotExist)
 	case errors.As(err, &notBuilt):
 		return unbuilt(notBuilt)
 	}
