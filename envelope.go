@@ -91,4 +91,7 @@ type GenerateURLData struct {
 // GetResultRequest is the Get Result API's body.
 type GetResultRequest struct {
 	SignatureID string `json:"signatureId"`
+	// ReturnImageType is how the image fields carry the images: ImageTypeURL (also when
+	// empty) or ImageTypeBase64.
+	ReturnImageType string `json:"returnImageType,omitempty"`
 }

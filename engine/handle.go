@@ -31,6 +31,9 @@ type Request struct {
 	Start       StartRequest         // generateVerificationUrl: the body
 	H5URL       string               // generateVerificationUrl: the URL the signatureId is appended to
 	SignatureID string               // getResult
+	// ImageType is getResult's returnImageType: idvmock.ImageTypeURL (also when empty) or
+	// idvmock.ImageTypeBase64. Other operations answer URLs.
+	ImageType string
 }
 
 // Header is what the rules read of a request's headers; net/http's Header is one.
@@ -250,6 +253,12 @@ func (e *Engine) startReply(ctx context.Context, req *Request) Reply {
 
 // resultReply answers Get Result.
 func (e *Engine) resultReply(ctx context.Context, req *Request) Reply {
+	switch req.ImageType {
+	case "", idvmock.ImageTypeURL, idvmock.ImageTypeBase64:
+	default: // the HTTP side refuses it already, against openapi.yaml
+		return answer(idvmock.CodeParameterError, fmt.Sprintf("returnImageType must be %q or %q, not %q.",
+			idvmock.ImageTypeURL, idvmock.ImageTypeBase64, req.ImageType))
+	}
 	raw, err := e.Result(ctx, req.SignatureID, *req)
 	if err != nil {
 		return resultFailed(err)

@@ -1,6 +1,7 @@
 package mockserver
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -154,6 +155,8 @@ func schemaMessage(name string, se *openapi3.SchemaError) string {
 		return fmt.Sprintf("%s must be from %v to %v.", name, deref(s.Min), deref(s.Max))
 	case "type":
 		return fmt.Sprintf("%s must be a%s %s.", name, article(s.Type.Slice()[0]), s.Type.Slice()[0])
+	case "enum":
+		return fmt.Sprintf("%s must be %s, not %s.", name, alternatives(s.Enum), clipTo(jsonText(f.Value), 40))
 	}
 	return fmt.Sprintf("%s is invalid: %s.", name, strings.TrimSuffix(f.Reason, "."))
 }
@@ -196,6 +199,27 @@ func describeBodyError(re *openapi3filter.RequestError) (int, string, string) {
 		return http.StatusOK, idvmock.CodeParameterError, msg
 	}
 	return http.StatusOK, idvmock.CodeParameterError, schemaMessage(field, se)
+}
+
+// alternatives lists an enum's values as JSON, the last after "or": "URL" or "BASE64".
+func alternatives(values []any) string {
+	texts := make([]string, len(values))
+	for i, v := range values {
+		texts[i] = jsonText(v)
+	}
+	if len(texts) < 2 {
+		return strings.Join(texts, "")
+	}
+	return strings.Join(texts[:len(texts)-1], ", ") + " or " + texts[len(texts)-1]
+}
+
+// jsonText is v as JSON, or as Go prints it if it is not JSON.
+func jsonText(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
 }
 
 func article(word string) string {
