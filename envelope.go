@@ -91,6 +91,9 @@ type GenerateURLData struct {
 // GetResultRequest is the Get Result API's body.
 type GetResultRequest struct {
 	SignatureID string `json:"signatureId"`
+	// ReturnImageType is how the image fields carry the images: ImageTypeURL (also when
+	// empty) or ImageTypeBase64.
+	ReturnImageType string `json:"returnImageType,omitempty"`
 }
 
 // ProfileData is Get Profile's data on SUCCESS: the profile's status, one document per

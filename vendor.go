@@ -67,17 +67,16 @@ const (
 
 // Messages of the envelope: the vendor's where it documents one, idvmock's otherwise.
 const (
-	MessageOK               = "OK"
-	MessageUserNotFound     = "externalUserId does not exist."
-	MessageBadSolutionCode  = "solutionCode is wrong."
-	MessageServerError      = "Server error"
-	MessageTokenNotFound    = "Token not found or expired"
-	MessageEmptyParameter   = "Parameter should not be empty"
-	MessageTimestampError   = "Timestamp error"
-	MessageSignatureError   = "Signature error"
-	MessageAccountDisabled  = "Account Disabled"
-	MessageRateLimit        = "Rate limit is exceeded"
-	MessageSignatureUnknown = "signatureId does not exist." // idvmock's: the vendor documents none
+	MessageOK              = "OK"
+	MessageUserNotFound    = "externalUserId does not exist."
+	MessageBadSolutionCode = "solutionCode is wrong."
+	MessageServerError     = "Server error"
+	MessageTokenNotFound   = "Token not found or expired"
+	MessageEmptyParameter  = "Parameter should not be empty"
+	MessageTimestampError  = "Timestamp error"
+	MessageSignatureError  = "Signature error"
+	MessageAccountDisabled = "Account Disabled"
+	MessageRateLimit       = "Rate limit is exceeded"
 	// MessageSignatureNotExist is the vendor's wording, kept verbatim.
 	MessageSignatureNotExist = "This signatureId is not exist."
 	// MessageInvalidExternalUserID answers Update Status for a userId without a profile.

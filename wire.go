@@ -109,6 +109,9 @@ type DocDetail struct {
 	BirthDate   string `json:"birthDate"`
 	ExpiryDate  string `json:"expiryDate"`
 	Nationality string `json:"nationality"`
+	// FrontImage is the document's front: a URL, or its base64 when Get Result asks for
+	// returnImageType BASE64. idvmock's: the vendor documents no docDetail field.
+	FrontImage string `json:"frontImage"`
 }
 
 // InputParameters echoes the Generate URL request that started the session.

@@ -57,3 +57,34 @@ func BenchmarkDecide(b *testing.B) {
 		}
 	}
 }
+
+// Get Result of a passed session with returnImageType BASE64: the result built, and its three
+// face images and the document's drawn, JPEG-encoded and base64-encoded (nothing is cached).
+func BenchmarkGetResultBase64(b *testing.B) {
+	e := benchEngine(b)
+	s, err := e.StartSession(b.Context(), StartRequest{UserID: "bench", Region: "SGP"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := e.Complete(b.Context(), s.Session.SignatureID, Completion{OverallResult: idvmock.VerdictPass}); err != nil {
+		b.Fatal(err)
+	}
+	req := Request{Operation: idvmock.OpGetResult, SignatureID: s.Session.SignatureID, Region: "sg", Country: "SGP", ImageType: idvmock.ImageTypeBase64}
+	b.ReportAllocs()
+	for b.Loop() {
+		if r := e.Handle(b.Context(), req); r.Code != idvmock.CodeSuccess {
+			b.Fatal(r.Code, r.Message)
+		}
+	}
+}
+
+// A session's four images drawn and JPEG-encoded, without the cache: what the first BASE64
+// answer of a session costs on top of the result.
+func BenchmarkSessionImages(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := sessionImages(0, "bench", "455d0b0e17e8", 1001); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -63,10 +63,17 @@ func resolveSessions(seed int64, userID string, in []Session) []Session {
 }
 
 // buildResult builds the wire result of session number index of a user, for the request
-// data describes (its country is the default of sessions that declare none). Template strings
-// are evaluated, within one budget for the whole result, unless the session is literal; the
-// session's result overrides are set over the generated fields.
+// data describes (its country is the default of sessions that declare none), its images as
+// URLs. Template strings are evaluated, within one budget for the whole result, unless the
+// session is literal; the session's result overrides are set over the generated fields.
 func buildResult(seed int64, index int, s Session, data tmpl.Data) (json.RawMessage, error) {
+	return buildResultAs(seed, index, s, data, idvmock.ImageTypeURL)
+}
+
+// buildResultAs is buildResult with the images as imageType says (idvmock.ImageTypeURL or
+// idvmock.ImageTypeBase64): generated fields only, so overrides and verbatim results stay as
+// the scenario wrote them.
+func buildResultAs(seed int64, index int, s Session, data tmpl.Data, imageType string) (json.RawMessage, error) {
 	key := fmt.Sprintf("session[%d]", index)
 	b := tmpl.NewBudget()
 	result := s.Result
@@ -92,6 +99,11 @@ func buildResult(seed int64, index int, s Session, data tmpl.Data) (json.RawMess
 		return json.Marshal(result)
 	}
 	r := generateResult(seed, data.UserID, index, s, data.Country)
+	if imageType == idvmock.ImageTypeBase64 {
+		if err := embedImages(r, seed, data.UserID, index); err != nil {
+			return nil, err
+		}
+	}
 	raw, err := json.Marshal(r)
 	if err != nil || len(result) == 0 {
 		return raw, err
@@ -149,9 +161,40 @@ func generateResult(seed int64, userID string, index int, s Session, country str
 		return r // the user left before the checks ran
 	}
 	f := faker(seed, userID, "result", index)
-	r.FaceDetail = buildFace(f, s, code)
+	var files string
+	r.FaceDetail, files = buildFace(f, s, code)
 	r.DocDetail = buildDoc(f, country)
+	r.DocDetail.FrontImage = files + "/doc-front.jpg"
 	return r
+}
+
+// embedImages replaces the image URLs of a generated result by the base64 of its session's
+// images (sessionImages); a result without them (no verdict yet, INCOMPLETE) is left as it is.
+// auditImageUrl stays a URL, as its name says.
+func embedImages(r *idvmock.Result, seed int64, userID string, index int) error {
+	face := r.FaceDetail != nil && r.FaceDetail.FaceCapture != nil
+	if !face && r.DocDetail == nil {
+		return nil
+	}
+	images, err := cachedSessionImages(seed, userID, r.SignatureID, index)
+	if err != nil {
+		return err
+	}
+	if face {
+		c := r.FaceDetail.FaceCapture
+		for _, field := range []struct {
+			dst *string
+			img string
+		}{{c.FaceImage, images.face}, {c.FaceImageFar, images.faceFar}, {c.FaceImageNear, images.faceNear}} {
+			if field.dst != nil {
+				*field.dst = field.img
+			}
+		}
+	}
+	if r.DocDetail != nil {
+		r.DocDetail.FrontImage = images.docFront
+	}
+	return nil
 }
 
 func defaultErrorCode(v idvmock.Verdict) string {
@@ -168,7 +211,8 @@ func defaultErrorCode(v idvmock.Verdict) string {
 // buildFace generates the face step consistently with the session's verdict and error code:
 // a PASS clears both thresholds; LIVENESS_ATTACK scores liveness below 50 and names an
 // attack type; other failure reasons keep the face step passed (the failure lies elsewhere).
-func buildFace(f *gofakeit.Faker, s Session, code string) *idvmock.FaceDetail {
+// It returns, besides, the folder of the session's files, under which the image URLs lie.
+func buildFace(f *gofakeit.Faker, s Session, code string) (*idvmock.FaceDetail, string) {
 	attack := code == idvmock.ErrorCodeLivenessAttack
 	liveness := round2(f.Float64Range(idvmock.LivenessThreshold+5, 99.9))
 	similarity := round2(f.Float64Range(idvmock.SimilarityThreshold+5, 99.9))
@@ -198,7 +242,7 @@ func buildFace(f *gofakeit.Faker, s Session, code string) *idvmock.FaceDetail {
 		{Event: "LIVENESS_DETECTION", Result: thresholdVerdict(face.FaceLivenessScore, idvmock.LivenessThreshold), CreateTimestamp: at + 2000},
 		{Event: "FACE_COMPARISON", Result: thresholdVerdict(face.FaceSimilarityScore, idvmock.SimilarityThreshold), CreateTimestamp: at + 2600},
 	}
-	return &idvmock.FaceDetail{FaceResult: &verdict, FaceCapture: face}
+	return &idvmock.FaceDetail{FaceResult: &verdict, FaceCapture: face}, base
 }
 
 func thresholdVerdict(score, threshold float64) idvmock.Verdict {

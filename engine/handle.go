@@ -33,6 +33,9 @@ type Request struct {
 	SignatureID string               // getResult
 	// ProfileStatus is the status Update Status asks for; its userId is UserID.
 	ProfileStatus idvmock.ProfileStatus
+	// ImageType is getResult's returnImageType: idvmock.ImageTypeURL (also when empty) or
+	// idvmock.ImageTypeBase64. Other operations answer URLs.
+	ImageType string
 }
 
 // Header is what the rules read of a request's headers; net/http's Header is one.
@@ -256,6 +259,12 @@ func (e *Engine) startReply(ctx context.Context, req *Request) Reply {
 
 // resultReply answers Get Result.
 func (e *Engine) resultReply(ctx context.Context, req *Request) Reply {
+	switch req.ImageType {
+	case "", idvmock.ImageTypeURL, idvmock.ImageTypeBase64:
+	default: // the HTTP side refuses it already, against openapi.yaml
+		return answer(idvmock.CodeParameterError, fmt.Sprintf("returnImageType must be %q or %q, not %q.",
+			idvmock.ImageTypeURL, idvmock.ImageTypeBase64, req.ImageType))
+	}
 	raw, err := e.Result(ctx, req.SignatureID, *req)
 	if err != nil {
 		return resultFailed(err)
@@ -270,7 +279,7 @@ func resultFailed(err error) Reply {
 	var notBuilt *BuildError
 	switch {
 	case errors.Is(err, ErrUnknownSignature):
-		return answer(idvmock.CodeParameterError, idvmock.MessageSignatureUnknown)
+		return answer(idvmock.CodeSignatureNotExist, idvmock.MessageSignatureNotExist)
 	case errors.As(err, &notBuilt):
 		return unbuilt(notBuilt)
 	}

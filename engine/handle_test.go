@@ -216,7 +216,7 @@ func TestTokensAreCheckedAndBounded(t *testing.T) {
 }
 
 // Generate URL starts a session and answers its H5 URL; Get Result answers it, and a
-// signatureId no session has is the vendor's PARAMETER_ERROR.
+// signatureId no session has is the vendor's SIGNATURE_NOT_EXIST.
 func TestHandleGenerateURLAndGetResult(t *testing.T) {
 	e, _ := newTestEngine(t)
 	r := e.Handle(t.Context(), Request{Operation: idvmock.OpGenerateURL, UserID: "newcomer", H5URL: "http://mock/h5/",
@@ -229,7 +229,7 @@ func TestHandleGenerateURLAndGetResult(t *testing.T) {
 	if raw, ok := got.Data.([]byte); ok || got.Code != idvmock.CodeSuccess || got.Full || !strings.Contains(fmt.Sprintf("%s", got.Data), data.SignatureID) {
 		t.Errorf("Get Result: %s %s %s (%v)", got.Code, got.Message, got.Data, raw)
 	}
-	if r := e.Handle(t.Context(), Request{Operation: idvmock.OpGetResult, SignatureID: "nope"}); r.Code != idvmock.CodeParameterError || r.Message != idvmock.MessageSignatureUnknown {
+	if r := e.Handle(t.Context(), Request{Operation: idvmock.OpGetResult, SignatureID: "nope"}); r.Status != 200 || r.Code != idvmock.CodeSignatureNotExist || r.Message != idvmock.MessageSignatureNotExist {
 		t.Errorf("an unknown signatureId: %s %s", r.Code, r.Message)
 	}
 }
@@ -286,7 +286,7 @@ func (failingStore) TokenValid(context.Context, string, time.Time) (bool, error)
 }
 
 // A session started after a reset never takes the signatureId of one started before it: an
-// app that kept the old one gets "signatureId does not exist", not another session.
+// app that kept the old one gets SIGNATURE_NOT_EXIST, not another session.
 func TestResetNeverHandsOutASignatureIdAgain(t *testing.T) {
 	e, _ := newTestEngine(t)
 	before := start(t, e, StartRequest{UserID: "again", Region: "PHL"})
@@ -297,7 +297,7 @@ func TestResetNeverHandsOutASignatureIdAgain(t *testing.T) {
 	if after.Session.SignatureID == before.Session.SignatureID {
 		t.Fatalf("the reset mock handed out %s again", before.Session.SignatureID)
 	}
-	if r := e.Handle(t.Context(), Request{Operation: idvmock.OpGetResult, SignatureID: before.Session.SignatureID}); r.Message != idvmock.MessageSignatureUnknown {
+	if r := e.Handle(t.Context(), Request{Operation: idvmock.OpGetResult, SignatureID: before.Session.SignatureID}); r.Code != idvmock.CodeSignatureNotExist {
 		t.Errorf("the signatureId from before the reset: %s %s", r.Code, r.Message)
 	}
 }

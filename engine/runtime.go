@@ -169,14 +169,14 @@ func (e *Engine) Session(ctx context.Context, signatureID string) (StartedSessio
 
 // Result answers Get Result for a signatureId: a session started through Generate URL, or a
 // session a scenario file declares with a literal signatureId (as it stands in its user's
-// current state).
+// current state). Its images are as req.ImageType asks.
 func (e *Engine) Result(ctx context.Context, signatureID string, req Request) (json.RawMessage, error) {
 	sess, index, userID, err := e.resultSession(ctx, signatureID)
 	if err != nil {
 		return nil, err
 	}
 	data := tmpl.Data{UserID: userID, Region: req.Region, Country: req.Country, SolutionCode: sess.SolutionCode}
-	raw, err := buildResult(e.seed, index, sess, data)
+	raw, err := buildResultAs(e.seed, index, sess, data, req.ImageType)
 	if err != nil {
 		return nil, &BuildError{Source: "session " + signatureID, Err: err}
 	}

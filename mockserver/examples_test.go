@@ -108,7 +108,7 @@ func TestVendorRequestBodiesAreAccepted(t *testing.T) {
 		t.Errorf("token_test_vector.json: %s %q", a.Code, a.Message)
 	}
 	sc := newSpecChecker(t)
-	vendor, unknown := getResultCall(""), getResultCall("nope")
+	vendor, unknown := signatureCall(""), signatureCall("nope")
 	vendor.body = read("get_result.json")
 	got, want := serve(t, s, vendor), serve(t, s, unknown)
 	sc.check(t, vendor, got)

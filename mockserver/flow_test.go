@@ -128,7 +128,7 @@ func TestGenerateURLFlowWithH5PageAndCallback(t *testing.T) {
 	}
 	unknown := get
 	unknown.body = `{"signatureId":"nope"}`
-	if env := decode(t, serve(t, s, unknown)); env.Message != "signatureId does not exist." {
+	if env := decode(t, serve(t, s, unknown)); env.Code != "SIGNATURE_NOT_EXIST" || env.Message != "This signatureId is not exist." {
 		t.Errorf("unknown signature: %s %s", env.Code, env.Message)
 	}
 }

@@ -20,10 +20,9 @@ func minimalGenerate(userID string) map[string]any {
 		"returnUrl": "https://app.example/ok", "failReturnUrl": "https://app.example/ko"}
 }
 
-// getResultCall asks Get Result for sig on ph-api.
-func getResultCall(sig string) call {
-	return call{method: http.MethodPost, target: idvmock.PathGetResult, host: "ph-api.advance.ai",
-		header: map[string]string{idvmock.TokenHeader: "t", "Content-Type": "application/json"}, body: `{"signatureId":"` + sig + `"}`}
+// signatureCall asks Get Result for sig on ph-api.
+func signatureCall(sig string) call {
+	return getResultCall("ph-api.advance.ai", `{"signatureId":"`+sig+`"}`)
 }
 
 // echoedInput is the inputParameters of sig's session, through Get Result and through Get
@@ -32,7 +31,7 @@ func getResultCall(sig string) call {
 func echoedInput(t *testing.T, s *Server, sc *specChecker, sig, userID string) map[string]any {
 	t.Helper()
 	var inputs []map[string]any
-	for _, c := range []call{getResultCall(sig), latestCall("userId="+url.QueryEscape(userID), "ph-api.advance.ai")} {
+	for _, c := range []call{signatureCall(sig), latestCall("userId="+url.QueryEscape(userID), "ph-api.advance.ai")} {
 		rec := serve(t, s, c)
 		sc.check(t, c, rec)
 		var body struct {
@@ -93,9 +92,9 @@ func TestGenerateURLInvalidFieldsAreNamed(t *testing.T) {
 		{"language", true, "language must be an ISO 639-1 code such as en, or a tag such as en-US, at most 16 characters."},
 		{"docType", 3, "docType must be a string."},
 		{"docType", long("PH-ID-", 65), "docType is longer than 64 characters."},
-		{"prefersColorScheme", "blue", "prefersColorScheme must be one of light, dark."},
-		{"prefersColorScheme", "Dark", "prefersColorScheme must be one of light, dark."},
-		{"prefersColorScheme", true, "prefersColorScheme must be one of light, dark."},
+		{"prefersColorScheme", "blue", `prefersColorScheme must be "light" or "dark", not "blue".`},
+		{"prefersColorScheme", "Dark", `prefersColorScheme must be "light" or "dark", not "Dark".`},
+		{"prefersColorScheme", true, `prefersColorScheme must be "light" or "dark", not true.`},
 		{"ignoreFailWhenJump", "true", "ignoreFailWhenJump must be a boolean."},
 		{"ignoreFailWhenJump", 1, "ignoreFailWhenJump must be a boolean."},
 		{"bizCode", "loan-2024", "bizCode must be at most 32 characters, letters a-z, A-Z and digits 0-9 only."},
@@ -103,9 +102,9 @@ func TestGenerateURLInvalidFieldsAreNamed(t *testing.T) {
 		{"bizCode", 2024, "bizCode must be at most 32 characters, letters a-z, A-Z and digits 0-9 only."},
 		{"iframeEnabled", "yes", "iframeEnabled must be a boolean."},
 		{"iframeEnabled", 0, "iframeEnabled must be a boolean."},
-		{"productLevel", "BASIC", "productLevel must be one of STANDARD, ADVANCED, PRO."},
-		{"productLevel", "standard", "productLevel must be one of STANDARD, ADVANCED, PRO."},
-		{"productLevel", 1, "productLevel must be one of STANDARD, ADVANCED, PRO."},
+		{"productLevel", "BASIC", `productLevel must be "STANDARD", "ADVANCED" or "PRO", not "BASIC".`},
+		{"productLevel", "standard", `productLevel must be "STANDARD", "ADVANCED" or "PRO", not "standard".`},
+		{"productLevel", 1, `productLevel must be "STANDARD", "ADVANCED" or "PRO", not 1.`},
 		{"solutionCode", 101, "solutionCode must be a string."},
 		{"extraObject", map[string]any{"a": 1}, "extraObject is not a field this endpoint declares, so it must be a string of at most 2048 characters, a number or a boolean."},
 		{"extraArray", []any{}, "extraArray is not a field this endpoint declares, so it must be a string of at most 2048 characters, a number or a boolean."},

@@ -12,9 +12,6 @@ import (
 	"github.com/idvmock/idvmock"
 )
 
-// vendorHosts are the six hosts the vendor serves the customer-profile family on.
-var vendorHosts = []string{"api.advance.ai", "sg-api.advance.ai", "ph-api.advance.ai", "th-api.advance.ai", "my-api.advance.ai", "vn-api.advance.ai"}
-
 // profileCall asks Get Profile for externalUserId on one of its two paths.
 func profileCall(path, externalUserID, host string) call {
 	target := path
@@ -185,7 +182,7 @@ func TestUpdateStatusAnswersOnEveryHost(t *testing.T) {
 			{"nobody", "INACTIVE", idvmock.CodeParameterError, idvmock.MessageInvalidExternalUserID},
 			{"user_init", "INACTIVE", idvmock.CodeParameterError, idvmock.MessageInvalidExternalUserID},
 			{"user_active", "ACTIVE", idvmock.CodeParameterError, `status "ACTIVE" is currently not supported: Update Status can only set INACTIVE`},
-			{"user_active", "DELETED", idvmock.CodeParameterError, "status must be one of INACTIVE, ACTIVE."},
+			{"user_active", "DELETED", idvmock.CodeParameterError, `status must be "INACTIVE" or "ACTIVE", not "DELETED".`},
 			{"user_error", "INACTIVE", idvmock.CodeError, idvmock.MessageServerError},
 			{"user_active", "INACTIVE", idvmock.CodeSuccess, idvmock.MessageOK},
 			{"user_active", "INACTIVE", idvmock.CodeSuccess, idvmock.MessageOK}, // twice is one deactivation

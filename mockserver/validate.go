@@ -1,6 +1,7 @@
 package mockserver
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -155,11 +156,7 @@ func schemaMessage(name string, se *openapi3.SchemaError) string {
 	case "type":
 		return fmt.Sprintf("%s must be a%s %s.", name, article(s.Type.Slice()[0]), s.Type.Slice()[0])
 	case "enum":
-		values := make([]string, len(s.Enum))
-		for i, v := range s.Enum {
-			values[i] = fmt.Sprint(v)
-		}
-		return fmt.Sprintf("%s must be one of %s.", name, strings.Join(values, ", "))
+		return fmt.Sprintf("%s must be %s, not %s.", name, enumText(s.Enum), clipTo(jsonText(f.Value), 40))
 	case "pattern":
 		return fmt.Sprintf("%s must match the pattern %s.", name, s.Pattern)
 	}
@@ -237,6 +234,27 @@ func alternatives(s *openapi3.Schema) string {
 		return alts[0]
 	}
 	return strings.Join(alts[:len(alts)-1], ", ") + " or " + alts[len(alts)-1]
+}
+
+// enumText lists an enum's values as JSON, the last after "or": "URL" or "BASE64".
+func enumText(values []any) string {
+	texts := make([]string, len(values))
+	for i, v := range values {
+		texts[i] = jsonText(v)
+	}
+	if len(texts) < 2 {
+		return strings.Join(texts, "")
+	}
+	return strings.Join(texts[:len(texts)-1], ", ") + " or " + texts[len(texts)-1]
+}
+
+// jsonText is v as JSON, or as Go prints it if it is not JSON.
+func jsonText(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
 }
 
 func article(word string) string {

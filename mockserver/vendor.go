@@ -81,7 +81,7 @@ func getResultRequest(c echo.Context) (engine.Request, error) {
 	if err := json.NewDecoder(c.Request().Body).Decode(&body); err != nil {
 		return engine.Request{}, errNotJSON
 	}
-	return engine.Request{SignatureID: body.SignatureID}, nil
+	return engine.Request{SignatureID: body.SignatureID, ImageType: body.ReturnImageType}, nil
 }
 
 func profileRequest(c echo.Context) (engine.Request, error) {
