@@ -15,8 +15,13 @@ import (
 
 // Paths of the operations the suite calls.
 const (
-	PathLatest = idvmock.PathLatest
-	PathToken  = idvmock.PathToken
+	PathLatest          = idvmock.PathLatest
+	PathToken           = idvmock.PathToken
+	PathGetResult       = idvmock.PathGetResult
+	PathGetProfile      = idvmock.PathGetProfile
+	PathGetProfileCamel = idvmock.PathGetProfileCamel
+	PathUpdateStatus    = idvmock.PathUpdateStatus
+	PathGenerateURL     = idvmock.PathGenerateURL
 )
 
 // The vendor's published test keys, which idvmock accepts by default.
