@@ -255,3 +255,26 @@ func pendingCases(t *testing.T) map[string]bool {
 	}
 	return pending
 }
+
+// --allow-writes sets Options.AllowWrites; without it, writes are left to the detection of
+// an idvmock.
+func TestContractAllowWritesFlag(t *testing.T) {
+	c := &contractCmd{stdout: io.Discard, stderr: io.Discard}
+	for _, tc := range []struct {
+		args []string
+		want bool
+	}{
+		{[]string{"--target", "https://api.advance.ai", "--token", "t"}, false},
+		{[]string{"--target", "https://api.advance.ai", "--token", "t", "--allow-writes"}, true},
+		{[]string{"--allow-writes=false", "--target", "http://localhost:8080"}, false},
+		{[]string{"--allow-writes=true", "--target", "http://localhost:8080"}, true},
+	} {
+		opts, _, _, err := c.options(tc.args)
+		if err != nil || opts.AllowWrites != tc.want {
+			t.Errorf("%v: AllowWrites %v (%v), want %v", tc.args, opts.AllowWrites, err, tc.want)
+		}
+	}
+	if _, _, _, err := c.options([]string{"--target", "http://localhost:8080", "--allow-writes=maybe"}); err == nil {
+		t.Error("--allow-writes=maybe was accepted")
+	}
+}
