@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"regexp"
 	"strings"
 
@@ -13,18 +14,42 @@ import (
 )
 
 // Case is one request of the suite and what its answer must hold. The checker's rules apply
-// to every answer; Expect adds what this case in particular expects.
+// to every answer; Expect and Match add what this case in particular expects.
 type Case struct {
 	Name      string            `yaml:"name" json:"name"`
-	Operation string            `yaml:"operation,omitempty" json:"operation,omitempty"` // OpGetLatest (default) or OpToken
+	Operation string            `yaml:"operation,omitempty" json:"operation,omitempty"` // an operationId of caseOperations; "" is OpGetLatest
 	User      string            `yaml:"user,omitempty" json:"user,omitempty"`           // a key of the users file
-	Query     map[string]string `yaml:"query,omitempty" json:"query,omitempty"`
-	Token     string            `yaml:"token,omitempty" json:"token,omitempty"` // "" the run's token, "none" no header, else this token
-	Body      string            `yaml:"body,omitempty" json:"body,omitempty"`   // OpToken: BodySigned (default) or BodyWrongSignature
-	Expect    map[string]any    `yaml:"expect" json:"expect"`                   // JSON pointer -> value
+	Query     map[string]string `yaml:"query,omitempty" json:"query,omitempty"`         // GET operations
+	Fields    map[string]any    `yaml:"fields,omitempty" json:"fields,omitempty"`       // POST operations: body fields besides those the runner fills
+	Token     string            `yaml:"token,omitempty" json:"token,omitempty"`         // "" the run's token, "none" no header, else this token
+	Body      string            `yaml:"body,omitempty" json:"body,omitempty"`           // OpToken: BodySigned (default) or BodyWrongSignature
+	Expect    map[string]any    `yaml:"expect" json:"expect"`                           // JSON pointer -> value
+	Match     map[string]string `yaml:"match,omitempty" json:"match,omitempty"`         // JSON pointer -> a kind of value (matchKinds)
 
 	source string // file:line, for messages
 }
+
+// caseOperation is how a case calls one operation: its method and path, and the request
+// field its user: fills ("" when the runner looks the input up instead, as for Get Result).
+type caseOperation struct {
+	method, path string
+	userField    string
+}
+
+// caseOperations are the operations a case may call, by operationId.
+var caseOperations = map[string]caseOperation{
+	OpGetLatest:       {http.MethodGet, PathLatest, "userId"},
+	OpToken:           {http.MethodPost, PathToken, ""},
+	OpGetResult:       {http.MethodPost, PathGetResult, "signatureId"},
+	OpGetProfile:      {http.MethodGet, PathGetProfile, "externalUserId"},
+	OpGetProfileCamel: {http.MethodGet, PathGetProfileCamel, "externalUserId"},
+	OpUpdateStatus:    {http.MethodPost, PathUpdateStatus, "externalUserId"},
+	OpGenerateURL:     {http.MethodPost, PathGenerateURL, "userId"},
+}
+
+// isWrite reports whether op changes the target's data: such a case runs only as Options
+// and the target allow (runner.writeSkip).
+func isWrite(op string) bool { return op == OpUpdateStatus || op == OpGenerateURL }
 
 // Values of Case.Token and Case.Body.
 const (
@@ -94,20 +119,30 @@ func (c *Case) problems() []string {
 	if c.Name == "" {
 		out = append(out, "name: missing (every case needs a name, for the reports)")
 	}
-	switch c.Operation {
-	case "", OpGetLatest:
-		if c.Body != "" {
-			out = append(out, "body: only the token API (operation: generateToken) takes a body")
-		}
-	case OpToken:
-		if c.User != "" || len(c.Query) > 0 {
-			out = append(out, "user, query: the token API takes neither")
+	op, known := caseOperations[c.operation()]
+	switch {
+	case !known:
+		out = append(out, fmt.Sprintf("operation: %q is not one of %s", c.Operation, strings.Join(sortedKeys(caseOperations), ", ")))
+	case c.operation() == OpToken:
+		if c.User != "" || len(c.Query) > 0 || len(c.Fields) > 0 {
+			out = append(out, "user, query, fields: the token API takes none of them (its body is body: signed or wrong-signature)")
 		}
 		if c.Body != "" && c.Body != BodySigned && c.Body != BodyWrongSignature {
 			out = append(out, fmt.Sprintf("body: %q is not signed or wrong-signature", c.Body))
 		}
 	default:
-		out = append(out, fmt.Sprintf("operation: %q is not %s or %s", c.Operation, OpGetLatest, OpToken))
+		if c.Body != "" {
+			out = append(out, "body: only the token API (operation: generateToken) takes body: give the request's fields under fields:")
+		}
+		if op.method == http.MethodGet && len(c.Fields) > 0 {
+			out = append(out, fmt.Sprintf("fields: %s is a GET and sends no body: give its parameters under query:", c.operation()))
+		}
+		if op.method == http.MethodPost && c.Query != nil {
+			out = append(out, fmt.Sprintf("query: %s takes its input in a JSON body: give it under fields:", c.operation()))
+		}
+		if _, both := c.Fields[op.userField]; both && c.User != "" {
+			out = append(out, fmt.Sprintf("user, fields.%s: give one of them (user: fills %s)", op.userField, op.userField))
+		}
 	}
 	if len(c.Expect) == 0 {
 		out = append(out, "expect: missing (say at least what /code must be)")
@@ -115,6 +150,14 @@ func (c *Case) problems() []string {
 	for ptr := range c.Expect {
 		if !strings.HasPrefix(ptr, "/") {
 			out = append(out, fmt.Sprintf("expect: %q is not a JSON pointer: write it from the root, e.g. /code or /data/profileStatus", ptr))
+		}
+	}
+	for _, ptr := range sortedKeys(c.Match) {
+		if !strings.HasPrefix(ptr, "/") {
+			out = append(out, fmt.Sprintf("match: %q is not a JSON pointer: write it from the root, e.g. /data/url", ptr))
+		}
+		if _, _, err := parseMatch(c.Match[ptr]); err != nil {
+			out = append(out, fmt.Sprintf("match: %s: %v", ptr, err))
 		}
 	}
 	return out

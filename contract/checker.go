@@ -22,6 +22,10 @@ const (
 	OpGetResult   = idvmock.OpGetResult
 	OpGenerateURL = idvmock.OpGenerateURL
 	OpToken       = idvmock.OpToken
+	// OpGetProfile and OpGetProfileCamel are Get Profile's two paths.
+	OpGetProfile      = idvmock.OpGetProfile
+	OpGetProfileCamel = idvmock.OpGetProfileCamel
+	OpUpdateStatus    = idvmock.OpUpdateStatus
 )
 
 // maxTransactionIDs bounds the memory of the uniqueness rule in a long-running proxy (about

@@ -64,6 +64,11 @@ func TestKnownBadExchangesAreCaught(t *testing.T) {
 			if !slices.Equal(got, want) {
 				t.Errorf("%s (%s): rules %v, want %v\n%s", file, f.About, got, want, violationLines(all))
 			}
+			for _, p := range f.Pointers {
+				if !slices.ContainsFunc(all, func(v Violation) bool { return v.Pointer == p }) {
+					t.Errorf("%s (%s): no violation names %s\n%s", file, f.About, p, violationLines(all))
+				}
+			}
 			for _, v := range all {
 				covered[v.Rule] = true
 				if v.Expected == "" || v.Got == "" || v.Hint == "" {
@@ -126,11 +131,15 @@ func TestOperation(t *testing.T) {
 	for url, want := range map[string]string{
 		LatestURL + "?userId=a": OpGetLatest,
 		"http://sg-api.localhost:8080/intl/openapi/identity-risk/idvs-h5/ekyc/v1/get-result": OpGetResult,
+		"http://sg-api.localhost:8080" + PathGetProfile + "?externalUserId=a":                OpGetProfile,
+		"https://api.advance.ai" + PathGetProfileCamel + "?externalUserId=a":                 OpGetProfileCamel,
+		"https://ph-api.advance.ai" + PathUpdateStatus:                                       OpUpdateStatus,
+		"https://th-api.advance.ai" + PathGenerateURL:                                        OpGenerateURL,
 		"http://localhost:8080/__admin/users":                                                "",
 		"http://localhost:8080/nowhere":                                                      "",
 	} {
 		method := http.MethodGet
-		if want == OpGetResult {
+		if want == OpGetResult || want == OpUpdateStatus || want == OpGenerateURL {
 			method = http.MethodPost
 		}
 		req, _ := http.NewRequest(method, url, nil)

@@ -67,23 +67,27 @@ type Rule struct {
 
 // Rule ids. They are stable: reports, dashboards and X-Contract-Violations headers name them.
 const (
-	RuleSchema              = "schema"
-	RuleHTTPStatus          = "http-status"
-	RuleContentType         = "content-type"
-	RuleJSON                = "json-body"
-	RuleCodeDocumented      = "code-documented"
-	RuleDataNull            = "data-null-unless-success"
-	RuleTransactionID       = "transaction-id"
-	RuleTransactionIDUnique = "transaction-id-unique"
-	RulePricingStrategy     = "pricing-strategy-free"
-	RuleProfileStatus       = "profile-status"
-	RuleInProgressNulls     = idvmock.RuleInProgressNulls // the rules of idvmock.CheckResult
-	RulePassSuccess         = idvmock.RulePassSuccess
-	RuleFailureErrorCode    = idvmock.RuleFailureErrorCode
-	RuleIDVResult           = idvmock.RuleIDVResult
-	RuleUserIDEchoed        = idvmock.RuleUserIDEchoed
-	RuleCountryCode         = idvmock.RuleCountryCode
-	RuleExpectation         = "case-expectation"
+	RuleSchema                = "schema"
+	RuleHTTPStatus            = "http-status"
+	RuleContentType           = "content-type"
+	RuleJSON                  = "json-body"
+	RuleCodeDocumented        = "code-documented"
+	RuleDataNull              = "data-null-unless-success"
+	RuleTransactionID         = "transaction-id"
+	RuleTransactionIDUnique   = "transaction-id-unique"
+	RulePricingStrategy       = "pricing-strategy-free"
+	RuleProfileStatus         = "profile-status"
+	RuleInProgressNulls       = idvmock.RuleInProgressNulls // the rules of idvmock.CheckResult
+	RulePassSuccess           = idvmock.RulePassSuccess
+	RuleFailureErrorCode      = idvmock.RuleFailureErrorCode
+	RuleIDVResult             = idvmock.RuleIDVResult
+	RuleUserIDEchoed          = idvmock.RuleUserIDEchoed
+	RuleCountryCode           = idvmock.RuleCountryCode
+	RuleCustomerProfileStatus = "customer-profile-status"
+	RuleDocTypeUnique         = "document-type-unique"
+	RuleSignatureEchoed       = "signature-id-echoed"
+	RuleImageType             = "image-type"
+	RuleExpectation           = "case-expectation"
 )
 
 // Rules lists every rule, in the order reports explain them.
@@ -93,7 +97,7 @@ var Rules = []Rule{
 	{RuleContentType, "the answer is application/json", "a gateway or proxy may have answered instead of the API"},
 	{RuleJSON, "the body is one JSON object", "a truncated, empty or HTML body means the API did not answer"},
 	{RuleCodeDocumented, "code is one of the operation's documented codes", "a new code needs a decision in openapi.yaml before clients can handle it"},
-	{RuleDataNull, "data is null exactly when code is not SUCCESS", "clients read data only on SUCCESS"},
+	{RuleDataNull, "data is null exactly when code is not SUCCESS (Update Status: always null)", "clients read data only on SUCCESS"},
 	{RuleTransactionID, "transactionId is present, a string of 1 to 64 characters", "support needs it to trace the request"},
 	{RuleTransactionIDUnique, "transactionId is unique within a run", "two answers with one id cannot be told apart in the vendor's logs"},
 	{RulePricingStrategy, "pricingStrategy is FREE when present", "the field is deprecated and always FREE"},
@@ -104,6 +108,10 @@ var Rules = []Rule{
 	{RuleIDVResult, "idvResult equals overallResult", "idvResult is the deprecated alias of overallResult"},
 	{RuleUserIDEchoed, "inputParameters.userId equals the requested userId", "an answer about another user is a data leak"},
 	{RuleCountryCode, "countryCodeIso3 is three capital letters (ISO 3166 alpha-3)", "the region given to Generate URL, e.g. SGP"},
+	{RuleCustomerProfileStatus, "Get Profile's status is ACTIVE or INACTIVE", "a user whose profile is still INIT has none: Get Profile answers PARAMETER_ERROR for it"},
+	{RuleDocTypeUnique, "Get Profile lists one documentInfos entry per docType", "the vendor keeps the latest document of each type"},
+	{RuleSignatureEchoed, "Get Result answers about the signatureId asked for", "an answer about another session is a data leak"},
+	{RuleImageType, "Get Result's image fields hold what returnImageType asked: URLs (the default) or the base64 of the image", "BASE64 answers carry the bytes, never a URL; URL answers a link, never the bytes"},
 	{RuleExpectation, "the answer is the one the case expects", "check the users file: does the userId still have the state the case names?"},
 }
 

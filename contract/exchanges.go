@@ -117,7 +117,8 @@ func readHAR(name string, data []byte) ([]Recorded, error) {
 // values (body) or as raw text (bodyText), for answers that are not JSON.
 type ExchangeFile struct {
 	About     string         `json:"about,omitempty"`
-	Want      []string       `json:"want,omitempty"` // rule ids the exchanges break (test fixtures)
+	Want      []string       `json:"want,omitempty"`     // rule ids the exchanges break (test fixtures)
+	Pointers  []string       `json:"pointers,omitempty"` // JSON pointers the violations name, among others (test fixtures)
 	Exchanges []FileExchange `json:"exchanges"`
 }
 

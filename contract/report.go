@@ -12,7 +12,8 @@ import (
 // Report is the outcome of a run.
 type Report struct {
 	Target   string        `json:"target"`
-	Vendor   bool          `json:"vendor"` // regions reached through their own hosts, not the Host header
+	Vendor   bool          `json:"vendor"`  // regions reached through their own hosts, not the Host header
+	Mock     bool          `json:"idvmock"` // the target answered idvmock's /__admin/health, so write cases ran
 	Started  time.Time     `json:"started"`
 	Duration time.Duration `json:"durationNanos"`
 	Results  []CaseResult  `json:"results"`
@@ -20,18 +21,19 @@ type Report struct {
 
 // CaseResult is one case on one region.
 type CaseResult struct {
-	Region     string        `json:"region"`
-	Host       string        `json:"host"`
-	Case       string        `json:"case"`
-	Operation  string        `json:"operation"`
-	Method     string        `json:"method,omitempty"`
-	URL        string        `json:"url,omitempty"`
-	Status     int           `json:"status,omitempty"`
-	Code       string        `json:"code,omitempty"`
-	Duration   time.Duration `json:"durationNanos"`
-	Skipped    string        `json:"skipped,omitempty"` // why the case did not run
-	Error      string        `json:"error,omitempty"`   // the request could not be made or answered
-	Violations []Violation   `json:"violations,omitempty"`
+	Region      string        `json:"region"`
+	Host        string        `json:"host"`
+	Case        string        `json:"case"`
+	Operation   string        `json:"operation"`
+	Method      string        `json:"method,omitempty"`
+	URL         string        `json:"url,omitempty"`
+	RequestBody string        `json:"requestBody,omitempty"` // the JSON body sent (never the token API's)
+	Status      int           `json:"status,omitempty"`
+	Code        string        `json:"code,omitempty"`
+	Duration    time.Duration `json:"durationNanos"`
+	Skipped     string        `json:"skipped,omitempty"` // why the case did not run
+	Error       string        `json:"error,omitempty"`   // the request could not be made or answered
+	Violations  []Violation   `json:"violations,omitempty"`
 }
 
 // Passed reports whether the case ran and broke no rule.
@@ -124,6 +126,9 @@ func (r *Report) writeText(w io.Writer) error {
 			fmt.Fprintf(&b, "      %s %s: %s\n", res.Method, res.URL, res.Error)
 		case len(res.Violations) > 0:
 			fmt.Fprintf(&b, "      %s %s (Host %s)\n", res.Method, res.URL, res.Host)
+			if res.RequestBody != "" {
+				fmt.Fprintf(&b, "      body %s\n", clip(res.RequestBody, 200))
+			}
 			for _, v := range res.Violations {
 				fmt.Fprintf(&b, "      %s\n", v)
 			}

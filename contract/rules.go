@@ -1,10 +1,13 @@
 package contract
 
 import (
+	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"mime"
 	"net/http"
 	"slices"
+	"strconv"
 
 	"github.com/idvmock/idvmock"
 )
@@ -64,6 +67,9 @@ func (c *Checker) checkEnvelope(op string, ex Exchange, env map[string]any) []Vi
 	}
 	data, hasData := env["data"]
 	switch {
+	case op == OpUpdateStatus && hasData && data != nil:
+		out = append(out, violation(RuleDataNull, "/data", "null, as Update Status never answers data", valueText(env, "data")))
+	case op == OpUpdateStatus:
 	case code == "SUCCESS" && (!hasData || data == nil):
 		out = append(out, violation(RuleDataNull, "/data", "an object, as code is SUCCESS", valueText(env, "data")))
 	case isString && code != "SUCCESS" && hasData && data != nil:
@@ -96,8 +102,100 @@ func (c *Checker) checkSuccessData(op string, ex Exchange, data map[string]any) 
 		}
 	case OpGetResult:
 		out = append(out, checkResult("/data", data, "")...)
+		out = append(out, checkResultRequest(ex, data)...)
+	case OpGetProfile, OpGetProfileCamel:
+		out = append(out, checkProfile(data)...)
 	}
 	return out
+}
+
+// checkProfile checks Get Profile's data: a profile is ACTIVE or INACTIVE (a user still
+// INIT has none), with one documentInfos entry per docType.
+func checkProfile(data map[string]any) []Violation {
+	var out []Violation
+	if st, _ := data["status"].(string); st != string(idvmock.ProfileActive) && st != string(idvmock.ProfileInactive) {
+		out = append(out, violation(RuleCustomerProfileStatus, "/data/status", `"ACTIVE" or "INACTIVE"`, valueText(data, "status")))
+	}
+	infos, _ := data["documentInfos"].([]any)
+	first := map[string]int{}
+	for i, info := range infos {
+		obj, _ := info.(map[string]any)
+		docType, ok := obj["docType"].(string)
+		if !ok {
+			continue // the schema says what is wrong with it
+		}
+		if j, seen := first[docType]; seen {
+			out = append(out, violation(RuleDocTypeUnique, pointerOf("data", "documentInfos", strconv.Itoa(i), "docType"),
+				"a docType no other entry has", fmt.Sprintf("%q, already the docType of /data/documentInfos/%d", docType, j)))
+			continue
+		}
+		first[docType] = i
+	}
+	return out
+}
+
+// resultImages are the pointers, under a Get Result object, of the image fields that
+// returnImageType decides: URLs to download, or the base64 of the image's bytes.
+var resultImages = [][]string{
+	{"faceDetail", "faceImage"}, {"faceDetail", "faceImageFar"}, {"faceDetail", "faceImageNear"},
+	{"faceDetail", "silentImage"}, {"docDetail", "frontImage"},
+}
+
+// checkResultRequest checks a Get Result answer against its request, when the request's body
+// is known: the answer is about the signatureId asked for, and its images are of the type
+// asked for (returnImageType; URL when absent).
+func checkResultRequest(ex Exchange, data map[string]any) []Violation {
+	var req map[string]any
+	if len(ex.RequestBody) == 0 || json.Unmarshal(ex.RequestBody, &req) != nil {
+		return nil
+	}
+	var out []Violation
+	if asked, ok := req["signatureId"].(string); ok && asked != "" {
+		if got, _ := data["signatureId"].(string); got != asked {
+			out = append(out, violation(RuleSignatureEchoed, "/data/signatureId", jsonText(asked)+", the signatureId asked for", valueText(data, "signatureId")))
+		}
+	}
+	imageType, given := req["returnImageType"].(string)
+	switch {
+	case !given && req["returnImageType"] == nil:
+		imageType = idvmock.ImageTypeURL
+	case imageType != idvmock.ImageTypeURL && imageType != idvmock.ImageTypeBase64:
+		return out // the target should have refused the request; its code says whether it did
+	}
+	for _, path := range resultImages {
+		v, ok := resolve(data, pointerOf(path...))
+		s, isString := v.(string)
+		if !ok || !isString || s == "" {
+			continue
+		}
+		ptr := pointerOf(append([]string{"data"}, path...)...)
+		switch {
+		case imageType == idvmock.ImageTypeBase64 && !isBase64(s):
+			out = append(out, violation(RuleImageType, ptr, "standard base64 of the image's bytes, as returnImageType is BASE64", describeImage(s)))
+		case imageType == idvmock.ImageTypeURL && isBase64(s):
+			out = append(out, violation(RuleImageType, ptr, "a URL to download the image, as returnImageType is "+urlTypeWhy(given), describeImage(s)))
+		}
+	}
+	return out
+}
+
+func urlTypeWhy(given bool) string {
+	if given {
+		return "URL"
+	}
+	return "URL (the default: the request has none)"
+}
+
+// describeImage says what an image field holds, without printing a whole image.
+func describeImage(s string) string {
+	switch {
+	case isURL(s):
+		return fmt.Sprintf("a URL (%s)", clip(s, 60))
+	case isBase64(s):
+		b, _ := base64.StdEncoding.DecodeString(s)
+		return fmt.Sprintf("base64 of %d bytes (%s)", len(b), clip(s, 24))
+	}
+	return fmt.Sprintf("%s, neither a URL nor standard base64", jsonText(clip(s, 60)))
 }
 
 // checkTransactionID checks the answer's transactionId, and that no earlier answer of the

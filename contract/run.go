@@ -2,11 +2,14 @@ package contract
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -15,8 +18,13 @@ import (
 
 // Paths of the operations the suite calls.
 const (
-	PathLatest = idvmock.PathLatest
-	PathToken  = idvmock.PathToken
+	PathLatest          = idvmock.PathLatest
+	PathToken           = idvmock.PathToken
+	PathGetResult       = idvmock.PathGetResult
+	PathGetProfile      = idvmock.PathGetProfile
+	PathGetProfileCamel = idvmock.PathGetProfileCamel
+	PathUpdateStatus    = idvmock.PathUpdateStatus
+	PathGenerateURL     = idvmock.PathGenerateURL
 )
 
 // The vendor's published test keys, which idvmock accepts by default.
@@ -34,9 +42,13 @@ type Options struct {
 	Token     string            // X-ACCESS-TOKEN for every region; "": obtained through the token API
 	AccessKey string            // for the token API; "": the vendor's published test key
 	SecretKey string
-	Client    *http.Client                               // nil: a client with a 15 s timeout
-	Progress  func(done, total int, region, name string) // called before each case, when set
-	Now       func() time.Time                           // nil: time.Now
+	// AllowWrites lets the cases that change the target's data run whatever the target:
+	// Update Status, and Generate URL for users the users file does not name. Without it
+	// they run only against an idvmock, which the run detects (GET /__admin/health).
+	AllowWrites bool
+	Client      *http.Client                               // nil: a client with a 15 s timeout
+	Progress    func(done, total int, region, name string) // called before each case, when set
+	Now         func() time.Time                           // nil: time.Now
 }
 
 // IsVendorHost reports whether host is one of ADVANCE.AI's API hosts.
@@ -55,6 +67,8 @@ type runner struct {
 	checker     *Checker
 	base        *url.URL
 	vendor      bool
+	mock        bool // the target answered idvmock's /__admin/health: write cases run
+	builtin     bool // the users are idvmock's demo users, not a users file the caller gave
 	now         func() time.Time
 	reached     map[string]bool // hosts that answered once: a later failure there is a case's error
 	done, total int             // cases started so far, and in all, for Options.Progress
@@ -69,7 +83,8 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	report := &Report{Target: opts.Target, Vendor: ru.vendor, Started: ru.now()}
+	ru.mock = ru.detectMock(ctx)
+	report := &Report{Target: opts.Target, Vendor: ru.vendor, Mock: ru.mock, Started: ru.now()}
 	ru.total = len(regions) * len(ru.opts.Cases)
 	for _, region := range regions {
 		if err := ru.runRegion(ctx, report, region); err != nil {
@@ -107,7 +122,12 @@ func newRunner(opts Options) (*runner, []idvmock.Region, error) {
 		ru.opts.Cases = BuiltinCases()
 	}
 	if ru.opts.Users == nil {
-		ru.opts.Users = BuiltinUsers()
+		ru.opts.Users, ru.builtin = BuiltinUsers(), true
+	}
+	for _, c := range ru.opts.Cases {
+		if problems := c.problems(); len(problems) > 0 {
+			return nil, nil, UsageError{Field: "Cases", Value: c.Name, Err: errors.New(strings.Join(problems, "; "))}
+		}
 	}
 	if ru.opts.Token == "" && ru.opts.AccessKey == "" {
 		if ru.vendor {
@@ -146,12 +166,14 @@ type regionRun struct {
 	host     string // the Host header; "" when target is the region's own host
 	token    string
 	tokenErr error
+	started  map[string]string // users key -> the signatureId this region's Generate URL started
+	skipped  map[string]string // users key -> why a write case on it did not run here
 }
 
 // runRegion runs every case on one region, adding their results to report. Its error stops
 // the run: the context's, or an *UnreachableError.
 func (ru *runner) runRegion(ctx context.Context, report *Report, region idvmock.Region) error {
-	at := regionRun{region: region}
+	at := regionRun{region: region, started: map[string]string{}, skipped: map[string]string{}}
 	at.target, at.host = ru.regionTarget(region)
 	at.token, at.tokenErr = ru.token(ctx, at.target, at.host)
 	var unreachable *UnreachableError
@@ -169,6 +191,9 @@ func (ru *runner) runRegion(ctx context.Context, report *Report, region idvmock.
 		res, err := ru.runCaseOn(ctx, c, at)
 		if errors.As(err, &unreachable) {
 			return unreachable
+		}
+		if res.Skipped != "" && isWrite(c.operation()) && c.User != "" && at.skipped[c.User] == "" {
+			at.skipped[c.User] = fmt.Sprintf("the case %q on the same user did not run: %s", c.Name, res.Skipped)
 		}
 		report.Results = append(report.Results, res)
 	}
@@ -188,12 +213,71 @@ func (ru *runner) runCaseOn(ctx context.Context, c Case, at regionRun) (CaseResu
 		res.Skipped = fmt.Sprintf("the users file maps no userId to %q", c.User)
 	case c.operation() == OpToken && ru.opts.SecretKey == "":
 		res.Skipped = "the token API needs the access and secret keys (IDVMOCK_ACCESS_KEY, IDVMOCK_SECRET_KEY)"
-	case c.operation() == OpGetLatest && c.Token != TokenNone && at.tokenErr != nil:
+	case ru.writeSkip(c) != "":
+		res.Skipped = ru.writeSkip(c)
+	case c.User != "" && at.skipped[c.User] != "":
+		res.Skipped = at.skipped[c.User] // it reads what that case would have written
+	case c.operation() != OpToken && c.Token != TokenNone && at.tokenErr != nil:
 		res.Error = at.tokenErr.Error()
 	default:
-		return res, ru.runCase(ctx, &res, c, at.target, at.host, at.token)
+		return res, ru.runCase(ctx, &res, c, at)
 	}
 	return res, nil
+}
+
+// writeSkip says why case c, which would change the target's data, may not run; "" when it
+// may. Against an idvmock, or with Options.AllowWrites, every case runs. Otherwise (the
+// vendor, or a target that is not an idvmock) Update Status never runs, and Generate URL only
+// for a user of the caller's users file: it starts a real session.
+func (ru *runner) writeSkip(c Case) string {
+	if !isWrite(c.operation()) || ru.opts.AllowWrites || ru.mock {
+		return ""
+	}
+	switch {
+	case c.operation() == OpUpdateStatus && ru.vendor:
+		return "Update Status changes the vendor's data: it runs against the vendor only with --allow-writes"
+	case c.operation() == OpUpdateStatus:
+		return "Update Status changes the target's data: it runs against an idvmock (detected through GET /__admin/health; this target did not answer as one), or with --allow-writes"
+	case ru.builtin || c.User == "":
+		return "Generate URL starts a real verification session: against a target that is not an idvmock it runs only for a user your users file (--users) names under " + userKeyOr(c.User, "start") + ", or with --allow-writes"
+	}
+	return ""
+}
+
+func userKeyOr(key, or string) string {
+	if key == "" {
+		return or + ":"
+	}
+	return key + ":"
+}
+
+// detectMock reports whether the target is an idvmock: its GET /__admin/health answers
+// idvmock's JSON (status ok, version, auth, users and scenarios). The vendor's hosts are never
+// asked, nor any target when no case would change data.
+func (ru *runner) detectMock(ctx context.Context) bool {
+	if ru.vendor || !slices.ContainsFunc(ru.opts.Cases, func(c Case) bool { return isWrite(c.operation()) }) {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, ru.base.String()+"/__admin/health", nil)
+	if err != nil {
+		return false
+	}
+	resp, err := ru.opts.Client.Do(req)
+	if err != nil {
+		return false
+	}
+	defer resp.Body.Close()
+	ru.reached[req.URL.Host] = true // it answered: a later failure to connect is a case's error
+	var health map[string]json.RawMessage
+	if resp.StatusCode != http.StatusOK || json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&health) != nil {
+		return false
+	}
+	var status string
+	var users, scenarios int
+	return json.Unmarshal(health["status"], &status) == nil && status == "ok" && health["version"] != nil && health["auth"] != nil &&
+		json.Unmarshal(health["users"], &users) == nil && json.Unmarshal(health["scenarios"], &scenarios) == nil
 }
 
 // regionTarget is where a region's requests go: the vendor's regional host, or the mock's

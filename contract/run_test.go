@@ -3,6 +3,7 @@ package contract
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"encoding/xml"
 	"errors"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -52,17 +54,79 @@ func run(t *testing.T, opts Options) *Report {
 	return report
 }
 
-// The suite passes against the mock on every region, and the JUnit report lists every case
-// per region.
+// pendingCases are the built-in cases whose expectations are the vendor's documented
+// behaviour that another branch brings to the mock, with the rules each breaks until then:
+// Get Result's SIGNATURE_NOT_EXIST for an unknown signatureId, and its returnImageType. Each
+// is pending only while openapi.yaml lacks it, so the suite is strict once they are merged.
+func pendingCases(t *testing.T) map[string][]string {
+	t.Helper()
+	pending := map[string][]string{}
+	c := newChecker(t)
+	if !slices.Contains(c.codes[OpGetResult], "SIGNATURE_NOT_EXIST") {
+		pending["Get Result, unknown signatureId"] = []string{RuleExpectation}
+	}
+	body := c.doc.Paths.Find(PathGetResult).Post.RequestBody.Value.Content.Get("application/json").Schema.Value
+	if body.Properties["returnImageType"] == nil {
+		pending["Get Result, returnImageType BASE64"] = []string{RuleImageType, RuleExpectation}
+		pending["Get Result, invalid returnImageType"] = []string{RuleExpectation}
+	}
+	if len(pending) > 0 {
+		t.Logf("pending until the mock implements them (openapi.yaml lacks them): %v", sortedKeys(pending))
+	}
+	return pending
+}
+
+// passesBut fails the test unless every case of the report that ran passed, apart from the
+// pending ones, which may fail only with the rules given.
+func passesBut(t *testing.T, report *Report, pending map[string][]string) {
+	t.Helper()
+	for _, r := range report.Results {
+		allowed, isPending := pending[r.Case]
+		switch {
+		case r.Skipped != "" || r.Passed():
+		case r.Error != "":
+			t.Errorf("%s %s: error %s", r.Region, r.Case, r.Error)
+		case !isPending:
+			t.Errorf("%s %s failed:\n%s", r.Region, r.Case, violationLines(r.Violations))
+		default:
+			for _, rule := range RuleIDs(r.Violations) {
+				if !slices.Contains(allowed, rule) {
+					t.Errorf("%s %s (pending): broke %s, beyond %v:\n%s", r.Region, r.Case, rule, allowed, violationLines(r.Violations))
+				}
+			}
+		}
+	}
+	if t.Failed() {
+		var text bytes.Buffer
+		_ = report.Write(&text, FormatText)
+		t.Log(text.String())
+	}
+}
+
+// The suite passes against the mock on every region, write cases included (the mock is
+// detected), and the JUnit report lists every case per region.
 func TestSuitePassesAgainstTheMock(t *testing.T) {
 	ts := httptest.NewServer(newMock(t))
 	defer ts.Close()
 	report := run(t, Options{Target: ts.URL})
 	cases := len(BuiltinCases())
-	if c := report.Counts(); c.Cases != 6*cases || c.Passed != c.Cases || report.ExitCode() != 0 {
-		var text bytes.Buffer
-		_ = report.Write(&text, FormatText)
-		t.Fatalf("counts %+v, exit %d\n%s", c, report.ExitCode(), text.String())
+	pending := pendingCases(t)
+	c := report.Counts()
+	if c.Cases != 6*cases || c.Skipped != 0 || !report.Mock {
+		t.Errorf("counts %+v, idvmock detected %v: want %d cases, none skipped", c, report.Mock, 6*cases)
+	}
+	passesBut(t, report, pending)
+	if len(pending) == 0 && (c.Passed != c.Cases || report.ExitCode() != 0) {
+		t.Errorf("counts %+v, exit %d", c, report.ExitCode())
+	}
+	ops := map[string]bool{}
+	for _, r := range report.Results {
+		ops[r.Operation] = true
+	}
+	for _, op := range sortedKeys(caseOperations) {
+		if !ops[op] {
+			t.Errorf("no built-in case calls %s", op)
+		}
 	}
 	var out bytes.Buffer
 	if err := report.Write(&out, FormatJUnit); err != nil {
@@ -75,7 +139,7 @@ func TestSuitePassesAgainstTheMock(t *testing.T) {
 	var names []string
 	for _, s := range junit.Suites {
 		names = append(names, s.Name)
-		if len(s.Cases) != cases || s.Failures != 0 {
+		if len(s.Cases) != cases || s.Failures > len(pending) {
 			t.Errorf("suite %s: %d cases, %d failures", s.Name, len(s.Cases), s.Failures)
 		}
 	}
@@ -108,9 +172,16 @@ func TestSuiteFailsAgainstABrokenMock(t *testing.T) {
 	if got := failed["sg INIT, first session in progress"]; !slices.Contains(got, RuleJSON) {
 		t.Errorf("a truncated answer on sg: rules %v, want %s", got, RuleJSON)
 	}
+	// On sg, the Get Latest a Get Result case asks for its signatureId is cut short: the case
+	// fails (exit 1, not 2) and says what it needed.
+	if got := failed["sg Get Result, URL images (the default)"]; !slices.Equal(got, []string{RuleExpectation}) {
+		t.Errorf("Get Result without a signatureId to ask about: rules %v", got)
+	}
 	var text bytes.Buffer
 	_ = report.Write(&text, FormatText)
 	for _, want := range []string{
+		`[case-expectation] Get Latest Session Result, asked for the signatureId: expected SUCCESS with data.result.signatureId`,
+		`map active to a user with a session`,
 		`FAIL  global ACTIVE, latest session passed`,
 		`[case-expectation] body /data/profileStatus: expected "ACTIVE", got "INIT"`,
 		`[json-body] body: expected a JSON object, got`,
@@ -172,11 +243,13 @@ type handlerTransport struct {
 	h     http.Handler
 	mu    sync.Mutex
 	hosts []string
+	paths []string
 }
 
 func (ht *handlerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ht.mu.Lock()
 	ht.hosts = append(ht.hosts, req.URL.Host)
+	ht.paths = append(ht.paths, req.URL.Path)
 	ht.mu.Unlock()
 	rec := httptest.NewRecorder()
 	r := req.Clone(req.Context())
@@ -195,10 +268,11 @@ func TestVendorRegionsUseTheirHosts(t *testing.T) {
 	}
 	tr := &handlerTransport{h: newMock(t)}
 	report := run(t, Options{Target: "https://sg-api.advance.ai", Token: "test-token", Client: &http.Client{Transport: tr}})
-	if report.ExitCode() != 0 {
-		var text bytes.Buffer
-		_ = report.Write(&text, FormatText)
-		t.Fatalf("exit %d\n%s", report.ExitCode(), text.String())
+	passesBut(t, report, pendingCases(t))
+	for _, p := range tr.paths {
+		if strings.HasPrefix(p, "/__admin") {
+			t.Errorf("the vendor's hosts were asked %s", p)
+		}
 	}
 	seen := map[string]bool{}
 	for _, h := range tr.hosts {
@@ -209,9 +283,20 @@ func TestVendorRegionsUseTheirHosts(t *testing.T) {
 			t.Errorf("no request went to %s (asked: %v)", h, seen)
 		}
 	}
-	skipped := report.Counts().Skipped
-	if skipped != 6*2 { // the two token API cases need the secret key
-		t.Errorf("%d skipped, want the 12 token API cases", skipped)
+	// Against the vendor's hosts, without --allow-writes: the token API cases (no secret key),
+	// Update Status, Generate URL for a built-in user, and the cases that read what they write.
+	var skipped []string
+	for _, r := range report.Results {
+		if r.Skipped != "" && r.Region == "sg" {
+			skipped = append(skipped, r.Case)
+		}
+	}
+	wantSkipped := []string{"token API, signed request", "token API, wrong signature",
+		"Update Status, INACTIVE", "Update Status, then Get Latest says INACTIVE", "Update Status, then Get Profile says INACTIVE",
+		"Update Status, ACTIVE not supported", "Update Status, unknown externalUserId",
+		"Generate URL", "Generate URL, then Get Result says in progress"}
+	if !slices.Equal(skipped, wantSkipped) || report.Counts().Skipped != 6*len(wantSkipped) {
+		t.Errorf("skipped on sg %q (%d in all), want %q", skipped, report.Counts().Skipped, wantSkipped)
 	}
 }
 
@@ -245,5 +330,200 @@ func TestCaseFilesAreChecked(t *testing.T) {
 	}
 	if len(BuiltinCases()) < 10 || len(BuiltinUsers()) < 6 {
 		t.Error("the built-in cases or users are missing")
+	}
+}
+
+// notIdvmock serves the mock, except idvmock's health, as any other server would: 404.
+func notIdvmock(t *testing.T) *httptest.Server {
+	mock := newMock(t)
+	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/__admin") {
+			http.NotFound(w, r)
+			return
+		}
+		mock.ServeHTTP(w, r)
+	}))
+}
+
+// Against a target that is not an idvmock, Update Status runs only with AllowWrites, and
+// Generate URL only for a user of the caller's users file; a case that reads what a skipped
+// write would have changed is skipped too, saying why.
+func TestWriteCasesNeedAnIdvmockOrAllowWrites(t *testing.T) {
+	resultOf := func(report *Report, name string) CaseResult {
+		for _, r := range report.Results {
+			if r.Case == name {
+				return r
+			}
+		}
+		t.Fatalf("no result for %q", name)
+		return CaseResult{}
+	}
+	ts := notIdvmock(t)
+	defer ts.Close()
+	report := run(t, Options{Target: ts.URL, Regions: []string{"sg"}})
+	passesBut(t, report, pendingCases(t))
+	if report.Mock {
+		t.Error("a target whose /__admin/health answers 404 was taken for an idvmock")
+	}
+	for name, want := range map[string]string{
+		"Update Status, INACTIVE":                      "--allow-writes",
+		"Update Status, unknown externalUserId":        "did not answer as one",
+		"Update Status, then Get Latest says INACTIVE": `the case "Update Status, INACTIVE" on the same user did not run`,
+		"Generate URL": "names under start:",
+		"Generate URL, then Get Result says in progress": `the case "Generate URL" on the same user did not run`,
+	} {
+		if got := resultOf(report, name).Skipped; !strings.Contains(got, want) {
+			t.Errorf("%s: skipped %q, want it to say %q", name, got, want)
+		}
+	}
+	if r := resultOf(report, "Get Profile, ACTIVE"); !r.Passed() {
+		t.Errorf("a read case: %+v", r)
+	}
+
+	users := BuiltinUsers() // the caller's own file, naming start:
+	report = run(t, Options{Target: ts.URL, Regions: []string{"sg"}, Users: users})
+	passesBut(t, report, pendingCases(t))
+	for _, name := range []string{"Generate URL", "Generate URL, then Get Result says in progress"} {
+		if r := resultOf(report, name); !r.Passed() {
+			t.Errorf("%s with a users file naming start: %+v", name, r)
+		}
+	}
+	if r := resultOf(report, "Update Status, INACTIVE"); r.Skipped == "" {
+		t.Error("Update Status ran against a target that is not an idvmock, without AllowWrites")
+	}
+
+	report = run(t, Options{Target: ts.URL, Regions: []string{"sg", "ph"}, AllowWrites: true})
+	passesBut(t, report, pendingCases(t))
+	if c := report.Counts(); c.Skipped != 0 {
+		t.Errorf("AllowWrites: %d skipped", c.Skipped)
+	}
+}
+
+// The chained Get Result asks about the session Generate URL started on the same region.
+func TestGetResultAsksAboutTheStartedSession(t *testing.T) {
+	ts := httptest.NewServer(newMock(t))
+	defer ts.Close()
+	report := run(t, Options{Target: ts.URL, Regions: []string{"sg", "ph"}})
+	var started []string
+	for _, r := range report.Results {
+		if r.Case == "Generate URL, then Get Result says in progress" {
+			var body map[string]string
+			if err := json.Unmarshal([]byte(r.RequestBody), &body); err != nil || body["signatureId"] == "" {
+				t.Fatalf("request body %q", r.RequestBody)
+			}
+			started = append(started, body["signatureId"])
+		}
+	}
+	if len(started) != 2 || started[0] == started[1] {
+		t.Errorf("signatureIds asked %v: want one per region, each the session started there", started)
+	}
+}
+
+// A bad answer of each new operation fails the suite, naming the field: a server answers a
+// known-bad fixture for that operation and the mock for the rest.
+func TestBadAnswerOfEachOperationFailsNamingTheField(t *testing.T) {
+	checker := newChecker(t)
+	mock := newMock(t)
+	for _, name := range []string{
+		"get-profile-status-init.json", "get-profile-duplicate-doctype.json", "get-profile-data-on-error.json",
+		"update-status-data-not-null.json", "get-result-base64-is-url.json", "get-result-url-is-base64.json",
+		"generate-url-missing-signature.json",
+	} {
+		t.Run(name, func(t *testing.T) {
+			recs, f := readFixture(t, filepath.Join("testdata", "bad", name))
+			bad := recs[0]
+			op := checker.Operation(bad.Request)
+			ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if checker.Operation(r) != op {
+					mock.ServeHTTP(w, r)
+					return
+				}
+				for k, v := range bad.Header {
+					w.Header()[k] = v
+				}
+				w.WriteHeader(bad.Status)
+				_, _ = w.Write(bad.Body)
+			}))
+			defer ts.Close()
+			report := run(t, Options{Target: ts.URL, Regions: []string{"sg"}})
+			if report.ExitCode() != 1 {
+				t.Errorf("exit %d, want 1", report.ExitCode())
+			}
+			named := false
+			for _, r := range report.Results {
+				for _, v := range r.Violations {
+					if r.Operation == op && v.Pointer == f.Pointers[0] && slices.Contains(f.Want, v.Rule) {
+						named = true
+					}
+				}
+			}
+			var text bytes.Buffer
+			_ = report.Write(&text, FormatText)
+			if !named || !strings.Contains(text.String(), "body "+f.Pointers[0]+":") {
+				t.Errorf("no %s case failed naming %s with %v:\n%s", op, f.Pointers[0], f.Want, text.String())
+			}
+		})
+	}
+}
+
+// Incoherent cases are refused, each problem with its file:line.
+func TestIncoherentCasesAreRefused(t *testing.T) {
+	for _, tc := range []struct{ yaml, want string }{
+		{"cases:\n  - name: x\n    operation: getProfile\n    fields: {a: 1}\n    expect: {/code: SUCCESS}\n",
+			"c.yaml:2: fields: getProfile is a GET and sends no body: give its parameters under query:"},
+		{"cases:\n  - name: x\n    operation: updateProfileStatus\n    query: {externalUserId: u}\n    expect: {/code: SUCCESS}\n",
+			"c.yaml:2: query: updateProfileStatus takes its input in a JSON body: give it under fields:"},
+		{"cases:\n  - name: a\n    expect: {/code: SUCCESS}\n  - name: x\n    operation: getResult\n    user: active\n    fields: {signatureId: s}\n    expect: {/code: SUCCESS}\n",
+			"c.yaml:4: user, fields.signatureId: give one of them (user: fills signatureId)"},
+		{"cases:\n  - name: x\n    operation: deleteUser\n    expect: {/code: SUCCESS}\n",
+			`c.yaml:2: operation: "deleteUser" is not one of generateToken, generateVerificationUrl, getLatestSessionResult, getProfile, getProfileByExternalUserId, getResult, updateProfileStatus`},
+		{"cases:\n  - name: x\n    operation: generateVerificationUrl\n    body: signed\n    expect: {/code: SUCCESS}\n",
+			"c.yaml:2: body: only the token API (operation: generateToken) takes body: give the request's fields under fields:"},
+		{"cases:\n  - name: x\n    operation: generateToken\n    fields: {a: 1}\n    expect: {/code: SUCCESS}\n",
+			"c.yaml:2: user, query, fields: the token API takes none of them"},
+		{"cases:\n  - name: x\n    expect: {/code: SUCCESS}\n    match: {/data/url: link}\n",
+			`c.yaml:2: match: /data/url: "link" is not one of present, absent, url, base64, contains TEXT`},
+		{"cases:\n  - name: x\n    expect: {/code: SUCCESS}\n    match: {data: present}\n",
+			`c.yaml:2: match: "data" is not a JSON pointer`},
+		{"cases:\n  - name: x\n    expect: {/code: SUCCESS}\n    match: {/message: contains}\n",
+			`c.yaml:2: match: /message: "contains": say what the string must contain`},
+	} {
+		_, err := ParseCases("c.yaml", []byte(tc.yaml))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want %q", tc.yaml, err, tc.want)
+		}
+	}
+	// Cases given to Run directly are checked as well.
+	_, err := Run(context.Background(), Options{Target: "http://localhost:1", Cases: []Case{{Name: "x", Operation: "getProfile", Fields: map[string]any{"a": 1}, Expect: map[string]any{"/code": "SUCCESS"}}}})
+	if !errors.As(err, new(UsageError)) || !strings.Contains(err.Error(), "getProfile is a GET") {
+		t.Errorf("Options.Cases: %v", err)
+	}
+}
+
+// Expect's values and match's kinds, one by one.
+func TestMatchKinds(t *testing.T) {
+	env := map[string]any{"code": "SUCCESS", "message": `status "ACTIVE" is currently not supported`, "data": map[string]any{
+		"url": "http://localhost:8080/h5/abc", "scheme": "idvmock-contract://done", "img": "aGVsbG8=", "nul": nil, "wrapped": "aGVs\nbG8=",
+	}}
+	for _, tc := range []struct {
+		ptr, kind string
+		ok        bool
+	}{
+		{"/data/url", MatchURL, true}, {"/data/scheme", MatchURL, false}, {"/data/img", MatchURL, false},
+		{"/data/img", MatchBase64, true}, {"/data/url", MatchBase64, false}, {"/data/wrapped", MatchBase64, false},
+		{"/data/nul", MatchPresent, false}, {"/data/url", MatchPresent, true}, {"/data/none", MatchPresent, false},
+		{"/data/nul", MatchAbsent, true}, {"/data/none", MatchAbsent, true}, {"/data/url", MatchAbsent, false},
+		{"/message", "contains ACTIVE", true}, {"/message", "contains INACTIVE", false},
+	} {
+		c := Case{Expect: map[string]any{"/code": "SUCCESS"}, Match: map[string]string{tc.ptr: tc.kind}, source: "c.yaml:1"}
+		vs := expectations(c, env)
+		if (len(vs) == 0) != tc.ok {
+			t.Errorf("%s %s: %v, want ok %v", tc.ptr, tc.kind, vs, tc.ok)
+		}
+	}
+	// Another code: only /code is reported, not the kinds of a body that cannot match.
+	c := Case{Expect: map[string]any{"/code": "PARAMETER_ERROR"}, Match: map[string]string{"/data/none": MatchPresent}}
+	if vs := expectations(c, env); len(vs) != 1 || vs[0].Pointer != "/code" {
+		t.Errorf("another code: %v", vs)
 	}
 }

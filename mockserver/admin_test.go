@@ -56,8 +56,8 @@ func TestAdminUsersLifecycle(t *testing.T) {
 	s := newTestServer(t, Config{AdminToken: "s3cret", Engine: newEngine(t, 0, "qa.yaml")})
 	sc := newSpecChecker(t)
 	users := admin(t, s, sc, adminCall(http.MethodGet, "/__admin/users", ""), 200)["users"].([]any)
-	if len(users) != 11 {
-		t.Errorf("%d users, want 9 built-in and 2 from qa.yaml", len(users))
+	if len(users) != 12 {
+		t.Errorf("%d users, want 10 built-in and 2 from qa.yaml", len(users))
 	}
 	got := admin(t, s, sc, adminCall(http.MethodGet, "/__admin/users/stepper", ""), 200)
 	if got["user"].(map[string]any)["state"] != "first" || got["definition"].(map[string]any)["states"] == nil {

@@ -19,6 +19,7 @@ const contractExamples = `  idvmock contract --target http://localhost:8080
   idvmock contract --target http://localhost:8080 --region all --report junit --out report.xml
   IDVMOCK_ACCESS_KEY=... IDVMOCK_SECRET_KEY=... idvmock contract --target https://api.advance.ai --users qa/contract-users.yaml
   IDVMOCK_TOKEN="$TOKEN" idvmock contract --target https://sg-api.advance.ai --region sg --users qa/contract-users.yaml
+  IDVMOCK_TOKEN="$TOKEN" idvmock contract --target https://sg-api.advance.ai --region sg --users qa/contract-users.yaml --allow-writes
 `
 
 const contractSynopsis = `Run the contract suite against a target (a running mock, or the vendor): send each case on
@@ -27,7 +28,9 @@ Exit 0 when every case passes, 1 on any violation, 2 on usage or connection erro
 
 Against one base URL (a mock), regions are reached through the Host header; against
 api.advance.ai or a regional host, through each regional host. Against the vendor, use your
-own test users (--users) and a token from your secrets, never production users.`
+own test users (--users) and a token from your secrets, never production users. Cases
+that change data (Update Status; Generate URL for users --users does not name) run only
+against an idvmock or with --allow-writes.`
 
 // exitStatus ends a command with a status other than 1, its message already printed (when
 // msg is empty) or to print.
@@ -76,6 +79,7 @@ func (c *contractCmd) options(args []string) (opts contract.Options, format, out
 	secretKey := fs.String("secret-key", "", "secretKey for the token API (prefer IDVMOCK_SECRET_KEY)")
 	report := fs.choiceFlag("report", "report `format`: text, json or junit", contract.FormatText, contract.FormatJSON, contract.FormatJUnit)
 	outFile := fs.String("out", "", "write the report to this `file` (the text report then goes to stdout)")
+	allowWrites := fs.Bool("allow-writes", false, "run the cases that change the target's data (Update Status; Generate URL for users --users does not name) whatever the target; without it they run only against an idvmock, detected through its /__admin/health")
 	timeout := fs.Duration("timeout", 15*time.Second, "give up on one request after this long")
 	if err := fs.parse(args); err != nil {
 		return opts, "", "", err
@@ -84,7 +88,7 @@ func (c *contractCmd) options(args []string) (opts contract.Options, format, out
 		return opts, "", "", usagef("--target is required: the base URL of a running mock or of the vendor")
 	}
 	opts = contract.Options{Target: *target, Token: *token, AccessKey: *accessKey, SecretKey: *secretKey,
-		Client: &http.Client{Timeout: *timeout}}
+		AllowWrites: *allowWrites, Client: &http.Client{Timeout: *timeout}}
 	if (*accessKey == "") != (*secretKey == "") {
 		return opts, "", "", usagef("give both the access key and the secret key (IDVMOCK_ACCESS_KEY and IDVMOCK_SECRET_KEY), or --token")
 	}

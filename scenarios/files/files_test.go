@@ -83,7 +83,7 @@ func TestBuiltinSetLoads(t *testing.T) {
 	if got := s.ScenarioNames(); !reflect.DeepEqual(got, wantNames) {
 		t.Errorf("scenarios = %v, want %v", got, wantNames)
 	}
-	wantUsers := []string{"user_002", "user_active", "user_error", "user_failed", "user_inactive", "user_incomplete", "user_init", "user_multi", "user_reverify"}
+	wantUsers := []string{"user_002", "user_active", "user_deactivate", "user_error", "user_failed", "user_inactive", "user_incomplete", "user_init", "user_multi", "user_reverify"}
 	if got := s.UserIDs(); !reflect.DeepEqual(got, wantUsers) {
 		t.Errorf("users = %v, want %v", got, wantUsers)
 	}
