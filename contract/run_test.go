@@ -54,46 +54,16 @@ func run(t *testing.T, opts Options) *Report {
 	return report
 }
 
-// pendingCases are the built-in cases whose expectations are the vendor's documented
-// behaviour that another branch brings to the mock, with the rules each breaks until then:
-// Get Result's SIGNATURE_NOT_EXIST for an unknown signatureId, and its returnImageType. Each
-// is pending only while openapi.yaml lacks it, so the suite is strict once they are merged.
-func pendingCases(t *testing.T) map[string][]string {
-	t.Helper()
-	pending := map[string][]string{}
-	c := newChecker(t)
-	if !slices.Contains(c.codes[OpGetResult], "SIGNATURE_NOT_EXIST") {
-		pending["Get Result, unknown signatureId"] = []string{RuleExpectation}
-	}
-	body := c.doc.Paths.Find(PathGetResult).Post.RequestBody.Value.Content.Get("application/json").Schema.Value
-	if body.Properties["returnImageType"] == nil {
-		pending["Get Result, returnImageType BASE64"] = []string{RuleImageType, RuleExpectation}
-		pending["Get Result, invalid returnImageType"] = []string{RuleExpectation}
-	}
-	if len(pending) > 0 {
-		t.Logf("pending until the mock implements them (openapi.yaml lacks them): %v", sortedKeys(pending))
-	}
-	return pending
-}
-
-// passesBut fails the test unless every case of the report that ran passed, apart from the
-// pending ones, which may fail only with the rules given.
-func passesBut(t *testing.T, report *Report, pending map[string][]string) {
+// passes fails the test unless every case of the report that ran passed.
+func passes(t *testing.T, report *Report) {
 	t.Helper()
 	for _, r := range report.Results {
-		allowed, isPending := pending[r.Case]
 		switch {
 		case r.Skipped != "" || r.Passed():
 		case r.Error != "":
 			t.Errorf("%s %s: error %s", r.Region, r.Case, r.Error)
-		case !isPending:
-			t.Errorf("%s %s failed:\n%s", r.Region, r.Case, violationLines(r.Violations))
 		default:
-			for _, rule := range RuleIDs(r.Violations) {
-				if !slices.Contains(allowed, rule) {
-					t.Errorf("%s %s (pending): broke %s, beyond %v:\n%s", r.Region, r.Case, rule, allowed, violationLines(r.Violations))
-				}
-			}
+			t.Errorf("%s %s failed:\n%s", r.Region, r.Case, violationLines(r.Violations))
 		}
 	}
 	if t.Failed() {
@@ -110,13 +80,12 @@ func TestSuitePassesAgainstTheMock(t *testing.T) {
 	defer ts.Close()
 	report := run(t, Options{Target: ts.URL})
 	cases := len(BuiltinCases())
-	pending := pendingCases(t)
 	c := report.Counts()
 	if c.Cases != 6*cases || c.Skipped != 0 || !report.Mock {
 		t.Errorf("counts %+v, idvmock detected %v: want %d cases, none skipped", c, report.Mock, 6*cases)
 	}
-	passesBut(t, report, pending)
-	if len(pending) == 0 && (c.Passed != c.Cases || report.ExitCode() != 0) {
+	passes(t, report)
+	if c.Passed != c.Cases || report.ExitCode() != 0 {
 		t.Errorf("counts %+v, exit %d", c, report.ExitCode())
 	}
 	ops := map[string]bool{}
@@ -139,7 +108,7 @@ func TestSuitePassesAgainstTheMock(t *testing.T) {
 	var names []string
 	for _, s := range junit.Suites {
 		names = append(names, s.Name)
-		if len(s.Cases) != cases || s.Failures > len(pending) {
+		if len(s.Cases) != cases || s.Failures > 0 {
 			t.Errorf("suite %s: %d cases, %d failures", s.Name, len(s.Cases), s.Failures)
 		}
 	}
@@ -268,7 +237,7 @@ func TestVendorRegionsUseTheirHosts(t *testing.T) {
 	}
 	tr := &handlerTransport{h: newMock(t)}
 	report := run(t, Options{Target: "https://sg-api.advance.ai", Token: "test-token", Client: &http.Client{Transport: tr}})
-	passesBut(t, report, pendingCases(t))
+	passes(t, report)
 	for _, p := range tr.paths {
 		if strings.HasPrefix(p, "/__admin") {
 			t.Errorf("the vendor's hosts were asked %s", p)
@@ -361,7 +330,7 @@ func TestWriteCasesNeedAnIdvmockOrAllowWrites(t *testing.T) {
 	ts := notIdvmock(t)
 	defer ts.Close()
 	report := run(t, Options{Target: ts.URL, Regions: []string{"sg"}})
-	passesBut(t, report, pendingCases(t))
+	passes(t, report)
 	if report.Mock {
 		t.Error("a target whose /__admin/health answers 404 was taken for an idvmock")
 	}
@@ -382,7 +351,7 @@ func TestWriteCasesNeedAnIdvmockOrAllowWrites(t *testing.T) {
 
 	users := BuiltinUsers() // the caller's own file, naming start:
 	report = run(t, Options{Target: ts.URL, Regions: []string{"sg"}, Users: users})
-	passesBut(t, report, pendingCases(t))
+	passes(t, report)
 	for _, name := range []string{"Generate URL", "Generate URL, then Get Result says in progress"} {
 		if r := resultOf(report, name); !r.Passed() {
 			t.Errorf("%s with a users file naming start: %+v", name, r)
@@ -393,7 +362,7 @@ func TestWriteCasesNeedAnIdvmockOrAllowWrites(t *testing.T) {
 	}
 
 	report = run(t, Options{Target: ts.URL, Regions: []string{"sg", "ph"}, AllowWrites: true})
-	passesBut(t, report, pendingCases(t))
+	passes(t, report)
 	if c := report.Counts(); c.Skipped != 0 {
 		t.Errorf("AllowWrites: %d skipped", c.Skipped)
 	}
