@@ -40,7 +40,7 @@ func TestSoak(t *testing.T) {
 		t.Skip("set IDVMOCK_SOAK to a duration (60s) to run the soak test")
 	}
 	const journalSize = 500
-	e := newEngine(t, 0, "qa.yaml", "templates.yaml")
+	e := newEngine(t, 0, "qa.yaml", "templates.yaml", "images.yaml")
 	e.SetLimits(engine.Limits{MaxStartedSessions: 2000, MaxProgress: 5000})
 	s := newTestServer(t, Config{Engine: e, JournalSize: journalSize,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
@@ -78,6 +78,19 @@ func TestSoak(t *testing.T) {
 		job{make: func(i int) call { return latestCall(fmt.Sprintf("userId=gen-%d", i-1), "ph-api.advance.ai") }},
 		job{make: func(i int) call { return latestCall(fmt.Sprintf("userId=tpl-%d", i), "sg-api.advance.ai") }},
 		job{make: func(i int) call { return latestCall(fmt.Sprintf("userId=%0255d", i), "") }},
+		// The customer-profile family and Get Result's images, for ever new userIds and
+		// signatureIds too: deactivations and the image cache must stay bounded.
+		job{make: func(i int) call {
+			path := []string{idvmock.PathGetProfile, idvmock.PathGetProfileCamel}[i%2]
+			return profileCall(path, users[i%len(users)], hosts[i%len(hosts)])
+		}},
+		job{make: func(i int) call { return statusCall(users[i%len(users)], "INACTIVE", hosts[i%len(hosts)]) }},
+		job{make: func(i int) call { return statusCall(fmt.Sprintf("gen-%d", i-7), "INACTIVE", "ph-api.advance.ai") }},
+		job{make: func(i int) call {
+			sig := []string{"1a2b3c4d5e6f", "3c4d5e6f7081", "4d5e6f708192", fmt.Sprintf("%012x", i)}[i%4]
+			kind := []string{"URL", "BASE64"}[i/4%2]
+			return getResultCall(hosts[i%len(hosts)], `{"signatureId":"`+sig+`","returnImageType":"`+kind+`"}`)
+		}},
 	)
 
 	var (
