@@ -346,8 +346,10 @@ func (s Signer) Verify(h http.Header, body []byte, opt VerifyOptions) error {
 		if now.IsZero() {
 			now = time.Now()
 		}
+		// Sub saturates at the bounds of a Duration, which -age would overflow back into
+		// range: compare both ways without negating it.
 		age := now.Sub(time.Unix(secs, 0))
-		if age > opt.MaxAge || -age > opt.MaxAge {
+		if age > opt.MaxAge || age < -opt.MaxAge {
 			return &verifyError{ErrTooOld, fmt.Sprintf("webhook: %s %s is %v from now, beyond the maximum age %v (a replay, or a clock that is off)", HeaderTimestamp, ts, age.Round(time.Second), opt.MaxAge)}
 		}
 	}

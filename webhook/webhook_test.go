@@ -171,6 +171,28 @@ func TestHeadersAreFreshAndVerify(t *testing.T) {
 	}
 }
 
+// A genuinely signed delivery whose aai-timestamp lies beyond what a time.Duration holds
+// (centuries away) is outside any maximum age: the comparison must not overflow into a pass.
+func TestVerifyMaxAgeRefusesFarTimestamps(t *testing.T) {
+	s := Signer{Secret: []byte("k")}
+	body := []byte(`{"signatureId":"abc","type":"COMPLETED"}`)
+	now := time.Unix(1700000000, 0)
+	for _, ts := range []string{"9223372036854775807", "99999999999", "1700000301", "0", "1699999699"} {
+		sig, err := s.Sign(ts, "n", body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := http.Header{}
+		Headers{Timestamp: ts, Nonce: "n", Signature: sig}.Set(h)
+		if err := s.Verify(h, body, VerifyOptions{MaxAge: 5 * time.Minute, Now: now}); !errors.Is(err, ErrTooOld) {
+			t.Errorf("aai-timestamp %s, 5m allowed: Verify = %v, want ErrTooOld", ts, err)
+		}
+		if err := s.Verify(h, body, VerifyOptions{}); err != nil {
+			t.Errorf("aai-timestamp %s without MaxAge: %v", ts, err)
+		}
+	}
+}
+
 func TestVerifyRefusals(t *testing.T) {
 	secret := []byte("k")
 	s := Signer{Secret: secret}
