@@ -120,8 +120,8 @@ func TestDecodeSecret(t *testing.T) {
 	for in, want := range map[string]string{
 		"":                          "is empty",
 		"   ":                       "is empty",
-		"c2Vj*mV0":                  `"*" at offset 4 cannot be decoded`,
-		"c2Vj-mV0":                  "URL-safe Base64",
+		"c2Vj*mV0":                  "the character at offset 4 cannot be decoded",
+		"c2Vj-mV0":                  "URL-safe Base64 (- or _) at offset 4",
 		"c2VjcmV0M":                 "its length (9 characters)",
 		"c2VjcmV0MQ=":               "length or padding",
 		"====":                      "not Base64",
@@ -129,6 +129,22 @@ func TestDecodeSecret(t *testing.T) {
 	} {
 		if _, err := DecodeSecret(in); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("DecodeSecret(%.20q) = %v, want an error with %q", in, err, want)
+		}
+	}
+}
+
+// A secret that does not decode is still the secret (or the key itself, pasted decoded): its
+// errors say where the trouble is, never what is there.
+func TestDecodeSecretErrorsDoNotShowIt(t *testing.T) {
+	for _, in := range []string{"Kx9$vQ2!mZ", "Kx9-vQ2_mZ7=", "Kx9vQ2mZ7\u00e9==", "Kx9vQ2mZ7q#"} {
+		_, err := DecodeSecret(in)
+		if err == nil {
+			t.Fatalf("DecodeSecret(%q) took it", in)
+		}
+		for _, c := range []string{"$", "!", "-", "_", "#", "\u00e9"} {
+			if strings.Contains(in, c) && strings.Contains(err.Error(), `"`+c+`"`) {
+				t.Errorf("DecodeSecret(%q): %q shows the secret's character %q", in, err, c)
+			}
 		}
 	}
 }
