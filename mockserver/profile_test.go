@@ -293,3 +293,24 @@ func TestUpdateStatusRefusesProfilesThatAnswerAnyUser(t *testing.T) {
 		t.Errorf("Get Profile through the scenario header: %+v", env)
 	}
 }
+
+// Deleting a user through the admin API ends its deactivation, as documented: declared again
+// under the same userId, it is ACTIVE, and GET /__admin/state no longer lists it.
+func TestDeleteUserEndsItsDeactivation(t *testing.T) {
+	s := newTestServer(t, Config{AdminToken: "s3cret"})
+	sc := newSpecChecker(t)
+	declare := adminCall(http.MethodPut, "/__admin/users/qa_gone", `{"profileStatus":"ACTIVE","sessions":[{"overallResult":"PASS"}]}`)
+	admin(t, s, sc, declare, http.StatusOK)
+	if env := decode(t, serve(t, s, statusCall("qa_gone", "INACTIVE", "api.advance.ai"))); env.Code != idvmock.CodeSuccess {
+		t.Fatalf("update status: %+v", env)
+	}
+	admin(t, s, sc, adminCall(http.MethodDelete, "/__admin/users/qa_gone", ""), http.StatusOK)
+	state := admin(t, s, sc, adminCall(http.MethodGet, "/__admin/state", ""), http.StatusOK)
+	if statuses, _ := state["profileStatuses"].(map[string]any); statuses["qa_gone"] != nil {
+		t.Errorf("GET /__admin/state after the delete lists %v", statuses)
+	}
+	admin(t, s, sc, declare, http.StatusOK)
+	if _, data := getProfile(t, s, sc, profileCall(idvmock.PathGetProfile, "qa_gone", "api.advance.ai")); data.Status != "ACTIVE" {
+		t.Errorf("deleted, then declared again: Get Profile status %q, want ACTIVE", data.Status)
+	}
+}
