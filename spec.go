@@ -44,11 +44,13 @@ func loadSpec(data []byte) (*openapi3.T, error) {
 }
 
 // Facts are what the scenario format and the engine read of the embedded openapi.yaml: its
-// regions, the vendor's operations, and the schema of the Get Result object.
+// regions, the vendor's operations, the schema of the Get Result object, and that of a Get
+// Profile document (which a scenario's customerProfile gives as it is answered).
 type Facts struct {
-	Regions    *Regions
-	Operations []string // the vendor's operationIds, sorted
-	GetResult  *openapi3.Schema
+	Regions      *Regions
+	Operations   []string // the vendor's operationIds, sorted
+	GetResult    *openapi3.Schema
+	DocumentInfo *openapi3.Schema
 }
 
 // Operation reports whether id is one of the vendor's operations.
@@ -65,7 +67,8 @@ var SpecFacts = sync.OnceValue(func() *Facts {
 	if err != nil {
 		panic(err)
 	}
-	f := &Facts{Regions: regions, GetResult: doc.Components.Schemas["GetResult"].Value}
+	f := &Facts{Regions: regions, GetResult: doc.Components.Schemas["GetResult"].Value,
+		DocumentInfo: doc.Components.Schemas["DocumentInfo"].Value}
 	for _, item := range doc.Paths.Map() {
 		for _, op := range item.Operations() {
 			if IsVendorOperation(op) && op.OperationID != "" {

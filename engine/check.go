@@ -57,9 +57,10 @@ func (s *Set) checkUser(f *scenarios.File, u *User) scenarios.Problems {
 }
 
 // checkProfile checks every session of every state of a profile declared at base in f, as
-// answered to userID, each problem placed at the session that gave it.
+// answered to userID, each problem placed at the session that gave it, and the documents its
+// states' customerProfile gives.
 func (s *Set) checkProfile(f *scenarios.File, base, userID string, p *Profile, states [][]Session) scenarios.Problems {
-	var problems scenarios.Problems
+	problems := checkCustomer(f, base, p)
 	for si, sessions := range states {
 		for i, sess := range sessions {
 			at := sessionPath(base, p, si, i)
@@ -76,6 +77,48 @@ func (s *Set) checkProfile(f *scenarios.File, base, userID string, p *Profile, s
 				pos := f.Positions().At(where)
 				problems = append(problems, scenarios.Problem{File: f.Name(), Line: pos.Line, Column: pos.Column, Path: where, What: err.Error(), Hint: hint})
 			}
+		}
+	}
+	return problems
+}
+
+// checkCustomer checks the documents the states of a profile declared at base in f give
+// Get Profile (customerProfile.documentInfos) against openapi.yaml's DocumentInfo: they are
+// answered as given, so one that breaks it would make the mock answer outside its spec.
+func checkCustomer(f *scenarios.File, base string, p *Profile) scenarios.Problems {
+	var problems scenarios.Problems
+	schema := idvmock.SpecFacts().DocumentInfo
+	for si, st := range p.States {
+		if st.Customer == nil {
+			continue
+		}
+		at := base + ".customerProfile"
+		if len(p.States) > 1 {
+			at = fmt.Sprintf("%s.states[%d].customerProfile", base, si)
+		}
+		for i, doc := range st.Customer.DocumentInfos {
+			where := fmt.Sprintf("%s.documentInfos[%d]", at, i)
+			var value any
+			raw, err := json.Marshal(doc)
+			if err == nil {
+				err = json.Unmarshal(raw, &value)
+			}
+			if err == nil {
+				err = schema.VisitJSON(value)
+			}
+			if err == nil {
+				continue
+			}
+			var se *openapi3.SchemaError
+			if errors.As(err, &se) && len(se.JSONPointer()) > 0 {
+				if field := where + "." + strings.Join(se.JSONPointer(), "."); f.Positions()[field] != (scenarios.Position{}) {
+					where = field
+				}
+			}
+			pos := f.Positions().At(where)
+			problems = append(problems, scenarios.Problem{File: f.Name(), Line: pos.Line, Column: pos.Column, Path: where,
+				What: "breaks openapi.yaml's DocumentInfo: " + describeSchemaError(err),
+				Hint: "Get Profile answers it as given: a docType string, docDetail an object (or null), subDocType and the fields of docDetail.front strings (or null)"})
 		}
 	}
 	return problems

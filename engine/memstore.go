@@ -136,10 +136,13 @@ func (s *MemoryStore) UpdateProgress(_ context.Context, key ProgressKey, update 
 	return next, nil
 }
 
-// ForgetProgress forgets key's progress.
+// ForgetProgress forgets key's progress, and a declared user's deactivation.
 func (s *MemoryStore) ForgetProgress(_ context.Context, key ProgressKey) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if key.Kind == ProgressUser {
+		s.forgetDeactivation(key.UserID)
+	}
 	delete(s.users, key)
 	if e := s.patterns[key]; e != nil {
 		s.order.Remove(e)

@@ -37,7 +37,9 @@ type Store interface {
 	// update fails nothing changes. update may run more than once (a store that retries a
 	// transaction), so it must only compute. It serves the admin API's advance and set state.
 	UpdateProgress(ctx context.Context, key ProgressKey, update func(p Progress, found bool) (Progress, error)) (Progress, error)
-	// ForgetProgress forgets key's progress (a deleted user's).
+	// ForgetProgress forgets key's progress (a deleted user's); for a key of kind
+	// ProgressUser, the user's deactivation too (Deactivate), so that a userId declared again
+	// starts with the status its declaration gives.
 	ForgetProgress(ctx context.Context, key ProgressKey) error
 	// Hit counts a match of rule and returns how many it had before.
 	Hit(ctx context.Context, rule string) (uint64, error)
@@ -58,8 +60,9 @@ type Store interface {
 
 	// Deactivate makes userID's profile INACTIVE, as the vendor's Update Status does: from
 	// then on StepUser and UserSessions report INACTIVE as its status, whatever a PASS gave
-	// it, until ForgetUser or Reset. Deactivating twice is one deactivation. Past
-	// Limits.MaxProgress deactivated userIds, the oldest deactivation goes first.
+	// it, until ForgetUser, ForgetProgress of its user key, or Reset. Deactivating twice is
+	// one deactivation. Past Limits.MaxProgress deactivated userIds, the oldest deactivation
+	// goes first.
 	Deactivate(ctx context.Context, userID string) error
 
 	// ForgetUser forgets userID's progress (of every kind), started sessions and

@@ -2,6 +2,7 @@ package mockserver
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -51,8 +52,11 @@ const (
 type delivery struct {
 	sched                       *schedule
 	target, signatureID, userID string
-	body                        []byte
-	attempt                     int // the next attempt, from 1
+	// shown is the target as the journal and the log show it; "" shows target. A webhook's
+	// is its URL without the query, which may carry a credential of the operator's.
+	shown   string
+	body    []byte
+	attempt int // the next attempt, from 1
 	// sign signs each attempt anew (a new aai-timestamp and aai-nonce, the same body); nil
 	// for a plain callback, which carries no signature.
 	sign        func(now time.Time, body []byte) (webhook.Headers, error)
@@ -116,10 +120,13 @@ func (ds *deliveries) send(d *delivery) {
 	ds.queue <- d
 }
 
+// where is d's target as the journal and the log show it.
+func (d *delivery) where() string { return cmp.Or(d.shown, d.target) }
+
 // notSent journals and logs a delivery that is not made, and why.
 func (ds *deliveries) notSent(d *delivery, why string) {
 	ds.journal.add(ds.entry(d, time.Now(), why))
-	ds.log.Warn(d.sched.kind+" not sent", slog.String("url", d.target), slog.String("signatureId", d.signatureID), slog.String("why", why))
+	ds.log.Warn(d.sched.kind+" not sent", slog.String("url", d.where()), slog.String("signatureId", d.signatureID), slog.String("why", why))
 }
 
 func (ds *deliveries) stopped() bool {
@@ -191,7 +198,7 @@ func (ds *deliveries) attempt(d *delivery) {
 	ds.journal.add(e)
 	if err == nil || final {
 		if err != nil {
-			ds.log.Warn(d.sched.kind+" given up", slog.String("url", d.target), slog.String("signatureId", d.signatureID),
+			ds.log.Warn(d.sched.kind+" given up", slog.String("url", d.where()), slog.String("signatureId", d.signatureID),
 				slog.Int("attempts", d.attempt), slog.String("error", msg))
 		}
 		ds.mu.Lock()
@@ -271,7 +278,7 @@ func (ds *deliveries) post(d *delivery, now time.Time) (int, map[string]string, 
 
 // entry is the journal entry of an attempt of d, or of a delivery not sent.
 func (ds *deliveries) entry(d *delivery, start time.Time, msg string) Entry {
-	return Entry{Time: start.UTC(), Kind: d.sched.kind, Method: http.MethodPost, Path: d.target, UserID: d.userID,
+	return Entry{Time: start.UTC(), Kind: d.sched.kind, Method: http.MethodPost, Path: d.where(), UserID: d.userID,
 		Body: string(d.body), Error: msg, Rule: d.rule, Fault: d.fault, Note: d.note}
 }
 

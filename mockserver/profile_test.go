@@ -293,3 +293,52 @@ func TestUpdateStatusRefusesProfilesThatAnswerAnyUser(t *testing.T) {
 		t.Errorf("Get Profile through the scenario header: %+v", env)
 	}
 }
+
+// Deleting a user through the admin API ends its deactivation, as documented: declared again
+// under the same userId, it is ACTIVE, and GET /__admin/state no longer lists it.
+func TestDeleteUserEndsItsDeactivation(t *testing.T) {
+	s := newTestServer(t, Config{AdminToken: "s3cret"})
+	sc := newSpecChecker(t)
+	declare := adminCall(http.MethodPut, "/__admin/users/qa_gone", `{"profileStatus":"ACTIVE","sessions":[{"overallResult":"PASS"}]}`)
+	admin(t, s, sc, declare, http.StatusOK)
+	if env := decode(t, serve(t, s, statusCall("qa_gone", "INACTIVE", "api.advance.ai"))); env.Code != idvmock.CodeSuccess {
+		t.Fatalf("update status: %+v", env)
+	}
+	admin(t, s, sc, adminCall(http.MethodDelete, "/__admin/users/qa_gone", ""), http.StatusOK)
+	state := admin(t, s, sc, adminCall(http.MethodGet, "/__admin/state", ""), http.StatusOK)
+	if statuses, _ := state["profileStatuses"].(map[string]any); statuses["qa_gone"] != nil {
+		t.Errorf("GET /__admin/state after the delete lists %v", statuses)
+	}
+	admin(t, s, sc, declare, http.StatusOK)
+	if _, data := getProfile(t, s, sc, profileCall(idvmock.PathGetProfile, "qa_gone", "api.advance.ai")); data.Status != "ACTIVE" {
+		t.Errorf("deleted, then declared again: Get Profile status %q, want ACTIVE", data.Status)
+	}
+}
+
+// A customerProfile is answered as given, so a document that breaks openapi.yaml's
+// DocumentInfo is refused when it is declared, with the field named: the mock never answers
+// a body its spec does not allow.
+func TestCustomerProfileDocumentsFollowTheSpec(t *testing.T) {
+	s := newTestServer(t, Config{AdminToken: "s3cret"})
+	sc := newSpecChecker(t)
+	for doc, path := range map[string]string{
+		`{"docType":"A-ID-N"}`:                                        "customerProfile.documentInfos[0]",
+		`{"docType":"A-ID-N","docDetail":5}`:                          "customerProfile.documentInfos[0].docDetail",
+		`{"docType":"A-ID-N","docDetail":null,"subDocType":7}`:        "customerProfile.documentInfos[0].subDocType",
+		`{"docType":"A-ID-N","docDetail":{"front":"x"}}`:              "customerProfile.documentInfos[0].docDetail.front",
+		`{"docType":"A-ID-N","docDetail":{"front":{"idNumber":12}}}`:  "customerProfile.documentInfos[0].docDetail.front.idNumber",
+		`{"docType":"A-ID-N","docDetail":{"front":{"lastName":[1]}}}`: "customerProfile.documentInfos[0].docDetail.front.lastName",
+	} {
+		rec := serve(t, s, adminCall(http.MethodPut, "/__admin/users/cp_bad", `{"profileStatus":"ACTIVE","sessions":[{"overallResult":"PASS"}],
+ "customerProfile":{"documentInfos":[`+doc+`]}}`))
+		if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), `"path":"cp_bad.`+path+`"`) || !strings.Contains(rec.Body.String(), "DocumentInfo") {
+			t.Errorf("documentInfos [%s]: HTTP %d %s, want 400 naming cp_bad.%s", doc, rec.Code, rec.Body, path)
+		}
+		c := profileCall(idvmock.PathGetProfile, "cp_bad", "sg-api.advance.ai")
+		sc.check(t, c, serve(t, s, c))
+	}
+	good := `{"docType":"A-ID-N","subDocType":null,"docDetail":{"front":{"idNumber":"X1","fullName":null},"back":{"any":1}},"extra":true}`
+	admin(t, s, sc, adminCall(http.MethodPut, "/__admin/users/cp_good", `{"profileStatus":"ACTIVE","sessions":[{"overallResult":"PASS"}],
+ "customerProfile":{"documentInfos":[`+good+`]}}`), http.StatusOK)
+	getProfile(t, s, sc, profileCall(idvmock.PathGetProfile, "cp_good", "sg-api.advance.ai"))
+}

@@ -96,6 +96,21 @@ func CheckWebhookURL(s string) error {
 	return nil
 }
 
+// WebhookURLShown is a webhook URL as the journal and the log show it: its query, which may
+// carry a credential (the vendor recommends an authentication parameter in the URL), is
+// replaced by "?…", and a fragment is left out.
+func WebhookURLShown(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(a webhook URL that cannot be parsed)"
+	}
+	shown := u.Scheme + "://" + u.Host + u.EscapedPath()
+	if u.RawQuery != "" || u.ForceQuery {
+		shown += "?…"
+	}
+	return shown
+}
+
 // schedule is the webhook's schedule, scaled.
 func (w *Webhook) schedule() *schedule {
 	s := &schedule{kind: kindWebhook, any2xx: true, target: "--webhook-url", timeout: scaleDuration(webhookTimeout, w.RetryScale),
@@ -136,6 +151,7 @@ func (s *Server) report(ctx context.Context, started engine.StartedSession) {
 		d.sched, d.target = s.callbackSchedule, started.Start.CallbackURL
 	case s.cfg.Webhook.URL != "":
 		d.sched, d.target, d.sign = s.webhookSchedule, s.cfg.Webhook.URL, s.cfg.Webhook.signer().Headers
+		d.shown = WebhookURLShown(s.cfg.Webhook.URL)
 	default:
 		return
 	}

@@ -511,3 +511,38 @@ func TestWebhookConfigIsChecked(t *testing.T) {
 		}
 	}
 }
+
+// The webhook URL is the operator's setting, like the secret: a credential in its query (the
+// vendor recommends one for callbacks) never reaches the journal or the log, whether the
+// delivery is taken or given up. The URL's scheme, host and path are shown.
+func TestWebhookURLQueryIsNeverShown(t *testing.T) {
+	const credential = "q-credential-7f3a91"
+	var logs bytes.Buffer
+	var logMu sync.Mutex
+	log := slog.New(slog.NewJSONHandler(lockedWriter{&logMu, &logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	r := &webhookReceiver{}
+	s := webhookServer(t, newReceiver(t, r)+"?auth="+credential, webhook.SHA256, 0.01, log)
+	completeSession(t, s, startWebhookSession(t, s, "query_user"), `{"overallResult":"PASS"}`)
+	failing := webhookServer(t, "http://127.0.0.1:1/unreachable?auth="+credential, webhook.SHA256, 0.001, log)
+	completeSession(t, failing, startWebhookSession(t, failing, "query_down"), `{"overallResult":"PASS"}`)
+	waitFor(t, func() bool { return len(webhookEntries(failing)) == 4 && len(webhookEntries(s)) == 1 }, "the deliveries journaled")
+	if d := r.deliveries(); len(d) != 1 {
+		t.Fatalf("the receiver got %d deliveries", len(d))
+	}
+	var journal bytes.Buffer
+	for _, srv := range []*Server{s, failing} {
+		rec := serve(t, srv, adminCall(http.MethodGet, "/__admin/requests?kind=webhook", ""))
+		journal.Write(rec.Body.Bytes())
+	}
+	logMu.Lock()
+	logged := logs.String()
+	logMu.Unlock()
+	if !strings.Contains(logged, "webhook given up") || !strings.Contains(journal.String(), "/unreachable") {
+		t.Fatalf("the test saw no give-up in the log or no URL in the journal:\n%s\n%s", journal.String(), logged)
+	}
+	for name, text := range map[string]string{"journal": journal.String(), "log": logged} {
+		if strings.Contains(text, credential) {
+			t.Errorf("the %s shows the webhook URL's query %q:\n%s", name, credential, text)
+		}
+	}
+}

@@ -93,14 +93,15 @@ func (a Algorithm) hash() (func() hash.Hash, error) {
 const MaxSecretBytes = 1024
 
 // DecodeSecret decodes the shared secret as the vendor's console shows it: standard Base64
-// (padded or not; spaces around it are ignored). Its error says what is wrong and what to do.
+// (padded or not; spaces around it are ignored). Its error says what is wrong and what to do,
+// and where, but never shows the value or any part of it.
 func DecodeSecret(s string) ([]byte, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return nil, errors.New("the secret is empty: give the Base64 value the vendor's console shows")
 	}
 	if i := strings.IndexAny(s, "-_"); i >= 0 {
-		return nil, fmt.Errorf("the secret is not standard Base64: %q at offset %d is URL-safe Base64; give the value exactly as the vendor's console shows it (with + and /)", string(s[i]), i)
+		return nil, fmt.Errorf("the secret is not standard Base64: it has a character of URL-safe Base64 (- or _) at offset %d; give the value exactly as the vendor's console shows it (with + and /)", i)
 	}
 	if len(strings.TrimRight(s, "="))%4 == 1 {
 		return nil, fmt.Errorf("the secret is not Base64: its length (%d characters) is one too many or too few; give the value exactly as the vendor's console shows it", len(s))
@@ -113,7 +114,7 @@ func DecodeSecret(s string) ([]byte, error) {
 	if err != nil {
 		var corrupt base64.CorruptInputError
 		if errors.As(err, &corrupt) && int(corrupt) < len(s) {
-			return nil, fmt.Errorf("the secret is not Base64: %q at offset %d cannot be decoded; give the value exactly as the vendor's console shows it, Base64-encoded, not decoded", string(s[corrupt]), int(corrupt))
+			return nil, fmt.Errorf("the secret is not Base64: the character at offset %d cannot be decoded; give the value exactly as the vendor's console shows it, Base64-encoded, not decoded", int(corrupt))
 		}
 		return nil, fmt.Errorf("the secret is not Base64 (%v): its length or padding is wrong; give the value exactly as the vendor's console shows it", err)
 	}
@@ -346,8 +347,10 @@ func (s Signer) Verify(h http.Header, body []byte, opt VerifyOptions) error {
 		if now.IsZero() {
 			now = time.Now()
 		}
+		// Sub saturates at the bounds of a Duration, which -age would overflow back into
+		// range: compare both ways without negating it.
 		age := now.Sub(time.Unix(secs, 0))
-		if age > opt.MaxAge || -age > opt.MaxAge {
+		if age > opt.MaxAge || age < -opt.MaxAge {
 			return &verifyError{ErrTooOld, fmt.Sprintf("webhook: %s %s is %v from now, beyond the maximum age %v (a replay, or a clock that is off)", HeaderTimestamp, ts, age.Round(time.Second), opt.MaxAge)}
 		}
 	}

@@ -120,8 +120,8 @@ func TestDecodeSecret(t *testing.T) {
 	for in, want := range map[string]string{
 		"":                          "is empty",
 		"   ":                       "is empty",
-		"c2Vj*mV0":                  `"*" at offset 4 cannot be decoded`,
-		"c2Vj-mV0":                  "URL-safe Base64",
+		"c2Vj*mV0":                  "the character at offset 4 cannot be decoded",
+		"c2Vj-mV0":                  "URL-safe Base64 (- or _) at offset 4",
 		"c2VjcmV0M":                 "its length (9 characters)",
 		"c2VjcmV0MQ=":               "length or padding",
 		"====":                      "not Base64",
@@ -129,6 +129,22 @@ func TestDecodeSecret(t *testing.T) {
 	} {
 		if _, err := DecodeSecret(in); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("DecodeSecret(%.20q) = %v, want an error with %q", in, err, want)
+		}
+	}
+}
+
+// A secret that does not decode is still the secret (or the key itself, pasted decoded): its
+// errors say where the trouble is, never what is there.
+func TestDecodeSecretErrorsDoNotShowIt(t *testing.T) {
+	for _, in := range []string{"Kx9$vQ2!mZ", "Kx9-vQ2_mZ7=", "Kx9vQ2mZ7\u00e9==", "Kx9vQ2mZ7q#"} {
+		_, err := DecodeSecret(in)
+		if err == nil {
+			t.Fatalf("DecodeSecret(%q) took it", in)
+		}
+		for _, c := range []string{"$", "!", "-", "_", "#", "\u00e9"} {
+			if strings.Contains(in, c) && strings.Contains(err.Error(), `"`+c+`"`) {
+				t.Errorf("DecodeSecret(%q): %q shows the secret's character %q", in, err, c)
+			}
 		}
 	}
 }
@@ -168,6 +184,28 @@ func TestHeadersAreFreshAndVerify(t *testing.T) {
 	a.Set(h)
 	if err := s.Verify(h, body, VerifyOptions{MaxAge: time.Minute, Now: now.Add(59 * time.Second)}); err != nil {
 		t.Errorf("within max age: %v", err)
+	}
+}
+
+// A genuinely signed delivery whose aai-timestamp lies beyond what a time.Duration holds
+// (centuries away) is outside any maximum age: the comparison must not overflow into a pass.
+func TestVerifyMaxAgeRefusesFarTimestamps(t *testing.T) {
+	s := Signer{Secret: []byte("k")}
+	body := []byte(`{"signatureId":"abc","type":"COMPLETED"}`)
+	now := time.Unix(1700000000, 0)
+	for _, ts := range []string{"9223372036854775807", "99999999999", "1700000301", "0", "1699999699"} {
+		sig, err := s.Sign(ts, "n", body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := http.Header{}
+		Headers{Timestamp: ts, Nonce: "n", Signature: sig}.Set(h)
+		if err := s.Verify(h, body, VerifyOptions{MaxAge: 5 * time.Minute, Now: now}); !errors.Is(err, ErrTooOld) {
+			t.Errorf("aai-timestamp %s, 5m allowed: Verify = %v, want ErrTooOld", ts, err)
+		}
+		if err := s.Verify(h, body, VerifyOptions{}); err != nil {
+			t.Errorf("aai-timestamp %s without MaxAge: %v", ts, err)
+		}
 	}
 }
 

@@ -90,9 +90,8 @@ func (c *serveCmd) announce(s *serveSettings, eng *engine.Engine, adminToken str
 		slog.Int64("seed", *f.seed), slog.Int("users", len(set.UserIDs())), slog.Int("rules", len(set.Rules())),
 		slog.Any("scenarioFiles", set.Files()), slog.Bool("adminToken", adminToken != ""), slog.String("version", currentVersion()))
 	if hook := s.webhook; hook.URL != "" {
-		u, _ := url.Parse(hook.URL)                 // checked with the flags
-		where := u.Scheme + "://" + u.Host + u.Path // its query may carry a credential: not logged
-		logger.Info("signed webhook for sessions started without callbackUrl", slog.String("webhookUrl", where),
+		u, _ := url.Parse(hook.URL) // checked with the flags
+		logger.Info("signed webhook for sessions started without callbackUrl", slog.String("webhookUrl", mockserver.WebhookURLShown(hook.URL)),
 			slog.String("algorithm", hook.Algorithm.String()), slog.String("signedString", hook.Format.String()),
 			slog.Float64("retryScale", hook.RetryScale))
 		if u.Scheme == "http" {

@@ -47,7 +47,7 @@ func TestServeChecksEveryFlagBeforeStartingAnything(t *testing.T) {
 		{append([]string{"--webhook-algorithm", "md5"}, both...), `invalid value "md5" for flag -webhook-algorithm: unknown algorithm "md5": use sha256 (HMAC-SHA256) or sha512`},
 		{append([]string{"--webhook-url", "ftp://app.example/hook", "--webhook-secret", "c2VjcmV0"}, both...), `--webhook-url: "ftp://app.example/hook" is not an http(s) URL`},
 		{append([]string{"--webhook-url", "app.example/hook", "--webhook-secret", "c2VjcmV0"}, both...), `--webhook-url: "app.example/hook" is not an http(s) URL`},
-		{append([]string{"--webhook-url", "https://app.example/hook", "--webhook-secret", "not*base64"}, both...), `--webhook-secret: the secret is not Base64: "*" at offset 3`},
+		{append([]string{"--webhook-url", "https://app.example/hook", "--webhook-secret", "not*base64"}, both...), `--webhook-secret: the secret is not Base64: the character at offset 3 cannot be decoded`},
 		{append([]string{"--webhook-url", "https://app.example/hook"}, both...), "--webhook-url needs the secret the vendor's console shows (Base64)"},
 		{append([]string{"--webhook-secret", "c2VjcmV0"}, both...), "a webhook secret is given but --webhook-url is not"},
 		{append([]string{"--webhook-url", "https://app.example/hook", "--webhook-secret", "c2VjcmV0", "--webhook-secret-file", "f"}, both...), "give --webhook-secret or --webhook-secret-file, not both"},

@@ -51,6 +51,11 @@ func testDeactivate(t *testing.T, newStore NewStore) {
 	if _, status := userSessions(t, s, "declared"); status != "" {
 		t.Errorf("the deactivation survived ForgetUser: %q", status)
 	}
+	deactivate(t, s, "deleted")
+	failOn(t, s.ForgetProgress(t.Context(), userKey("deleted")))
+	if _, status := userSessions(t, s, "deleted"); status != "" {
+		t.Errorf("the deactivation survived ForgetProgress of the user's key (a deleted user): %q", status)
+	}
 	reset(t, s)
 	if _, status := userSessions(t, s, "walker"); status != "" {
 		t.Errorf("the deactivation survived Reset: %q", status)
