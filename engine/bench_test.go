@@ -88,3 +88,23 @@ func BenchmarkSessionImages(b *testing.B) {
 		}
 	}
 }
+
+// Get Profile of a user with the default bound of started sessions (100), all passed: one
+// document is built, whatever the number of sessions.
+func BenchmarkGetProfileManyStartedSessions(b *testing.B) {
+	e := benchEngine(b)
+	for i := range DefaultMaxSessionsPerUser {
+		s := start(b, e, StartRequest{UserID: "regular", BizID: "b", Region: []string{"PHL", "SGP"}[i%2]})
+		if _, err := e.Complete(b.Context(), s.Session.SignatureID, Completion{OverallResult: idvmock.VerdictPass}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	req := Request{Operation: idvmock.OpGetProfile, UserID: "regular", Region: "ph", Country: "PHL"}
+	b.ReportAllocs()
+	for b.Loop() {
+		r := e.Handle(b.Context(), req)
+		if data, ok := r.Data.(*idvmock.ProfileData); !ok || len(data.SignatureIDs) != DefaultMaxSessionsPerUser || len(data.DocumentInfos) != 2 {
+			b.Fatal(r.Code, r.Message, r.Data)
+		}
+	}
+}

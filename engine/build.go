@@ -262,6 +262,15 @@ var idFormats = map[string]struct{ docType, number string }{
 	"IDN": {"ID-ID-N", "################"},
 }
 
+// docTypeOf is the type of the document generated for a session of country: its national
+// ID, or a passport where idFormats has none.
+func docTypeOf(country string) string {
+	if format, ok := idFormats[country]; ok {
+		return format.docType
+	}
+	return "AW-PP-N"
+}
+
 // buildDoc generates the OCR of an identity document issued by country; a country without a
 // national ID format gets a passport.
 func buildDoc(f *gofakeit.Faker, country string) *idvmock.DocDetail {
@@ -274,7 +283,7 @@ func buildDoc(f *gofakeit.Faker, country string) *idvmock.DocDetail {
 	expiry := sessionEpoch.AddDate(f.IntRange(1, 9), f.IntRange(0, 11), f.IntRange(0, 27))
 	format, ok := idFormats[country]
 	if !ok {
-		format.docType, format.number = "AW-PP-N", "?########"
+		format.docType, format.number = docTypeOf(country), "?########"
 	}
 	return &idvmock.DocDetail{
 		DocType:     format.docType,

@@ -171,8 +171,12 @@ func (r *Reply) traceOr(source, state string) Trace {
 }
 
 // profileData builds Get Profile's data from the state's sessions and those started for the
-// userId, each built as Get Result answers it; the state's customerProfile sets parts of it.
+// userId, the documents as Get Result answers them; the state's customerProfile sets parts of
+// it. A declared session is built (its result is cached); a started one is built only when
+// its document is the latest of its docType, which its country decides, so that a user with
+// many started sessions costs one build per document type.
 func (e *Engine) profileData(req *Request, st *standing) (*idvmock.ProfileData, error) {
+	nDeclared := len(st.at.sessions)
 	sessions := slices.Clip(st.at.sessions)
 	for _, s := range st.src.started {
 		sessions = append(sessions, s.Session)
@@ -182,49 +186,89 @@ func (e *Engine) profileData(req *Request, st *standing) (*idvmock.ProfileData, 
 		order[i] = i
 	}
 	slices.SortStableFunc(order, func(a, b int) int { return sessions[a].CreatedAt.Compare(sessions[b].CreatedAt) })
+	type document struct {
+		index int
+		info  json.RawMessage // nil: a started session's, built once it is known to be the latest
+	}
 	data := &idvmock.ProfileData{Status: st.status, DocumentInfos: []json.RawMessage{}, SignatureIDs: []string{}}
-	latestDoc := map[string]json.RawMessage{}
+	latest := map[string]document{} // a later session's document replaces an earlier one's
 	for _, i := range order {
-		tdata := tmpl.Data{UserID: req.UserID, Region: req.Region, Country: req.Country, SolutionCode: sessions[i].SolutionCode}
-		raw, err := e.buildLatest(st.src.profile, st.at.index, i, len(st.at.sessions), sessions, st.src.started, tdata)
+		if s := sessions[i]; i >= nDeclared {
+			data.SignatureIDs = append(data.SignatureIDs, s.SignatureID) // literal: never a template
+			if s.State == scenarios.StateFinished && s.Verdict == idvmock.VerdictPass {
+				latest[docTypeOf(cmp.Or(s.Region, req.Country))] = document{index: i}
+			}
+			continue
+		}
+		built, err := e.profileSession(req, st, sessions, i)
 		if err != nil {
-			return nil, &BuildError{Source: st.src.label, Err: err}
-		}
-		var built struct {
-			SignatureID   string          `json:"signatureId"`
-			OverallResult idvmock.Verdict `json:"overallResult"`
-			DocDetail     json.RawMessage `json:"docDetail"`
-		}
-		if err := json.Unmarshal(raw, &built); err != nil {
-			return nil, &BuildError{Source: st.src.label, Err: err}
+			return nil, err
 		}
 		data.SignatureIDs = append(data.SignatureIDs, built.SignatureID)
 		if built.OverallResult != idvmock.VerdictPass {
 			continue
 		}
 		if docType, info, ok := documentInfo(built.DocDetail); ok {
-			latestDoc[docType] = info // a later session's document replaces an earlier one's
+			latest[docType] = document{index: i, info: info}
 		}
 	}
-	for _, docType := range sortedKeys(latestDoc) {
-		data.DocumentInfos = append(data.DocumentInfos, latestDoc[docType])
-	}
-	if c := st.at.state.Customer; c != nil {
-		if c.DocumentInfos != nil {
-			data.DocumentInfos = data.DocumentInfos[:0]
-			for _, doc := range c.DocumentInfos {
-				raw, err := json.Marshal(doc)
-				if err != nil {
-					return nil, &BuildError{Source: st.src.label, Err: fmt.Errorf("customerProfile.documentInfos: %w", err)}
-				}
-				data.DocumentInfos = append(data.DocumentInfos, raw)
+	for _, docType := range sortedKeys(latest) {
+		doc := latest[docType]
+		if doc.info == nil {
+			built, err := e.profileSession(req, st, sessions, doc.index)
+			if err != nil {
+				return nil, err
+			}
+			if _, doc.info, _ = documentInfo(built.DocDetail); doc.info == nil {
+				continue
 			}
 		}
-		if c.SignatureIDs != nil {
-			data.SignatureIDs = slices.Clone(c.SignatureIDs)
+		data.DocumentInfos = append(data.DocumentInfos, doc.info)
+	}
+	return data, customize(data, st.at.state.Customer)
+}
+
+// builtSession is what Get Profile reads of a session's Get Result object.
+type builtSession struct {
+	SignatureID   string          `json:"signatureId"`
+	OverallResult idvmock.Verdict `json:"overallResult"`
+	DocDetail     json.RawMessage `json:"docDetail"`
+}
+
+// profileSession builds session i of sessions as Get Result answers it.
+func (e *Engine) profileSession(req *Request, st *standing, sessions []Session, i int) (builtSession, error) {
+	tdata := tmpl.Data{UserID: req.UserID, Region: req.Region, Country: req.Country, SolutionCode: sessions[i].SolutionCode}
+	raw, err := e.buildLatest(st.src.profile, st.at.index, i, len(st.at.sessions), sessions, st.src.started, tdata)
+	if err != nil {
+		return builtSession{}, &BuildError{Source: st.src.label, Err: err}
+	}
+	var built builtSession
+	if err := json.Unmarshal(raw, &built); err != nil {
+		return builtSession{}, &BuildError{Source: st.src.label, Err: err}
+	}
+	return built, nil
+}
+
+// customize sets what a state's customerProfile declares over data: a list given and not
+// empty is answered as given.
+func customize(data *idvmock.ProfileData, c *scenarios.CustomerProfileSpec) error {
+	if c == nil {
+		return nil
+	}
+	if len(c.DocumentInfos) > 0 {
+		data.DocumentInfos = data.DocumentInfos[:0]
+		for _, doc := range c.DocumentInfos {
+			raw, err := json.Marshal(doc)
+			if err != nil {
+				return &BuildError{Source: "customerProfile", Err: fmt.Errorf("documentInfos: %w", err)}
+			}
+			data.DocumentInfos = append(data.DocumentInfos, raw)
 		}
 	}
-	return data, nil
+	if len(c.SignatureIDs) > 0 {
+		data.SignatureIDs = slices.Clone(c.SignatureIDs)
+	}
+	return nil
 }
 
 // profileFront lists the fields the vendor documents first in a profile document's front

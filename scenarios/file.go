@@ -77,12 +77,12 @@ type ProfileBody struct {
 
 // CustomerProfileSpec sets parts of Get Profile's answer over those derived from the state's
 // sessions (the documents of the latest PASS session of each document type, and every
-// session's signatureId). A part left out is derived.
+// session's signatureId). A list left out or empty is derived.
 type CustomerProfileSpec struct {
 	// DocumentInfos is Get Profile's documentInfos as given, each an object with at least
 	// docType: data, never evaluated as a template.
 	DocumentInfos []map[string]any `yaml:"documentInfos,omitempty" json:"documentInfos,omitempty"`
-	// SignatureIDs is Get Profile's signatureIds as given; an empty list answers none.
+	// SignatureIDs is Get Profile's signatureIds as given.
 	SignatureIDs []string `yaml:"signatureIds,omitempty" json:"signatureIds,omitempty"`
 }
 
