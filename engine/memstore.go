@@ -82,6 +82,12 @@ func (s *MemoryStore) forgetDeactivation(userID string) bool {
 	return true
 }
 
+// Name is "memory".
+func (s *MemoryStore) Name() string { return "memory" }
+
+// Ping always answers: the store is this process's memory.
+func (s *MemoryStore) Ping(context.Context) error { return nil }
+
 // SetLimits bounds what the store keeps from now on. The issued tokens are kept unless
 // MaxTokens changes.
 func (s *MemoryStore) SetLimits(l Limits) {

@@ -22,6 +22,12 @@ import (
 type Store interface {
 	// SetLimits bounds what the store keeps (see Limits).
 	SetLimits(l Limits)
+	// Name says which store this is, for messages and the health check: "memory", or the
+	// address of a shared store without its credentials ("redis://10.0.0.5:6379/0").
+	Name() string
+	// Ping reports whether the store answers now: nil, or why not (an error wrapping the
+	// store's own).
+	Ping(ctx context.Context) error
 
 	// Step counts one call of key, whose states m describes: it moves key on as the states
 	// say (a progress of another definition starts over) and returns where it stands now.
