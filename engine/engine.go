@@ -72,6 +72,17 @@ func (e *Engine) SetStore(s Store) {
 	e.store.Store(&storeRef{s})
 }
 
+// StoreName names the engine's store: "memory", or a shared store's address.
+func (e *Engine) StoreName() string { return e.stored().Name() }
+
+// PingStore reports whether the engine's store answers now.
+func (e *Engine) PingStore(ctx context.Context) error {
+	if err := e.stored().Ping(ctx); err != nil {
+		return storeError(err)
+	}
+	return nil
+}
+
 // SetLimits changes the engine's limits; zero fields take the defaults. Call it before the
 // engine answers.
 func (e *Engine) SetLimits(l Limits) {

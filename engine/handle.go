@@ -127,9 +127,14 @@ func clientError(detail string) Reply {
 	return Reply{Status: 400, Code: idvmock.CodeClientError, Message: detail}
 }
 
-// failure is the mock's own failure: HTTP 500, ERROR.
+// failure is the mock's own failure: HTTP 500, ERROR; 503 when the store did not answer (the
+// request may be retried once it is back).
 func failure(err error) Reply {
-	r := Reply{Status: 500, Code: idvmock.CodeError, Message: idvmock.MessageServerError}
+	status := 500
+	if errors.Is(err, ErrStore) {
+		status = 503
+	}
+	r := Reply{Status: status, Code: idvmock.CodeError, Message: idvmock.MessageServerError}
 	r.Trace.Err = err
 	return r
 }

@@ -234,7 +234,7 @@ func TestHandleGenerateURLAndGetResult(t *testing.T) {
 	}
 }
 
-// A store that fails is the mock's own failure, never a business answer: HTTP 500, ERROR, the
+// A store that fails is the mock's own failure, never a business answer: HTTP 503, ERROR, the
 // store's error in the trace.
 func TestHandleStoreFailureIsTheMocksFailure(t *testing.T) {
 	e, _ := newTestEngine(t)
@@ -245,7 +245,7 @@ func TestHandleStoreFailureIsTheMocksFailure(t *testing.T) {
 		{Operation: idvmock.OpGetResult, SignatureID: "abc"},
 	} {
 		r := e.Handle(t.Context(), req)
-		if r.Status != 500 || r.Code != idvmock.CodeError || !errors.Is(r.Trace.Err, ErrStore) || !errors.Is(r.Trace.Err, errUnreachable) {
+		if r.Status != 503 || r.Code != idvmock.CodeError || !errors.Is(r.Trace.Err, ErrStore) || !errors.Is(r.Trace.Err, errUnreachable) {
 			t.Errorf("%s: %d %s %v", req.Operation, r.Status, r.Code, r.Trace.Err)
 		}
 	}

@@ -1,11 +1,13 @@
 package mockserver
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -63,14 +65,29 @@ type healthBody struct {
 	Auth      string `json:"auth"`
 	Users     int    `json:"users"`
 	Scenarios int    `json:"scenarios"`
+	Store     string `json:"store"`
+	Error     string `json:"error,omitempty"`
 }
 
-// health reports that the mock serves.
+// healthTimeout bounds the store's ping, so that a load balancer's check answers in time.
+const healthTimeout = 2 * time.Second
+
+// health reports that the mock serves, or, with HTTP 503, that its state store does not
+// answer: a load balancer then takes this replica out until the store is back.
 func (s *Server) health(c echo.Context) error {
 	set := s.cfg.Engine.Set()
+	body := healthBody{Status: "ok", Version: s.cfg.Version, Auth: string(s.cfg.Auth),
+		Users: len(set.UserIDs()), Scenarios: len(set.ScenarioNames()), Store: s.cfg.Engine.StoreName()}
+	ctx, cancel := context.WithTimeout(c.Request().Context(), healthTimeout)
+	defer cancel()
+	if err := s.cfg.Engine.PingStore(ctx); err != nil {
+		body.Status, body.Error = "unavailable", err.Error()
+		exchangeOf(c).Code = body.Status
+		c.Response().Header().Set("Retry-After", "1")
+		return c.JSON(http.StatusServiceUnavailable, body)
+	}
 	exchangeOf(c).Code = "ok"
-	return c.JSON(http.StatusOK, healthBody{Status: "ok", Version: s.cfg.Version, Auth: string(s.cfg.Auth),
-		Users: len(set.UserIDs()), Scenarios: len(set.ScenarioNames())})
+	return c.JSON(http.StatusOK, body)
 }
 
 type ruleView struct {

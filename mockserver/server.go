@@ -233,8 +233,28 @@ func (s *Server) handleError(err error, c echo.Context) {
 		_ = sendClientError(c, he.Code, "")
 		return
 	}
+	if errors.Is(err, engine.ErrStore) {
+		s.storeUnavailable(c, err)
+		return
+	}
 	s.log.Error("answering failed", slog.String("path", c.Request().URL.Path), slog.Any("error", err))
 	_ = sendError(c, http.StatusInternalServerError, idvmock.CodeError, idvmock.MessageServerError)
+}
+
+// storeUnavailable answers a request the state store could not serve: HTTP 503 with
+// Retry-After, naming the store, never a business answer. A load balancer sees the same in
+// /__admin/health; the mock answers again by itself once the store is back.
+func (s *Server) storeUnavailable(c echo.Context, err error) {
+	name := s.cfg.Engine.StoreName()
+	s.log.Warn("the state store failed", slog.String("store", name), slog.String("path", c.Request().URL.Path), slog.Any("error", err))
+	c.Response().Header().Set("Retry-After", "1")
+	if exchangeOf(c).Admin {
+		_ = sendAdminError(c, http.StatusServiceUnavailable, fmt.Sprintf("the state store %s did not answer: %v", name, err),
+			"nothing changed; retry once the store is back (GET /__admin/health says when)")
+		return
+	}
+	_ = sendError(c, http.StatusServiceUnavailable, idvmock.CodeError, fmt.Sprintf(
+		"%s: idvmock's state store %s did not answer; retry in a moment", idvmock.MessageServerError, name))
 }
 
 // recoverPanics turns a panic in a handler into an ERROR envelope instead of a dropped
