@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -27,14 +28,17 @@ type Engine struct {
 	store  atomic.Pointer[storeRef] // read without the lock (stored); replaced by SetStore
 	limits Limits
 
-	mu         sync.Mutex
-	auth       Auth
-	set        atomic.Pointer[Set]           // read without the lock; replaced under it
-	files      []*scenarios.File             // what set was compiled from, admin users aside
-	admin      map[string]scenarios.UserSpec // users put through the admin API
-	adminBytes map[string]int                // the size of each one's declaration
-	removed    map[string]bool               // users a file declares, deleted through the admin API
-	adminGen   uint64                        // changes of admin and removed: a compile outside the lock checks it
+	mu    sync.Mutex
+	auth  Auth
+	set   atomic.Pointer[Set] // read without the lock; replaced under it
+	files []*scenarios.File   // what set was compiled from, admin users aside
+	// The admin layer as the engine compiled it: the store holds it, shared by replicas;
+	// Follow keeps this copy in step with the store's.
+	admin       map[string]scenarios.UserSpec // users put through the admin API
+	adminRaw    map[string]string             // their declarations as the store keeps them (JSON)
+	removed     map[string]bool               // users a file declares, deleted through the admin API
+	adminGen    uint64                        // changes of admin and removed: a compile outside the lock checks it
+	declVersion uint64                        // the store's version of the layer this copy follows
 
 	results resultCache
 }
@@ -47,7 +51,7 @@ func NewEngine(seed int64, files []*scenarios.File, now func() time.Time) (*Engi
 	}
 	e := &Engine{
 		seed: seed, now: now, limits: Limits{}.withDefaults(),
-		admin: map[string]scenarios.UserSpec{}, adminBytes: map[string]int{}, removed: map[string]bool{},
+		admin: map[string]scenarios.UserSpec{}, adminRaw: map[string]string{}, removed: map[string]bool{},
 		results: newResultCache(),
 	}
 	e.store.Store(&storeRef{NewMemoryStore(Limits{})})
@@ -159,27 +163,36 @@ var ErrAdminFull = errors.New("the admin API holds as many users as its limits a
 // PutUser declares (or replaces) user id, as f (a declaration read by scenarios/files, size
 // bytes long) declares it. A declaration with problems changes nothing; the problems' paths
 // start at the userId. Only this user is compiled and checked, outside the lock; the rest of
-// the set is shared with the previous one.
-func (e *Engine) PutUser(f *scenarios.File, id string, size int) error {
+// the set is shared with the previous one. The declaration is kept in the store, within its
+// limits, so that every replica sharing it answers the user (see Follow).
+func (e *Engine) PutUser(ctx context.Context, f *scenarios.File, id string, size int) error {
 	spec, ok := f.Users[id]
 	if !ok {
 		return fmt.Errorf("%s declares no user %q", f.Name(), id)
 	}
+	raw, err := json.Marshal(spec)
+	if err != nil {
+		return err
+	}
 	for {
 		e.mu.Lock()
 		base, gen := e.set.Load(), e.adminGen
-		err := e.adminRoom(id, size)
 		e.mu.Unlock()
-		if err != nil {
-			return err
-		}
 		next, problems := base.withUser(f, id, spec)
 		if len(problems) > 0 {
 			return problems.TrimPath("users.")
 		}
+		version, err := e.stored().PutDeclaration(ctx, id, raw, size)
+		switch {
+		case errors.Is(err, ErrAdminFull):
+			return err
+		case err != nil:
+			return storeError(err)
+		}
 		if e.swap(base, gen, next, func() {
-			e.admin[id], e.adminBytes[id] = spec, size
+			e.admin[id], e.adminRaw[id] = spec, string(raw)
 			delete(e.removed, id)
+			e.declVersion = max(e.declVersion, version)
 		}) {
 			return nil
 		}
@@ -201,23 +214,6 @@ func (e *Engine) swap(base *Set, gen uint64, next *Set, change func()) bool {
 	return true
 }
 
-// adminRoom reports whether one more declaration of size bytes for id fits the limits.
-// Called with e.mu held.
-func (e *Engine) adminRoom(id string, size int) error {
-	_, replacing := e.admin[id]
-	total := size - e.adminBytes[id]
-	for _, n := range e.adminBytes {
-		total += n
-	}
-	switch {
-	case !replacing && len(e.admin) >= e.limits.MaxAdminUsers:
-		return fmt.Errorf("%w: %d users (--max-admin-users); delete some (DELETE /__admin/users/{userId}) or raise the limit", ErrAdminFull, e.limits.MaxAdminUsers)
-	case total > e.limits.MaxAdminBytes:
-		return fmt.Errorf("%w: %d bytes of declarations (--max-admin-bytes); delete some or raise the limit", ErrAdminFull, e.limits.MaxAdminBytes)
-	}
-	return nil
-}
-
 // DeleteUser removes user id until the scenario files are loaded again without it... or for
 // good, if only the admin API declared it. Its progress is forgotten first, so that a store
 // that fails changes nothing, and again once it is gone, for a call answered meanwhile. The
@@ -231,18 +227,24 @@ func (e *Engine) DeleteUser(ctx context.Context, id string) error {
 	}
 	for {
 		e.mu.Lock()
-		base, gen := e.set.Load(), e.adminGen
+		base, gen, files := e.set.Load(), e.adminGen, e.files
 		e.mu.Unlock()
 		if base.users[id] == nil {
 			return fmt.Errorf("%w %q", ErrUnknownUser, id)
 		}
+		hide := declaredIn(files, id) // keep the file's user hidden across reloads
+		version, err := e.stored().DeleteDeclaration(ctx, id, hide)
+		if err != nil {
+			return storeError(err)
+		}
 		next := base.withoutUser(id)
 		if e.swap(base, gen, next, func() {
 			delete(e.admin, id)
-			delete(e.adminBytes, id)
-			if declaredIn(e.files, id) { // keep the file's user hidden across reloads
+			delete(e.adminRaw, id)
+			if hide {
 				e.removed[id] = true
 			}
+			e.declVersion = max(e.declVersion, version)
 		}) {
 			break
 		}

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"github.com/idvmock/idvmock"
 	"os"
 	"path/filepath"
@@ -70,7 +71,7 @@ func putUser(e *Engine, id, declaration string) error {
 	if problems := f.Validate(); len(problems) > 0 {
 		return problems.TrimPath("users.")
 	}
-	return e.PutUser(f, id, len(declaration))
+	return e.PutUser(context.Background(), f, id, len(declaration))
 }
 
 // engineWith compiles the built-in files plus one scenario file given as text.

@@ -27,6 +27,8 @@ type MemoryStore struct {
 	inactiveOrder *list.List
 	sequence      uint64
 	tokens        *bounded.Cache[string, time.Time]
+	// declarations is the admin layer, apart from the rest: Reset and Restore keep it.
+	declarations *memoryDeclarations
 }
 
 type patternProgress struct {
@@ -40,7 +42,7 @@ const tokenBytes = 100
 // NewMemoryStore returns an empty store within l (zero fields: the defaults).
 func NewMemoryStore(l Limits) *MemoryStore {
 	l = l.withDefaults()
-	s := &MemoryStore{limits: l, tokens: bounded.NewCache[string, time.Time](l.MaxTokens, 0)}
+	s := &MemoryStore{limits: l, tokens: bounded.NewCache[string, time.Time](l.MaxTokens, 0), declarations: newMemoryDeclarations()}
 	s.clear()
 	return s
 }
@@ -80,6 +82,13 @@ func (s *MemoryStore) forgetDeactivation(userID string) bool {
 	s.inactiveOrder.Remove(e)
 	delete(s.inactive, userID)
 	return true
+}
+
+// currentLimits are the store's limits now.
+func (s *MemoryStore) currentLimits() Limits {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.limits
 }
 
 // Name is "memory".

@@ -43,20 +43,27 @@ type SavedProgress struct {
 	Since time.Time `json:"since,omitzero"`
 }
 
-// SaveState exports the engine's state.
+// SaveState exports the engine's state: the store's, the admin layer included, as every
+// replica sharing the store sees it.
 func (e *Engine) SaveState(ctx context.Context) (SavedState, error) {
 	snap, err := e.stored().Snapshot(ctx)
 	if err != nil {
 		return SavedState{}, storeError(err)
 	}
-	e.mu.Lock()
+	layer, err := e.stored().Declarations(ctx)
+	if err != nil {
+		return SavedState{}, storeError(err)
+	}
+	admin, err := decodeDeclarations(layer)
+	if err != nil {
+		return SavedState{}, err
+	}
 	st := SavedState{
 		Version: StateVersion, SavedAt: e.now().UTC(), Seed: e.seed,
-		AdminUsers: maps.Clone(e.admin), RemovedUsers: slices.Sorted(maps.Keys(e.removed)),
+		AdminUsers: admin, RemovedUsers: slices.Sorted(maps.Keys(layer.Removed)),
 		RuleMatches: maps.Clone(snap.Hits), StartedCount: snap.Sequence,
 		ProfileSet: map[string]string{}, Progress: []SavedProgress{}, Started: snap.Started,
 	}
-	e.mu.Unlock()
 	if st.RemovedUsers == nil {
 		st.RemovedUsers = []string{}
 	}
@@ -125,11 +132,25 @@ func (e *Engine) RestoreState(ctx context.Context, st SavedState) error {
 	if err := e.stored().Restore(ctx, snap); err != nil {
 		return storeError(err)
 	}
+	layer := Declarations{Users: map[string]json.RawMessage{}, Sizes: adminBytes, Removed: removed}
+	raws := map[string]string{}
+	for id, spec := range admin {
+		raw, err := json.Marshal(spec)
+		if err != nil {
+			return err
+		}
+		layer.Users[id], raws[id] = raw, string(raw)
+	}
+	version, err := e.stored().ReplaceDeclarations(ctx, layer)
+	if err != nil {
+		return storeError(err)
+	}
 	for {
 		e.mu.Lock()
 		if slices.Equal(files, e.files) {
 			e.set.Store(set)
-			e.admin, e.adminBytes, e.removed = admin, adminBytes, removed
+			e.admin, e.adminRaw, e.removed = admin, raws, removed
+			e.declVersion = max(e.declVersion, version)
 			e.adminGen++
 			e.results.reset()
 			e.mu.Unlock()

@@ -84,10 +84,45 @@ type Store interface {
 	// TokenValid reports whether token was issued and has not expired at now.
 	TokenValid(ctx context.Context, token string, now time.Time) (bool, error)
 
+	// Declarations returns the admin API's layer over the scenario files: the users it
+	// declared and the file users it deleted, with the version of the layer.
+	Declarations(ctx context.Context) (Declarations, error)
+	// PutDeclaration keeps userID's declaration (a scenarios.UserSpec as JSON, size bytes
+	// as it was sent) and forgets that it was deleted, within Limits.MaxAdminUsers and
+	// MaxAdminBytes: past them it changes nothing and returns an error wrapping
+	// ErrAdminFull. It returns the layer's new version.
+	PutDeclaration(ctx context.Context, userID string, spec json.RawMessage, size int) (uint64, error)
+	// DeleteDeclaration forgets userID's declaration; hide keeps the user deleted (a file
+	// declares it). It returns the layer's new version.
+	DeleteDeclaration(ctx context.Context, userID string, hide bool) (uint64, error)
+	// ReplaceDeclarations replaces the whole layer (a restored state) and returns its new
+	// version. Limits are the caller's to check.
+	ReplaceDeclarations(ctx context.Context, d Declarations) (uint64, error)
+	// Watch calls changed after changes of the layer made through any store sharing this
+	// one, until ctx ends, and then returns; changes may be reported together, and a change
+	// with an empty UserID means "read the whole layer again" (a restore, or a connection
+	// that was lost). A store of one process may never call changed.
+	Watch(ctx context.Context, changed func(DeclarationChange))
+
 	// Snapshot is everything but the tokens, for a saved state.
 	Snapshot(ctx context.Context) (Snapshot, error)
 	// Restore replaces everything but the tokens with s.
 	Restore(ctx context.Context, s Snapshot) error
+}
+
+// Declarations is the admin API's layer over the scenario files, shared by the replicas of a
+// mock: a PUT on one is answered by all.
+type Declarations struct {
+	Version uint64                     // changes with every change of the layer
+	Users   map[string]json.RawMessage // userId -> its declaration, a scenarios.UserSpec as JSON
+	Sizes   map[string]int             // userId -> the size of its declaration as it was sent
+	Removed map[string]bool            // users of scenario files deleted through the admin API
+}
+
+// DeclarationChange is a change of the admin layer, as Store.Watch reports it.
+type DeclarationChange struct {
+	Version uint64 // the layer's version after it
+	UserID  string // the user that changed; "": read the whole layer again
 }
 
 // ErrStore wraps the errors of a store that cannot be reached or fails.

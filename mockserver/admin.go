@@ -147,7 +147,7 @@ func (s *Server) adminPutUser(c echo.Context) error {
 	}
 	f, err := s.cfg.ParseUser(id, data)
 	if err == nil {
-		err = s.cfg.Engine.PutUser(f, id, len(data))
+		err = s.cfg.Engine.PutUser(c.Request().Context(), f, id, len(data))
 	}
 	switch {
 	case errors.Is(err, engine.ErrAdminFull):

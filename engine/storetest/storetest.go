@@ -39,6 +39,8 @@ func Run(t *testing.T, newStore NewStore) {
 		"ConcurrentCounter": testConcurrentCounters,
 		"Deactivate":        testDeactivate,
 		"DeactivateLimit":   testDeactivateLimit,
+		"Declarations":      testDeclarations,
+		"DeclarationLimits": testDeclarationLimits,
 	} {
 		t.Run(name, func(t *testing.T) { check(t, newStore) })
 	}

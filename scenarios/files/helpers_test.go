@@ -98,5 +98,5 @@ func putUser(e *engine.Engine, id, declaration string) error {
 	if err != nil {
 		return err
 	}
-	return e.PutUser(f, id, len(declaration))
+	return e.PutUser(context.Background(), f, id, len(declaration))
 }
