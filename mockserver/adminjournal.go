@@ -2,11 +2,14 @@ package mockserver
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/idvmock/idvmock/engine"
 )
 
 // journalFilter reads the filters of the journal endpoints.
@@ -31,7 +34,10 @@ func (s *Server) adminRequests(c echo.Context) error {
 		return sendAdminError(c, http.StatusBadRequest, err.Error(), "")
 	}
 	limit, _ := strconv.Atoi(c.QueryParam("limit"))
-	entries := s.journal.find(f, limit)
+	entries, err := s.journal.query(c.Request().Context(), f, limit)
+	if err != nil {
+		return storeFailed(err)
+	}
 	if entries == nil {
 		entries = []Entry{}
 	}
@@ -43,13 +49,20 @@ func (s *Server) adminRequestCount(c echo.Context) error {
 	if err != nil {
 		return sendAdminError(c, http.StatusBadRequest, err.Error(), "")
 	}
-	return c.JSON(http.StatusOK, map[string]int{"count": s.journal.count(f)})
+	n, err := s.journal.tally(c.Request().Context(), f)
+	if err != nil {
+		return storeFailed(err)
+	}
+	return c.JSON(http.StatusOK, map[string]int{"count": n})
 }
 
 // adminUnmatched lists the requests whose userId no user or rule knew, with what came
 // closest.
 func (s *Server) adminUnmatched(c echo.Context) error {
-	entries := s.journal.find(filter{Unmatched: true}, 0)
+	entries, err := s.journal.query(c.Request().Context(), filter{Unmatched: true}, 0)
+	if err != nil {
+		return storeFailed(err)
+	}
 	if entries == nil {
 		entries = []Entry{}
 	}
@@ -57,5 +70,13 @@ func (s *Server) adminUnmatched(c echo.Context) error {
 }
 
 func (s *Server) adminClearRequests(c echo.Context) error {
-	return c.JSON(http.StatusOK, map[string]int{"deleted": s.journal.clear()})
+	n, err := s.journal.empty(c.Request().Context())
+	if err != nil {
+		return storeFailed(err)
+	}
+	return c.JSON(http.StatusOK, map[string]int{"deleted": n})
 }
+
+// storeFailed marks an error of the shared journal as the state store's, which the mock
+// answers with a 503 naming the store.
+func storeFailed(err error) error { return fmt.Errorf("%w: the journal: %w", engine.ErrStore, err) }

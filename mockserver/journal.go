@@ -1,6 +1,7 @@
 package mockserver
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"sync"
@@ -49,13 +50,15 @@ const (
 	maxEntryBody  = 8 << 10
 )
 
-// journal is a ring of the latest entries: memory stays bounded whatever the traffic.
+// journal is a ring of the latest entries: memory stays bounded whatever the traffic. With
+// a shared journal, entries go there instead, and the admin API reads them from there.
 type journal struct {
 	mu      sync.Mutex
 	entries []Entry // ring; next is where the next entry goes
 	next    int
 	full    bool
 	lastID  uint64
+	shared  *sharedWriter // nil: the ring is the journal
 }
 
 func newJournal(size int) *journal { return &journal{entries: make([]Entry, size)} }
@@ -68,6 +71,11 @@ func (j *journal) add(e Entry) {
 	e.Error = clipTo(e.Error, maxEntryError)
 	e.Body = clipTo(e.Body, maxEntryBody)
 	e.Note = clipTo(e.Note, maxEntryError)
+	if j.shared != nil {
+		e.ID = 0 // the shared journal numbers its entries
+		j.shared.add(e)
+		return
+	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	j.lastID++
@@ -93,6 +101,47 @@ func (f filter) keeps(e *Entry) bool {
 		(f.Fault == "" || slices.Contains(strings.Split(e.Fault, ","), f.Fault)) &&
 		(f.Since.IsZero() || !e.Time.Before(f.Since)) &&
 		(!f.Unmatched || e.Unmatched)
+}
+
+// query returns the matching entries, newest first, at most limit (0: all), from the shared
+// journal when there is one.
+func (j *journal) query(ctx context.Context, f filter, limit int) ([]Entry, error) {
+	if j.shared == nil {
+		return j.find(f, limit), nil
+	}
+	all, err := j.shared.read(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []Entry
+	for i := range all {
+		if f.keeps(&all[i]) {
+			out = append(out, all[i])
+			if limit > 0 && len(out) == limit {
+				break
+			}
+		}
+	}
+	return out, nil
+}
+
+// tally counts the matching entries, in the shared journal when there is one.
+func (j *journal) tally(ctx context.Context, f filter) (int, error) {
+	if j.shared == nil {
+		return j.count(f), nil
+	}
+	entries, err := j.query(ctx, f, 0)
+	return len(entries), err
+}
+
+// empty clears the journal, the shared one when there is one, and says how many entries it
+// held.
+func (j *journal) empty(ctx context.Context) (int, error) {
+	if j.shared == nil {
+		return j.clear(), nil
+	}
+	j.shared.flush()
+	return j.shared.to.Clear(ctx)
 }
 
 // find returns the matching entries, newest first, at most limit (0: all).

@@ -50,13 +50,16 @@ type Config struct {
 	ParseUser   func(id string, data []byte) (*scenarios.File, error) // reads PUT /__admin/users bodies; required (files.ParseUser)
 	AdminToken  string                                                // when set, /__admin/ needs Authorization: Bearer <token>
 	JournalSize int                                                   // requests the journal keeps; default 1000
-	PublicURL   string                                                // base of the H5 URLs; default http://<Host of the request>
-	Callbacks   CallbackPolicy                                        // how completed sessions are reported to callbackUrl, and the bounds webhooks share
-	Webhook     Webhook                                               // the account's signed webhook, for sessions without callbackUrl; none when its URL is empty
-	Logger      *slog.Logger                                          // default: discard
-	Version     string                                                // reported by the health endpoint; default "dev"
-	Reload      func() engine.ReloadStatus                            // how the last reload of the scenario files went; nil: no reloading
-	Timeouts    Timeouts                                              // against slow and idle clients; zero fields: the defaults
+	// SharedJournal, when set, is where the journal is kept, shared by every replica (see
+	// SharedJournal); JournalSize is then its implementation's to keep.
+	SharedJournal SharedJournal
+	PublicURL     string                     // base of the H5 URLs; default http://<Host of the request>
+	Callbacks     CallbackPolicy             // how completed sessions are reported to callbackUrl, and the bounds webhooks share
+	Webhook       Webhook                    // the account's signed webhook, for sessions without callbackUrl; none when its URL is empty
+	Logger        *slog.Logger               // default: discard
+	Version       string                     // reported by the health endpoint; default "dev"
+	Reload        func() engine.ReloadStatus // how the last reload of the scenario files went; nil: no reloading
+	Timeouts      Timeouts                   // against slow and idle clients; zero fields: the defaults
 }
 
 // Timeouts bound how long a client may hold a connection without sending: a request's
@@ -123,6 +126,9 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, timeouts: cfg.Timeouts, journal: newJournal(cfg.JournalSize), stop: make(chan struct{})}
+	if cfg.SharedJournal != nil {
+		s.journal.shared = newSharedWriter(cfg.SharedJournal, cfg.JournalSize, cfg.Logger)
+	}
 	cfg.Engine.SetAuth(engine.Auth{AccessKey: cfg.AccessKey, SecretKey: cfg.SecretKey, Strict: cfg.Auth == AuthStrict})
 	s.handlers = s.handlerTable()
 	if err := checkHandlers(doc, s.handlers); err != nil {
@@ -216,6 +222,9 @@ const (
 func (s *Server) Close() {
 	s.stopOnce.Do(func() { close(s.stop) })
 	s.deliveries.wait()
+	if s.journal.shared != nil {
+		s.journal.shared.close()
+	}
 }
 
 // ServeHTTP answers one request.
