@@ -1,7 +1,8 @@
 // Package redistest runs a real redis-server for tests: on a free port of 127.0.0.1, in a
 // temporary folder, without persistence (--save "" --appendonly no), stopped when the test
-// ends. Server.Stop and Server.Start take it down and bring it back on the same port, for
-// tests of what a client does while its Redis is gone.
+// ends. Server.Stop and Server.Start take it down and bring it back on the same port, and
+// Server.Pause and Server.Resume make it hang and answer again, for tests of what a client
+// does while its Redis is gone.
 //
 // When redis-server is not installed the test is skipped, or fails when the environment
 // variable CI is set (CI must run every test).
@@ -15,6 +16,7 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -111,6 +113,25 @@ func (s *Server) Stop() {
 	<-s.done
 	s.log.Close()
 	s.cmd = nil
+}
+
+// Pause stops the server's process (SIGSTOP): it keeps its port and accepts connections, but
+// answers nothing until Resume, as a Redis that hangs.
+func (s *Server) Pause() { s.signal(syscall.SIGSTOP) }
+
+// Resume continues a paused server (SIGCONT).
+func (s *Server) Resume() { s.signal(syscall.SIGCONT) }
+
+func (s *Server) signal(sig os.Signal) {
+	s.t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd == nil {
+		s.t.Fatal("the server is stopped")
+	}
+	if err := s.cmd.Process.Signal(sig); err != nil {
+		s.t.Fatal(err)
+	}
 }
 
 // ping reports whether a Redis at addr answers PING.

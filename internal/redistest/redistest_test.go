@@ -24,6 +24,14 @@ func TestStartStopStart(t *testing.T) {
 		t.Fatalf("the restarted server does not answer on %s", addr)
 	}
 	t.Logf("restarted in %v", time.Since(began))
+	s.Pause()
+	if ping(addr) {
+		t.Fatal("the paused server answers PING")
+	}
+	s.Resume()
+	if !ping(addr) {
+		t.Fatal("the resumed server does not answer PING")
+	}
 	if got, want := s.URL(), "redis://"+addr+"/0"; got != want {
 		t.Errorf("URL %q, want %q", got, want)
 	}
