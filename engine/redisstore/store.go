@@ -11,8 +11,10 @@
 //
 // # Atomicity
 //
-// Every method is one Lua script or one MULTI/EXEC transaction (scripts run as EVALSHA, loaded
-// when the store opens), never a read the store follows with a write from Go. Step and
+// Every method is one command (the reads: Progress, Session, TokenValid), one Lua script or
+// one MULTI/EXEC transaction (Snapshot, Restore), never a read the store follows with a write
+// from Go. Scripts run as EVALSHA, loaded when the store opens; after Redis restarts, the first
+// call of each script sends it again (EVALSHA, then EVAL). Step and
 // StepUser run engine.Machine.Advance's rule in Lua; StepUser reads the user's started
 // sessions in the same script: one round trip. UpdateProgress and UpdateSession read, run
 // their update in Go, and write with a script that compares what is there with what was
@@ -101,7 +103,8 @@ type Options struct {
 	// DialTimeout bounds connecting to Redis. Default 500 ms.
 	DialTimeout time.Duration
 	// ReadTimeout and WriteTimeout bound waiting for one reply and sending one request.
-	// Default 500 ms each. A Reset or Snapshot of a large environment must fit in them.
+	// Default 500 ms each. A Reset or Snapshot of a large environment must fit in them. A
+	// call waits at most DialTimeout+ReadTimeout for a free connection.
 	ReadTimeout, WriteTimeout time.Duration
 	// PoolSize is how many connections the store keeps to Redis at most. Default go-redis's:
 	// 10 per CPU.

@@ -291,6 +291,10 @@ func TestRedisDownAndBack(t *testing.T) {
 	}
 	srv.Stop()
 	down("stopped", timeout)
+	began := time.Now()
+	if _, err := Open(ctx, srv.URL(), Options{DialTimeout: timeout, ReadTimeout: timeout}); err == nil || time.Since(began) > timeout {
+		t.Errorf("Open with Redis stopped: %v after %v", err, time.Since(began))
+	}
 	srv.Start()
 	back()
 
