@@ -15,11 +15,11 @@ import (
 var packageDirs = map[string]string{
 	"idvmock": ".", "scenarios": "scenarios", "files": "scenarios/files", "recording": "scenarios/recording",
 	"engine": "engine", "storetest": "engine/storetest", "mockserver": "mockserver", "contract": "contract",
-	"idvmocktest": "idvmocktest", "main": "cmd/idvmock", "webhook": "webhook",
+	"idvmocktest": "idvmocktest", "main": "cmd/idvmock", "webhook": "webhook", "redisstore": "engine/redisstore",
 }
 
 // docName is a name of the code in backquotes: package.Name or package.Type.Method.
-var docName = regexp.MustCompile("`((idvmock|scenarios|files|recording|engine|storetest|mockserver|contract|idvmocktest|main|webhook)\\.[A-Za-z_]\\w*(\\.[A-Za-z_]\\w*)?)`")
+var docName = regexp.MustCompile("`((idvmock|scenarios|files|recording|engine|storetest|redisstore|mockserver|contract|idvmocktest|main|webhook)\\.[A-Za-z_]\\w*(\\.[A-Za-z_]\\w*)?)`")
 
 // Every function, type and method docs/architecture.md names exists, so that the map cannot
 // drift from the code.
