@@ -68,7 +68,7 @@
 // The store is exactly as durable as the Redis it runs on: with persistence (RDB, AOF) and
 // replication as that Redis is configured, no more. When Redis cannot be reached every call
 // returns an error within about Options.DialTimeout or Options.ReadTimeout (500 ms by
-// default), which the engine answers as its failure (HTTP 500); no call is retried by the
+// default), which the engine answers as its failure (HTTP 503); no call is retried by the
 // client, since a retried Step could count a call twice. When Redis is back the same Store
 // works again, without being opened again.
 package redisstore
