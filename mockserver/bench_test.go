@@ -191,3 +191,15 @@ func BenchmarkAdminPutUserAt1000Users(b *testing.B) {
 		i++
 	}
 }
+
+// What track adds to each request for the metrics: the labels, bounded, their cached counter
+// and histogram, and one observation each.
+func BenchmarkMetricsRequest(b *testing.B) {
+	s := benchServer(b)
+	x := &exchange{Operation: "getLatestSessionResult", Code: "SUCCESS"}
+	x.Region, _ = s.regions.ByName("sg")
+	b.ReportAllocs()
+	for b.Loop() {
+		s.metrics.request(x, http.StatusOK, 15*time.Microsecond, nil)
+	}
+}

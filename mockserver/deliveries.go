@@ -73,6 +73,7 @@ type deliveries struct {
 	client  *http.Client
 	refuse  error // every delivery is refused with it (Allow cannot be enforced)
 	journal *journal
+	metrics *metrics
 	log     *slog.Logger
 	stop    <-chan struct{}
 	queue   chan *delivery // never holds more than MaxPending: sends do not block
@@ -86,9 +87,9 @@ type deliveries struct {
 	wg      sync.WaitGroup            // the workers
 }
 
-func newDeliveries(p CallbackPolicy, j *journal, log *slog.Logger, stop <-chan struct{}) *deliveries {
+func newDeliveries(p CallbackPolicy, j *journal, m *metrics, log *slog.Logger, stop <-chan struct{}) *deliveries {
 	p.setDefaults()
-	ds := &deliveries{policy: p, journal: j, log: log, stop: stop,
+	ds := &deliveries{policy: p, journal: j, metrics: m, log: log, stop: stop,
 		queue: make(chan *delivery, p.MaxPending), timers: map[*delivery]*time.Timer{}}
 	ds.client, ds.refuse = p.client()
 	return ds
@@ -99,17 +100,18 @@ func newDeliveries(p CallbackPolicy, j *journal, log *slog.Logger, stop <-chan s
 func (ds *deliveries) send(d *delivery) {
 	d.attempt = 1
 	ds.mu.Lock()
-	var why string
+	var why, outcome string
 	switch {
 	case ds.closed || ds.stopped():
-		why = "not sent: the server is shutting down"
+		why, outcome = "not sent: the server is shutting down", deliveryNotSent
 	case ds.pending >= ds.policy.MaxPending:
+		outcome = deliveryDropped
 		why = fmt.Sprintf("dropped, not sent: %d deliveries (callbacks and webhooks) are already pending (queued, being sent or waiting for a retry), the bound set by %s (default %d); their receivers are slow or down",
 			ds.pending, settingMaxPending, DefaultCallbackMaxPending)
 	}
 	if why != "" {
 		ds.mu.Unlock()
-		ds.notSent(d, why)
+		ds.notSent(d, outcome, why)
 		return
 	}
 	if !ds.started {
@@ -123,8 +125,10 @@ func (ds *deliveries) send(d *delivery) {
 // where is d's target as the journal and the log show it.
 func (d *delivery) where() string { return cmp.Or(d.shown, d.target) }
 
-// notSent journals and logs a delivery that is not made, and why.
-func (ds *deliveries) notSent(d *delivery, why string) {
+// notSent journals, logs and counts (as outcome: dropped or not_sent) a delivery that is not
+// made, and why.
+func (ds *deliveries) notSent(d *delivery, outcome, why string) {
+	ds.metrics.delivery(d.sched.kind, outcome)
 	ds.journal.add(ds.entry(d, time.Now(), why))
 	ds.log.Warn(d.sched.kind+" not sent", slog.String("url", d.where()), slog.String("signatureId", d.signatureID), slog.String("why", why))
 }
@@ -196,8 +200,14 @@ func (ds *deliveries) attempt(d *delivery) {
 	e.Attempt, e.Status, e.Headers = d.attempt, status, sent
 	e.LatencyMillis = float64(time.Since(start).Microseconds()) / 1000
 	ds.journal.add(e)
+	if err == nil {
+		ds.metrics.delivery(d.sched.kind, deliverySent)
+	} else {
+		ds.metrics.delivery(d.sched.kind, deliveryFailed)
+	}
 	if err == nil || final {
 		if err != nil {
+			ds.metrics.delivery(d.sched.kind, deliveryGivenUp)
 			ds.log.Warn(d.sched.kind+" given up", slog.String("url", d.where()), slog.String("signatureId", d.signatureID),
 				slog.Int("attempts", d.attempt), slog.String("error", msg))
 		}

@@ -183,6 +183,13 @@ func (j *journal) clear() int {
 	return n
 }
 
+// size is how many entries the journal holds.
+func (j *journal) size() int {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.len()
+}
+
 func (j *journal) len() int {
 	if j.full {
 		return len(j.entries)

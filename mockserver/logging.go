@@ -23,7 +23,11 @@ type exchange struct {
 	Admin         bool   // an idvmock admin call: logged, not journaled
 	UserID        string
 	Code          string
-	Trace         engine.Trace
+	// Outcome is what a fault did instead of answering with an envelope (gateway_503,
+	// reset, hang, empty), or gone for a client that left during a latency fault; the
+	// metrics count it as the code.
+	Outcome string
+	Trace   engine.Trace
 }
 
 const exchangeKey = "idvmock.exchange"
@@ -38,8 +42,8 @@ func exchangeOf(c echo.Context) *exchange {
 }
 
 // track starts the exchange of each request (region, transactionId), and when it is answered
-// logs one line and adds it to the journal. Only the fields below are written: the token
-// masked, keys and bodies never.
+// logs one line, adds it to the journal and counts it in the metrics: the one place every
+// request ends. Only the fields below are written: the token masked, keys and bodies never.
 func (s *Server) track(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		start := time.Now()
@@ -48,10 +52,12 @@ func (s *Server) track(next echo.HandlerFunc) echo.HandlerFunc {
 		x.Region = s.regions.ForHost(req.Host)
 		x.UserID = c.QueryParam("userId") // journaled even when the request is refused
 		x.Admin = strings.HasPrefix(req.URL.Path, adminPrefix+"/")
-		if err := next(c); err != nil {
-			c.Error(err) // renders the envelope now, so the line below has its status and code
+		failed := next(c)
+		if failed != nil {
+			c.Error(failed) // renders the envelope now, so the line below has its status and code
 		}
 		latency := time.Since(start)
+		s.metrics.request(x, c.Response().Status, latency, failed)
 		token := mask(req.Header.Get(idvmock.TokenHeader))
 		t := &x.Trace
 		faults := joinFaults(t.Faults)

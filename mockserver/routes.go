@@ -48,6 +48,7 @@ func (s *Server) handlerTable() map[string]echo.HandlerFunc {
 		"adminCountRequests":      s.adminRequestCount,
 		"adminUnmatchedRequests":  s.adminUnmatched,
 		"adminCompleteSession":    s.adminComplete,
+		"adminMetrics":            s.adminMetrics,
 	}
 }
 

@@ -107,6 +107,7 @@ type Server struct {
 	timeouts         Timeouts
 	handlers         map[string]echo.HandlerFunc // by operationId
 	journal          *journal
+	metrics          *metrics
 	deliveries       *deliveries
 	callbackSchedule *schedule // of the plain callbacks
 	webhookSchedule  *schedule // of the webhook, when there is one
@@ -137,6 +138,7 @@ func New(cfg Config) (*Server, error) {
 	if s.regions, err = idvmock.RegionsFromSpec(doc); err != nil {
 		return nil, err
 	}
+	s.metrics = newMetrics(doc, s.regions, s.journal, cfg.Version)
 	s.routes = map[string]routeHit{}
 	if s.bodyLimits, err = bodyLimits(doc); err != nil {
 		return nil, err
@@ -148,7 +150,7 @@ func New(cfg Config) (*Server, error) {
 	// Admin bodies are scenario declarations: the scenario linter checks them and says where
 	// a problem is, better than a schema error would.
 	s.adminOptions = &openapi3filter.Options{AuthenticationFunc: s.authenticate, ExcludeRequestBody: true}
-	s.deliveries = newDeliveries(cfg.Callbacks, s.journal, s.log, s.stop)
+	s.deliveries = newDeliveries(cfg.Callbacks, s.journal, s.metrics, s.log, s.stop)
 	s.callbackSchedule = callbackSchedule(cfg.Callbacks)
 	if cfg.Webhook.URL != "" {
 		s.webhookSchedule = cfg.Webhook.schedule()

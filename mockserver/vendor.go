@@ -106,11 +106,13 @@ func (s *Server) write(c echo.Context, r engine.Reply) error {
 	case r.Trace.Err != nil:
 		return r.Trace.Err // the mock's own failure: handleError logs it and answers 500
 	case r.Gone:
+		x.Outcome = codeGone
 		return nil // the client gave up during a latency fault: nobody reads an answer
 	case r.Break != "":
+		x.Outcome = string(r.Break)
 		return s.breakConnection(c, r.Break)
 	case r.Gateway:
-		x.Code = r.Code
+		x.Code, x.Outcome = r.Code, gatewayCode(r.Status)
 		return c.HTMLBlob(r.Status, gatewayPage(r.Status))
 	}
 	if r.Code == idvmock.CodeServiceBusy { // in whole seconds, rounded up; 0 too

@@ -156,7 +156,7 @@ func (s *Server) report(ctx context.Context, started engine.StartedSession) {
 		return
 	}
 	if kind == idvmock.DeliveryCompleted && started.Session.Verdict == idvmock.VerdictIncomplete {
-		s.deliveries.notSent(d, "not sent: the session's overallResult is INCOMPLETE, for which the vendor sends no COMPLETED; the app learns the outcome by polling")
+		s.deliveries.notSent(d, deliveryNotSent, "not sent: the session's overallResult is INCOMPLETE, for which the vendor sends no COMPLETED; the app learns the outcome by polling")
 		return
 	}
 	f, err := s.cfg.Engine.DeliveryFaults(ctx, started)
@@ -166,6 +166,9 @@ func (s *Server) report(ctx context.Context, started engine.StartedSession) {
 	}
 	d.rule = f.Rule
 	d.fault = joinFaults(f.Fired)
+	for _, kind := range f.Fired {
+		s.metrics.fault(f.Rule, kind)
+	}
 	if f.BadSignature {
 		if d.sign == nil {
 			d.note = "bad_signature fired, but a plain callback carries no signature: nothing was changed"

@@ -1,11 +1,15 @@
 package main
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 )
 
 func TestScenariosLint(t *testing.T) {
@@ -114,6 +118,18 @@ func TestServeWatchReloads(t *testing.T) {
 	eventually("the fix is applied", func() bool { return status() == "INACTIVE" })
 	if strings.Contains(string(getJSON(t, "http://"+addr+"/__admin/scenarios", "", nil)), `"error"`) {
 		t.Error("the admin API still shows the old error")
+	}
+	parser := expfmt.NewTextParser(model.LegacyValidation)
+	metrics, err := parser.TextToMetricFamilies(bytes.NewReader(getJSON(t, "http://"+addr+"/__admin/metrics", "", nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reloads := map[string]float64{}
+	for _, m := range metrics["idvmock_reloads_total"].GetMetric() {
+		reloads[m.GetLabel()[0].GetValue()] = m.GetCounter().GetValue()
+	}
+	if reloads["applied"] != 2 || reloads["refused"] != 1 {
+		t.Errorf("idvmock_reloads_total %v, want 2 applied and 1 refused", reloads)
 	}
 }
 

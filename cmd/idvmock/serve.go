@@ -78,6 +78,9 @@ func newServer(s *serveSettings, adminToken string, eng *engine.Engine, builtin 
 	if err != nil {
 		return nil, nil, err
 	}
+	if watcher != nil {
+		watcher.OnReload(srv.ObserveReload) // idvmock_reloads_total
+	}
 	return srv, watcher, nil
 }
 

@@ -46,10 +46,20 @@ type Watcher struct {
 	log     *slog.Logger
 	now     func() time.Time
 
-	mu      sync.Mutex
-	status  engine.ReloadStatus
-	applied string // digest of the files the engine holds
-	refused string // digest of the files last refused: not compiled again until they change
+	mu       sync.Mutex
+	status   engine.ReloadStatus
+	applied  string      // digest of the files the engine holds
+	refused  string      // digest of the files last refused: not compiled again until they change
+	onReload func(error) // told of each reload tried, see OnReload
+}
+
+// OnReload has f told of each reload the watcher tries: nil when the change was applied, the
+// problems when it was refused. A change refused once is not tried again until the files
+// change. f is called outside the watcher's lock; it must not block.
+func (w *Watcher) OnReload(f func(error)) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.onReload = f
 }
 
 // NewWatcher watches paths for engine, whose files are builtin plus those at paths.
@@ -112,11 +122,18 @@ func (w *Watcher) apply(settle time.Duration) time.Duration {
 	if err == nil {
 		err = derr
 	}
+	var tell func(error) // the reload's result, told once the lock is released
+	defer func() {
+		if tell != nil {
+			tell(err)
+		}
+	}()
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if err == nil && (d == w.applied || d == w.refused) {
 		return 0
 	}
+	tell = w.onReload
 	var files []*scenarios.File
 	if err == nil {
 		if files, err = ReadPaths(w.paths); err == nil {
