@@ -34,6 +34,15 @@ func (c *serveCmd) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	shared, err := openStore(ctx, s.serveFlags, eng, logger)
+	if err != nil {
+		return err
+	}
+	var journal mockserver.SharedJournal
+	if shared != nil {
+		defer shared.store.Close()
+		journal = shared.journal
+	}
 	listeners, plain, secure, err := c.listen(s.serveFlags, logger)
 	if err != nil {
 		return err
@@ -44,7 +53,7 @@ func (c *serveCmd) Run(ctx context.Context, args []string) error {
 		}
 	}()
 	adminToken := guardAdmin(s.adminToken, listeners, logger)
-	srv, watcher, err := newServer(s, adminToken, eng, builtin, logger)
+	srv, watcher, err := newServer(s, adminToken, eng, builtin, journal, logger)
 	if err != nil {
 		return err
 	}
@@ -60,14 +69,14 @@ func (c *serveCmd) Run(ctx context.Context, args []string) error {
 // newServer is the mock server of the settings on the engine, with the admin token decided
 // for its listeners. With --watch it also returns the watcher that reloads the scenario
 // files into the engine, not yet running (nil without --watch).
-func newServer(s *serveSettings, adminToken string, eng *engine.Engine, builtin []*scenarios.File, logger *slog.Logger) (*mockserver.Server, *files.Watcher, error) {
+func newServer(s *serveSettings, adminToken string, eng *engine.Engine, builtin []*scenarios.File, journal mockserver.SharedJournal, logger *slog.Logger) (*mockserver.Server, *files.Watcher, error) {
 	f, allow := s.serveFlags, s.allow
 	cfg := mockserver.Config{
 		Auth: mockserver.AuthMode(f.auth.value), AccessKey: *f.accessKey, SecretKey: *f.secretKey,
 		Engine: eng, ParseUser: files.ParseUser, AdminToken: adminToken,
 		JournalSize: *f.journalSize, PublicURL: *f.publicURL, Logger: logger, Version: currentVersion(),
 		Callbacks: mockserver.CallbackPolicy{Allow: allow, MaxPending: *f.callbackMaxPending}, Webhook: s.webhook,
-		Timeouts: mockserver.Timeouts{Body: *f.bodyTimeout},
+		Timeouts: mockserver.Timeouts{Body: *f.bodyTimeout}, SharedJournal: journal,
 	}
 	var watcher *files.Watcher
 	if *f.watch {
@@ -91,7 +100,8 @@ func (c *serveCmd) announce(s *serveSettings, eng *engine.Engine, adminToken str
 	set := eng.Set()
 	logger.Info("idvmock serving", slog.String("addr", addrOf(plain)), slog.String("tlsAddr", addrOf(secure)), slog.String("auth", f.auth.value),
 		slog.Int64("seed", *f.seed), slog.Int("users", len(set.UserIDs())), slog.Int("rules", len(set.Rules())),
-		slog.Any("scenarioFiles", set.Files()), slog.Bool("adminToken", adminToken != ""), slog.String("version", currentVersion()))
+		slog.Any("scenarioFiles", set.Files()), slog.Bool("adminToken", adminToken != ""), slog.String("store", eng.StoreName()),
+		slog.String("version", currentVersion()))
 	if hook := s.webhook; hook.URL != "" {
 		u, _ := url.Parse(hook.URL) // checked with the flags
 		logger.Info("signed webhook for sessions started without callbackUrl", slog.String("webhookUrl", mockserver.WebhookURLShown(hook.URL)),

@@ -10,6 +10,7 @@ import (
 
 	"github.com/idvmock/idvmock"
 	"github.com/idvmock/idvmock/engine"
+	"github.com/idvmock/idvmock/engine/redisstore"
 	"github.com/idvmock/idvmock/mockserver"
 	"github.com/idvmock/idvmock/webhook"
 )
@@ -30,6 +31,7 @@ const serveExamples = `  idvmock serve                                   # on 12
   idvmock serve --addr :8080                      # on every interface; the admin API needs a token, logged at start
   idvmock serve --addr :8080 --admin-token-file /run/secrets/idvmock-admin --callback-allow '*.qa.example.com'
   idvmock serve --auth strict --access-key my-key --secret-key my-secret
+  idvmock serve --addr :8080 --store redis://redis.qa.internal:6379/0 --store-password-file /run/secrets/redis   # one of several replicas
   idvmock serve --webhook-url http://localhost:9000/idv-webhook --webhook-secret-file qa/webhook-secret --webhook-retry-scale 0.01
   curl -s -H 'X-ACCESS-TOKEN: any' -H 'Host: sg-api.advance.ai' \
     'http://localhost:8080/intl/openapi/identity-risk/idvs-h5/ekyc/v1/customer-profile/get-latest-session-result?userId=user_active'
@@ -56,6 +58,7 @@ type serveFlags struct {
 	webhookAlgorithm                      algorithmFlag
 	webhookFormat                         *string
 	webhookRetryScale                     *float64
+	store, storePrefix, storePasswordFile *string
 }
 
 // algorithmFlag is --webhook-algorithm: sha256 or sha512 (also HMAC-SHA256, HMAC-SHA512).
@@ -104,6 +107,9 @@ func (c *serveCmd) flags() (*flags, *serveFlags) {
 	f.webhookFormat = fs.String("webhook-format", webhook.DefaultFormat, "the signed string: {timestamp}, {nonce} and {body} with any literal text between (idvmock's Decision: the vendor does not publish it)")
 	f.webhookRetryScale = fs.Float64("webhook-retry-scale", 1, "multiplies the webhook's retry waits (5s, 10s, 20s) and 60s timeout, for tests: 0.01 gives 50ms, 100ms, 200ms and 600ms (0.001 to 1)")
 	f.limits.MaxStartedBytes, f.limits.MaxAdminBytes = engine.DefaultMaxStartedBytes, engine.DefaultMaxAdminBytes
+	f.store = fs.String("store", storeMemory, "where the state that changes lives: memory (this process), or `redis://[user:pass@]host:port/db` (rediss:// for TLS) shared by every replica on it")
+	f.storePrefix = fs.String("store-prefix", redisstore.DefaultPrefix, "prefix of every key in a shared store, so that several mocks can share one Redis")
+	f.storePasswordFile = fs.String("store-password-file", "", "`file` holding the shared store's password (overrides the URL's), to keep it off the command line")
 	fs.IntVar(&f.limits.MaxStartedSessions, "max-started-sessions", engine.DefaultMaxStartedSessions, "sessions started through Generate URL kept in all; the oldest go first")
 	fs.IntVar(&f.limits.MaxSessionsPerUser, "max-sessions-per-user", engine.DefaultMaxSessionsPerUser, "started sessions kept per userId; its oldest go first")
 	fs.Var(byteSize{&f.limits.MaxStartedBytes}, "max-started-bytes", "`size` of the Generate URL requests started sessions keep (32MiB); the oldest sessions go first")
@@ -152,6 +158,9 @@ func (c *serveCmd) settings(args []string) (*serveSettings, error) {
 	}
 	hook, err := webhookSettings(f)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkStore(*f.store); err != nil {
 		return nil, err
 	}
 	return &serveSettings{serveFlags: f, allow: allow, adminToken: adminToken, webhook: hook}, nil

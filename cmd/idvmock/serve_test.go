@@ -54,6 +54,8 @@ func TestServeChecksEveryFlagBeforeStartingAnything(t *testing.T) {
 		{append([]string{"--webhook-url", "https://app.example/hook", "--webhook-secret-file", filepath.Join(dir, "nope")}, both...), "--webhook-secret-file: open "},
 		{append([]string{"--webhook-url", "https://app.example/hook", "--webhook-secret", "c2VjcmV0", "--webhook-format", "{timestamp}{nonce}{payload}"}, both...), `--webhook-format: the format "{timestamp}{nonce}{payload}" has an unknown placeholder {payload}`},
 		{append([]string{"--webhook-url", "https://app.example/hook", "--webhook-secret", "c2VjcmV0", "--webhook-retry-scale", "0"}, both...), "--webhook-retry-scale 0: use a number from 0.001 to 1"},
+		{append([]string{"--store", "mysql://db.example:3306"}, both...), `--store "mysql://db.example:3306": use memory, or redis://[user:pass@]host:port/db (rediss:// for TLS)`},
+		{append([]string{"--store", "redis://:not*base64@"}, both...), `--store "redis://:xxxxx@": use memory`},
 	} {
 		err, log, listened := serveOutcome(t, tc.args...)
 		if err == nil || !strings.HasPrefix(err.Error(), tc.want) {

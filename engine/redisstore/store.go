@@ -77,6 +77,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"net/url"
 	"os"
@@ -298,3 +299,14 @@ func (s *Store) key(k int) string { return s.keys[k] }
 
 // ttlDuration is Options.TTL.
 func (s *Store) ttlDuration() time.Duration { return time.Duration(s.ttl) * time.Millisecond }
+
+// SetLogger sends go-redis's own messages (a failed dial, a lost connection) to logger at
+// debug level, instead of the standard error: the store's callers report failures
+// themselves.
+func SetLogger(logger *slog.Logger) { redis.SetLogger(slogPrinter{logger}) }
+
+type slogPrinter struct{ l *slog.Logger }
+
+func (p slogPrinter) Printf(ctx context.Context, format string, v ...any) {
+	p.l.DebugContext(ctx, "redis: "+fmt.Sprintf(format, v...))
+}
