@@ -183,8 +183,18 @@ func (j *journal) clear() int {
 	return n
 }
 
-// size is how many entries the journal holds.
+// size is how many entries the journal holds; the shared journal's, when there is one (-1
+// when it does not answer).
 func (j *journal) size() int {
+	if j.shared != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), sharedWriteTimeout)
+		defer cancel()
+		n, err := j.shared.to.Len(ctx)
+		if err != nil {
+			return -1
+		}
+		return n
+	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	return j.len()

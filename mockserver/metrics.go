@@ -152,7 +152,7 @@ func newMetrics(doc *openapi3.T, regions *idvmock.Regions, j *journal, version s
 
 	journalEntries := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "idvmock_journal_entries",
-		Help: "Entries the request journal holds now.",
+		Help: "Entries the request journal holds now (the shared journal's with --store redis; -1 while it does not answer).",
 	}, func() float64 { return float64(j.size()) })
 	journalCapacity := prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "idvmock_journal_capacity",

@@ -20,6 +20,8 @@ type SharedJournal interface {
 	Recent(ctx context.Context) ([]JournalRecord, error)
 	// Clear forgets every entry and says how many there were.
 	Clear(ctx context.Context) (int, error)
+	// Len says how many entries it keeps.
+	Len(ctx context.Context) (int, error)
 }
 
 // JournalRecord is an entry as a SharedJournal keeps it.

@@ -45,6 +45,12 @@ func (j *listJournal) Recent(context.Context) ([]JournalRecord, error) {
 	return out, nil
 }
 
+func (j *listJournal) Len(context.Context) (int, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return len(j.records), nil
+}
+
 func (j *listJournal) Clear(context.Context) (int, error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
@@ -84,6 +90,7 @@ func TestSharedJournalShowsEveryReplicasRequests(t *testing.T) {
 		t.Errorf("%d entries (want the journal's 50), newest %q, ordered newest first: %v", len(entries), entries[0].UserID,
 			slices.IsSortedFunc(entries, func(x, y Entry) int { return int(y.ID) - int(x.ID) }))
 	}
+	scrape(t, b, sc, "s3cret").is(t, 50, "idvmock_journal_entries") // the shared journal's size, not b's own ring
 	admin(t, a, sc, adminCall(http.MethodDelete, "/__admin/requests", ""), http.StatusOK)
 	if body := admin(t, b, sc, adminCall(http.MethodGet, "/__admin/requests/count", ""), http.StatusOK); body["count"] != float64(0) {
 		t.Errorf("after a clear through a, b counts %v", body["count"])

@@ -74,6 +74,8 @@ func (j journalOf) Append(ctx context.Context, entries [][]byte) error {
 
 func (j journalOf) Clear(ctx context.Context) (int, error) { return j.j.Clear(ctx) }
 
+func (j journalOf) Len(ctx context.Context) (int, error) { return j.j.Len(ctx) }
+
 func (j journalOf) Recent(ctx context.Context) ([]mockserver.JournalRecord, error) {
 	records, err := j.j.Recent(ctx)
 	out := make([]mockserver.JournalRecord, len(records))

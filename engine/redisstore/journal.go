@@ -53,6 +53,12 @@ func (j *Journal) Recent(ctx context.Context) ([]Record, error) {
 	return out, nil
 }
 
+// Len says how many entries the journal keeps.
+func (j *Journal) Len(ctx context.Context) (int, error) {
+	n, err := j.s.client.XLen(ctx, j.key).Result()
+	return int(n), j.s.fail("journal length", err)
+}
+
 // Clear forgets every entry and says how many there were.
 func (j *Journal) Clear(ctx context.Context) (int, error) {
 	var n *redis.IntCmd
