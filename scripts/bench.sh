@@ -10,6 +10,9 @@
 #   BENCH_ROUNDS=5 BENCH_SECONDS=20 BENCH_CONNECTIONS=20 scripts/bench.sh
 #   BENCH_AGAINST=v1.2.0 scripts/bench.sh # also load that revision's idvmock, alternating,
 #                                         # and report this one's throughput against it
+#   BENCH_REPLICAS=0 scripts/bench.sh     # skip three replicas on one Redis against one
+#                                         # in-memory instance (needs redis-server: installed
+#                                         # from Debian when missing)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/usr/local/go/bin:$PATH"
@@ -25,11 +28,20 @@ mock_port=18180
 base_port=18181
 prev_port=18182
 against=${BENCH_AGAINST:-}
+replicas=${BENCH_REPLICAS:-1}
+redis_port=18190
+replica_ports=(18191 18192 18193)
 
 if ! command -v wrk >/dev/null; then
   echo "installing wrk from Debian"
   if [ "$(id -u)" -ne 0 ]; then sudo=sudo; else sudo=; fi
   $sudo apt-get install -y wrk >/dev/null 2>&1 || { $sudo apt-get update >/dev/null && $sudo apt-get install -y wrk >/dev/null; }
+fi
+
+if [ "$replicas" = 1 ] && ! command -v redis-server >/dev/null; then
+  echo "installing redis-server from Debian"
+  if [ "$(id -u)" -ne 0 ]; then sudo=sudo; else sudo=; fi
+  $sudo apt-get install -y redis-server >/dev/null 2>&1 || { $sudo apt-get update >/dev/null && $sudo apt-get install -y redis-server >/dev/null; } || replicas=0
 fi
 
 source scripts/lib.sh
@@ -71,6 +83,18 @@ if [ -n "$against" ]; then
   wait_for "http://127.0.0.1:$prev_port$path?$query"
 fi
 
+# Three replicas on one Redis (no persistence), with the same files and flags as the mock.
+if [ "$replicas" = 1 ]; then
+  redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --dir "$work" >/dev/null 2>&1 &
+  pids+=("$!")
+  for _ in $(seq 100); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.05; done
+  for port in "${replica_ports[@]}"; do
+    "$work/idvmock" serve --addr "127.0.0.1:$port" --store "redis://127.0.0.1:$redis_port/0" >/dev/null 2>&1 &
+    pids+=("$!")
+    wait_for "http://127.0.0.1:$port$path?$query"
+  done
+fi
+
 # to_ms VALUE: wrk's latency (us, ms or s) in milliseconds.
 to_ms() {
   awk -v v="$1" 'BEGIN {
@@ -92,6 +116,52 @@ load() {
   fi
   echo "$name $rps $p50 $p99" >>"$work/runs"
   printf '  %-9s %10.0f req/s   p50 %7.3f ms   p99 %7.3f ms\n' "$name" "$rps" "$p50" "$p99"
+}
+
+# load_three NAME PORT PORT PORT: three wrk (one thread, a third of the connections each) at
+# once, one per port; appends "name rps p50 p99" (summed req/s, the slowest p50 and p99) to
+# $work/replica-runs.
+load_three() {
+  local name=$1 i=0 rps p50 p99 wrks=()
+  shift
+  for port in "$@"; do
+    wrk -t1 -c"$((conns / 3))" -d"${seconds}s" --latency -H "$token" "http://127.0.0.1:$port$path?$query" >"$work/wrk.$i" &
+    wrks+=("$!")
+    i=$((i + 1))
+  done
+  wait "${wrks[@]}"
+  for j in 0 1 2; do
+    if grep -q 'Non-2xx\|Socket errors' "$work/wrk.$j"; then echo "$name: wrk saw errors:"; cat "$work/wrk.$j"; exit 1; fi
+  done
+  rps=$(awk '/^Requests\/sec:/ {s += $2} END {print s}' "$work"/wrk.[012])
+  p50=$(for j in 0 1 2; do to_ms "$(awk '$1 == "50%" {print $2}' "$work/wrk.$j")"; echo; done | sort -n | tail -1)
+  p99=$(for j in 0 1 2; do to_ms "$(awk '$1 == "99%" {print $2}' "$work/wrk.$j")"; echo; done | sort -n | tail -1)
+  echo "$name $rps $p50 $p99" >>"$work/replica-runs"
+  printf '  %-9s %10.0f req/s   p50 %7.3f ms   p99 %7.3f ms\n' "$name" "$rps" "$p50" "$p99"
+}
+
+replicas_report() {
+  echo
+  echo "three replicas on one Redis (--store redis://), against one in-memory instance: three wrk at"
+  echo "once (1 thread, $((conns / 3)) connections each), one per replica, or all three at the one instance;"
+  echo "Redis, the replicas and wrk all on this machine. Round by round:"
+  : >"$work/replica-runs"
+  for r in $(seq "$rounds"); do
+    echo " round $r"
+    load_three memory "$mock_port" "$mock_port" "$mock_port"
+    load_three replicas "${replica_ports[@]}"
+  done
+  awk '
+    { rps[$1] += $2; p99[$1] += $4; n[$1]++ }
+    END {
+      for (k in n) { rps[k] /= n[k]; p99[k] /= n[k] }
+      printf "mean of %d rounds      req/s     p99 ms\n", n["replicas"]
+      printf "  memory          %10.0f   %8.3f\n", rps["memory"], p99["memory"]
+      printf "  replicas        %10.0f   %8.3f\n", rps["replicas"], p99["replicas"]
+      tput = rps["replicas"] / rps["memory"]
+      printf "throughput replicas/memory: %.2f (target >= 0.25): %s\n", tput, (tput >= 0.25 ? "met" : "MISSED")
+      printf "p99 replicas/memory:        %.2f\n", p99["replicas"] / p99["memory"]
+    }' "$work/replica-runs"
 }
 
 report() {
@@ -132,6 +202,7 @@ report() {
         printf "throughput idvmock/previous: %.3f (no loss beyond 5%%: >= 0.95): %s\n", prev, (prev >= 0.95 ? "met" : "MISSED")
       }
     }' "$work/runs"
+  if [ "$replicas" = 1 ]; then replicas_report; else echo; echo "three replicas on one Redis: skipped (BENCH_REPLICAS=0, or redis-server could not be installed)"; fi
   echo
   echo "Go benchmarks (a full request in-process; scenario lookup, body generation and rules; the contract checker on one core):"
   go test ./mockserver -run '^$' -bench 'Latest' -benchmem -benchtime 2s | grep '^Benchmark'
