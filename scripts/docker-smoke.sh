@@ -12,7 +12,7 @@
 #      stand-in for it from this machine's Go toolchain (Docker Hub may be
 #      unreachable). The stand-in has no shell, so the Dockerfile uses only
 #      exec-form RUN;
-#   4. docker build; check the image size (< 25 MiB) and that it runs as non-root;
+#   4. docker build; check the image size (< 30 MiB) and that it runs as non-root;
 #   5. run the container on the host network and check the version, each demo
 #      user, a regional request, the HEALTHCHECK and the process's uid;
 #   6. HTTPS by hostname, as examples/compose does: a client container trusting the
@@ -65,7 +65,12 @@ PROBE_LIMIT=$((PROBE_TIMEOUT + 30))
 DOCKERD_TIMEOUT=60
 READY_TIMEOUT=60
 HEALTH_TIMEOUT=90
-SIZE_LIMIT=$((25 * 1024 * 1024))
+# The image's bound. It was 25 MiB until the Redis store and the metrics: go-redis and
+# client_golang (both required by the replicas issue) add 10 MiB to the static binary,
+# most of it because text/template (the scenario templates) looks methods up by name, so
+# the linker keeps every exported method of every type used through an interface, and
+# go-redis has a method per Redis command on each of its clients.
+SIZE_LIMIT=$((30 * 1024 * 1024))
 ENDPOINT=/intl/openapi/identity-risk/idvs-h5/ekyc/v1/customer-profile/get-latest-session-result
 TOKEN=docker-smoke-token
 STANDIN_LABEL=org.idvmock.smoke.standin-go
@@ -483,9 +488,9 @@ size=$(docker image inspect -f '{{.Size}}' "$IMAGE")
 size_mib=$(awk -v s="$size" 'BEGIN { printf "%.2f", s / 1048576 }')
 log "image $IMAGE size: $size bytes ($size_mib MiB)"
 if [ "$size" -lt "$SIZE_LIMIT" ]; then
-	pass "image size $size_mib MiB is under 25 MiB"
+	pass "image size $size_mib MiB is under $((SIZE_LIMIT / 1048576)) MiB"
 else
-	fail "image size $size_mib MiB is 25 MiB or more"
+	fail "image size $size_mib MiB is $((SIZE_LIMIT / 1048576)) MiB or more"
 fi
 
 image_user=$(docker image inspect -f '{{.Config.User}}' "$IMAGE")
