@@ -48,7 +48,9 @@ func (e *Engine) Sync(ctx context.Context) error {
 		changed := changedUsers(e.adminRaw, layer.Users)
 		sameRemoved := maps.Equal(e.removed, layer.Removed)
 		e.mu.Unlock()
-		if layer.Version < version || (len(changed) == 0 && sameRemoved) {
+		// A store without a layer (version 0: Redis restarted without persistence, or its
+		// keys expired) has lost the one the engine follows: follow it, empty.
+		if (layer.Version < version && layer.Version != 0) || (len(changed) == 0 && sameRemoved) {
 			return nil // the engine follows a newer layer, or this one already
 		}
 		admin, err := decodeDeclarations(layer)

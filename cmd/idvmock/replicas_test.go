@@ -326,3 +326,51 @@ func TestServeRefusesAnUnreachableStore(t *testing.T) {
 		t.Errorf("serve with an unreachable store: %v (listened: %v)", err, listened)
 	}
 }
+
+// A Redis restarted without persistence starts the admin layer afresh: its version starts
+// again, lower than the one the replicas follow. They must still follow it: forget the users
+// it lost, and answer the users PUT after.
+func TestReplicasFollowTheAdminLayerAcrossARedisRestart(t *testing.T) {
+	srv := redistest.Start(t)
+	r := startReplicas(t, srv.URL(), 1000, "present")
+	body := `{"profileStatus":"ACTIVE","sessions":[{"overallResult":"PASS"}]}`
+	for i := range 5 {
+		if status, raw := r.do(t, 0, http.MethodPut, fmt.Sprintf("/__admin/users/before_%d", i), body); status != 200 {
+			t.Fatalf("PUT on A: %d %s", status, raw)
+		}
+	}
+	srv.Stop()
+	srv.Start()
+	waitFor := func(what string, ok func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for !ok() {
+			if time.Now().After(deadline) {
+				t.Fatalf("5 s after Redis restarted: %s", what)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	waitFor("a replica is not healthy", func() bool {
+		for i := range r.addrs {
+			if status, _ := r.do(t, i, http.MethodGet, "/__admin/health", ""); status != 200 {
+				return false
+			}
+		}
+		return true
+	})
+	waitFor("PUT on B fails", func() bool {
+		status, _ := r.do(t, 1, http.MethodPut, "/__admin/users/after", body)
+		return status == 200
+	})
+	for i := range r.addrs {
+		waitFor(fmt.Sprintf("replica %d does not answer the user PUT on B", i), func() bool {
+			_, answer := r.latest(t, i, "after")
+			return answer == "SUCCESS ACTIVE PASS"
+		})
+		waitFor(fmt.Sprintf("replica %d still answers a user the restarted Redis lost", i), func() bool {
+			_, answer := r.latest(t, i, "before_0")
+			return strings.HasPrefix(answer, idvmock.CodeParameterError)
+		})
+	}
+}

@@ -19,7 +19,10 @@ import (
 //	P decl:sizes      hash: userId → the size of its declaration as it was sent
 //	P decl:bytes      string: the sizes in all
 //	P decl:removed    set: users of scenario files deleted through the admin API
-//	P decl:version    string: the layer's version, moved on by every change
+//	P decl:version    string: the layer's version, moved on by every change; a layer made
+//	                  afresh starts at Redis's clock in microseconds, so that a layer lost
+//	                  (a restart without persistence, keys expired) and made again has
+//	                  versions past the old one's
 //
 // Every change publishes "<version>|<userId>" on the channel P decl:changes ("<version>|" for
 // a change of the whole layer), which Watch follows. The layer is bounded by the admin
@@ -43,9 +46,16 @@ const declPrelude = `
 local USERS, SIZES, BYTES, REMOVED, VERSION = unpack(KEYS, 1, 5)
 local TTL, CHANNEL = ARGV[1], ARGV[2]
 local function changed(id)
+  if redis.call('EXISTS', VERSION) == 0 then
+    -- a layer made afresh (a new Redis, a restart without persistence, keys expired) starts
+    -- at Redis's clock in microseconds, past any version of a layer this Redis had before:
+    -- replicas that followed that one must not take the new one for an older one
+    local t = redis.call('TIME')
+    redis.call('SET', VERSION, string.format('%d', tonumber(t[1]) * 1000000 + tonumber(t[2])))
+  end
   local v = redis.call('INCR', VERSION)
   for _, k in ipairs(KEYS) do redis.call('PEXPIRE', k, TTL) end
-  redis.call('PUBLISH', CHANNEL, v .. '|' .. id)
+  redis.call('PUBLISH', CHANNEL, string.format('%d|%s', v, id))
   return v
 end
 `
