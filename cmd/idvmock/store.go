@@ -25,11 +25,7 @@ func checkStore(raw string) error {
 	}
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
-		shown := raw
-		if err == nil {
-			shown = u.Redacted()
-		}
-		return usagef("--store %q: use memory, or redis://[user:pass@]host:port/db (rediss:// for TLS)", shown)
+		return usagef("--store %q: use memory, or redis://[user:pass@]host:port/db (rediss:// for TLS)", redisstore.RedactURL(raw))
 	}
 	return nil
 }

@@ -184,11 +184,11 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("redis store: the URL: %w", err)
 	}
 	if u.Scheme != "redis" && u.Scheme != "rediss" {
-		return nil, fmt.Errorf("redis store: the URL %s: want redis://host:port/db or rediss:// (TLS)", u.Redacted())
+		return nil, fmt.Errorf("redis store: the URL %s: want redis://host:port/db or rediss:// (TLS)", RedactURL(rawURL))
 	}
 	o, err := redis.ParseURL(rawURL)
 	if err != nil {
-		return nil, fmt.Errorf("redis store: the URL %s: %w", u.Redacted(), err)
+		return nil, fmt.Errorf("redis store: the URL %s: %w", RedactURL(rawURL), err)
 	}
 	opts = opts.withDefaults()
 	if opts.PasswordFile != "" {
@@ -236,6 +236,27 @@ func (s *Store) load(ctx context.Context) error {
 		return nil
 	})
 	return s.fail("open", err)
+}
+
+// RedactURL is rawURL with the password (whatever stands between the first ':' and the last
+// '@' of what follows the scheme) replaced by "xxxxx", as written; userinfo without ':' is
+// replaced whole. Unlike url.URL.Redacted it hides the password of a URL that does not
+// parse, or parses with part of the password in the host (after a '#' or a '/').
+func RedactURL(rawURL string) string {
+	scheme, rest, ok := strings.Cut(rawURL, "://")
+	if !ok {
+		scheme, rest = "", rawURL
+	} else {
+		scheme += "://"
+	}
+	if i := strings.LastIndex(rest, "@"); i >= 0 {
+		user, _, hasPassword := strings.Cut(rest[:i], ":")
+		if !hasPassword {
+			user = ""
+		}
+		return scheme + user + ":xxxxx" + rest[i:]
+	}
+	return rawURL
 }
 
 // Name is the URL of the Redis without credentials: redis://host:port/db.
