@@ -3,7 +3,9 @@ package redisstore
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net"
 	"strconv"
 	"strings"
 	"time"
@@ -180,11 +182,26 @@ const watchRetry = 200 * time.Millisecond
 
 // Watch follows the layer's changes until ctx ends. Each (re)subscription is reported as a
 // change of the whole layer, since changes made while the connection was lost were missed.
+// A subscription that hears nothing for watchPing is pinged; one that does not answer the
+// ping within watchPing more (a connection gone silent, without a reset) is made again.
 func (s *Store) Watch(ctx context.Context, changed func(engine.DeclarationChange)) {
+	for {
+		s.watch(ctx, changed)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(watchRetry):
+		}
+	}
+}
+
+// watch follows one subscription until ctx ends or it goes silent.
+func (s *Store) watch(ctx context.Context, changed func(engine.DeclarationChange)) {
 	ps := s.client.Subscribe(ctx, s.prefix+declChanges)
 	defer ps.Close()
+	pinged := false
 	for {
-		msg, err := ps.Receive(ctx)
+		msg, err := ps.ReceiveTimeout(ctx, s.watchPing)
 		if ctx.Err() != nil {
 			return
 		}
@@ -198,7 +215,16 @@ func (s *Store) Watch(ctx context.Context, changed func(engine.DeclarationChange
 			v, _ := strconv.ParseUint(version, 10, 64)
 			changed(engine.DeclarationChange{Version: v, UserID: id})
 		}
-		if err != nil {
+		var ne net.Error
+		switch {
+		case err == nil:
+			pinged = false
+		case errors.As(err, &ne) && ne.Timeout():
+			if pinged || ps.Ping(ctx) != nil {
+				return // silent: subscribe again, on a new connection
+			}
+			pinged = true
+		default: // go-redis connects again at the next receive
 			select {
 			case <-ctx.Done():
 				return
@@ -207,3 +233,7 @@ func (s *Store) Watch(ctx context.Context, changed func(engine.DeclarationChange
 		}
 	}
 }
+
+// watchPing is how long Watch waits for a message before it pings Redis on the subscription
+// (Store.watchPing, which tests shorten).
+const watchPing = 30 * time.Second

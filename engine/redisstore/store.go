@@ -166,6 +166,8 @@ type Store struct {
 	keys   []string // the KEYS of every script, in the order of keyNames
 	ttl    int64    // Options.TTL in milliseconds
 
+	watchPing time.Duration // see Watch
+
 	mu     sync.Mutex
 	limits engine.Limits
 }
@@ -215,6 +217,8 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
 		prefix: opts.Prefix,
 		ttl:    opts.TTL.Milliseconds(),
 		limits: withDefaults(engine.Limits{}),
+
+		watchPing: watchPing,
 	}
 	for _, k := range keyNames {
 		s.keys = append(s.keys, s.prefix+k)
