@@ -106,7 +106,7 @@ func newMetrics(doc *openapi3.T, regions *idvmock.Regions, j *journal, version s
 		}, []string{"rule", "fault"}),
 		storeErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "idvmock_store_errors_total",
-			Help: "Requests answered HTTP 500 because the state store failed.",
+			Help: "Requests answered HTTP 503 because the state store did not answer.",
 		}),
 		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "idvmock_reloads_total",
