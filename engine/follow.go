@@ -38,16 +38,19 @@ func (e *Engine) Follow(ctx context.Context, problem func(error)) {
 // declaration changed are compiled alone (the whole set when many changed, or deleted file
 // users did), outside the lock.
 func (e *Engine) Sync(ctx context.Context) error {
-	layer, err := e.stored().Declarations(ctx)
-	if err != nil {
-		return storeError(err)
-	}
 	for {
+		// What the engine follows is taken before the store is read, so that the layer read
+		// is never older than it: a swap made meanwhile (a PutUser, another Sync) makes this
+		// one's swap fail, and the loop read the store again.
 		e.mu.Lock()
-		base, gen, version := e.set.Load(), e.adminGen, e.declVersion
-		changed := changedUsers(e.adminRaw, layer.Users)
-		sameRemoved := maps.Equal(e.removed, layer.Removed)
+		base, gen, version, have, removed := e.set.Load(), e.adminGen, e.declVersion, maps.Clone(e.adminRaw), maps.Clone(e.removed)
 		e.mu.Unlock()
+		layer, err := e.stored().Declarations(ctx)
+		if err != nil {
+			return storeError(err)
+		}
+		changed := changedUsers(have, layer.Users)
+		sameRemoved := maps.Equal(removed, layer.Removed)
 		// A store without a layer (version 0: Redis restarted without persistence, or its
 		// keys expired) has lost the one the engine follows: follow it, empty.
 		if (layer.Version < version && layer.Version != 0) || (len(changed) == 0 && sameRemoved) {

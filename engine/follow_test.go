@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"context"
+	"sync"
 	"testing"
 
 	"github.com/idvmock/idvmock"
@@ -57,5 +59,42 @@ func TestReplicasShareTheAdminLayer(t *testing.T) {
 	}
 	if r := latest(a, "user_active"); r.Code != idvmock.CodeParameterError {
 		t.Errorf("after a reload, a answers user_active again: %s", r.Code)
+	}
+}
+
+// pausingStore holds its first Declarations read until told to go on, with what it read.
+type pausingStore struct {
+	*MemoryStore
+	once          sync.Once
+	read, proceed chan struct{}
+}
+
+func (s *pausingStore) Declarations(ctx context.Context) (Declarations, error) {
+	d, err := s.MemoryStore.Declarations(ctx)
+	s.once.Do(func() {
+		close(s.read)
+		<-s.proceed
+	})
+	return d, err
+}
+
+// A sync that read the store before a put (here, before there was any layer) cannot undo
+// the put: the put makes its swap fail, and it reads the store again.
+func TestSyncNeverUndoesANewerPut(t *testing.T) {
+	a, _ := newTestEngine(t)
+	store := &pausingStore{MemoryStore: NewMemoryStore(Limits{}), read: make(chan struct{}), proceed: make(chan struct{})}
+	a.SetStore(store)
+	synced := make(chan error)
+	go func() { synced <- a.Sync(t.Context()) }()
+	<-store.read // the sync holds an empty layer of version 0
+	if err := putUser(a, "racer", "scenario: active"); err != nil {
+		t.Fatal(err)
+	}
+	close(store.proceed)
+	if err := <-synced; err != nil {
+		t.Fatal(err)
+	}
+	if a.Set().User("racer") == nil {
+		t.Error("a sync that read the store before the put removed the user the store holds")
 	}
 }
