@@ -50,7 +50,7 @@ func NewEngine(seed int64, files []*scenarios.File, now func() time.Time) (*Engi
 		now = time.Now
 	}
 	e := &Engine{
-		seed: seed, now: now, limits: Limits{}.withDefaults(),
+		seed: seed, now: now, limits: Limits{}.WithDefaults(),
 		admin: map[string]scenarios.UserSpec{}, adminRaw: map[string]string{}, removed: map[string]bool{},
 		results: newResultCache(),
 	}
@@ -92,7 +92,7 @@ func (e *Engine) PingStore(ctx context.Context) error {
 func (e *Engine) SetLimits(l Limits) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.limits = l.withDefaults()
+	e.limits = l.WithDefaults()
 	e.stored().SetLimits(e.limits)
 }
 

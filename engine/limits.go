@@ -39,7 +39,8 @@ const (
 	DefaultMaxTokens          = 100_000
 )
 
-func (l Limits) withDefaults() Limits {
+// WithDefaults returns l with the defaults in its zero fields.
+func (l Limits) WithDefaults() Limits {
 	def := func(v *int, d int) {
 		if *v <= 0 {
 			*v = d

@@ -41,7 +41,7 @@ const tokenBytes = 100
 
 // NewMemoryStore returns an empty store within l (zero fields: the defaults).
 func NewMemoryStore(l Limits) *MemoryStore {
-	l = l.withDefaults()
+	l = l.WithDefaults()
 	s := &MemoryStore{limits: l, tokens: bounded.NewCache[string, time.Time](l.MaxTokens, 0), declarations: newMemoryDeclarations()}
 	s.clear()
 	return s
@@ -102,7 +102,7 @@ func (s *MemoryStore) Ping(context.Context) error { return nil }
 func (s *MemoryStore) SetLimits(l Limits) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if l = l.withDefaults(); l.MaxTokens != s.limits.MaxTokens {
+	if l = l.WithDefaults(); l.MaxTokens != s.limits.MaxTokens {
 		s.tokens = bounded.NewCache[string, time.Time](l.MaxTokens, 0)
 	}
 	s.limits = l

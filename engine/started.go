@@ -40,7 +40,7 @@ func newStartedSessions(l Limits) *startedSessions {
 
 // add keeps s, dropping the oldest sessions (of its user, then of all) past the limits.
 func (st *startedSessions) add(s StartedSession) {
-	k := &kept{StartedSession: s, size: s.size()}
+	k := &kept{StartedSession: s, size: s.Size()}
 	rt := st.byUser[s.UserID]
 	if rt == nil {
 		rt = &runtimeUser{}

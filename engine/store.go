@@ -217,8 +217,9 @@ func (s StartedSession) withInput() Session {
 	return out
 }
 
-// size is about what it costs to keep, against Limits.MaxStartedBytes.
-func (s StartedSession) size() int {
+// Size is about what it costs to keep, against Limits.MaxStartedBytes: every store counts
+// it so.
+func (s StartedSession) Size() int {
 	const overhead = 256
 	st := s.Start
 	return overhead + len(s.UserID) + len(st.Input) + len(st.BizID) + len(st.Region) + len(st.SolutionCode) +

@@ -105,15 +105,6 @@ func parseProgress(v string) (engine.Progress, error) {
 	return p, nil
 }
 
-// sessionSize is about what a started session costs to keep, against
-// Limits.MaxStartedBytes: the memory store's measure (engine's StartedSession.size).
-func sessionSize(s engine.StartedSession) int {
-	const overhead = 256
-	st := s.Start
-	return overhead + len(s.UserID) + len(st.Input) + len(st.BizID) + len(st.Region) + len(st.SolutionCode) +
-		len(st.CallbackURL) + len(st.ReturnURL) + len(st.FailReturnURL) + len(s.Session.SignatureID) + len(s.Session.ErrorCode)
-}
-
 // sessionValue is a started session as the started hash keeps it: "<size>|<len>|<userId><JSON>".
 // size is the one counted against MaxStartedBytes when it was added.
 func sessionValue(s engine.StartedSession, size int) (string, error) {

@@ -15,7 +15,7 @@ import (
 // AddSession keeps a started session unless its signatureId is taken, the oldest going
 // first past the limits: one script.
 func (s *Store) AddSession(ctx context.Context, ss engine.StartedSession) (bool, error) {
-	size := sessionSize(ss)
+	size := ss.Size()
 	v, err := sessionValue(ss, size)
 	if err != nil {
 		return false, s.fail("AddSession", err)

@@ -153,7 +153,7 @@ func (s *Store) writes(kept engine.Snapshot) (writes, error) {
 	}
 	sigs := map[string][]string{}
 	for i, ss := range kept.Started {
-		size := sessionSize(ss)
+		size := ss.Size()
 		v, err := sessionValue(ss, size)
 		if err != nil {
 			return writes{}, err

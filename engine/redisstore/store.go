@@ -216,7 +216,7 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
 		name:   fmt.Sprintf("%s://%s/%d", u.Scheme, o.Addr, o.DB),
 		prefix: opts.Prefix,
 		ttl:    opts.TTL.Milliseconds(),
-		limits: withDefaults(engine.Limits{}),
+		limits: engine.Limits{}.WithDefaults(),
 
 		watchPing: watchPing,
 	}
@@ -280,30 +280,13 @@ func (s *Store) Close() error { return s.client.Close() }
 func (s *Store) SetLimits(l engine.Limits) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.limits = withDefaults(l)
+	s.limits = l.WithDefaults()
 }
 
 func (s *Store) currentLimits() engine.Limits {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.limits
-}
-
-// withDefaults is engine.Limits with the defaults in its zero fields.
-func withDefaults(l engine.Limits) engine.Limits {
-	def := func(v *int, d int) {
-		if *v <= 0 {
-			*v = d
-		}
-	}
-	def(&l.MaxStartedSessions, engine.DefaultMaxStartedSessions)
-	def(&l.MaxSessionsPerUser, engine.DefaultMaxSessionsPerUser)
-	def(&l.MaxStartedBytes, engine.DefaultMaxStartedBytes)
-	def(&l.MaxAdminUsers, engine.DefaultMaxAdminUsers)
-	def(&l.MaxAdminBytes, engine.DefaultMaxAdminBytes)
-	def(&l.MaxProgress, engine.DefaultMaxProgress)
-	def(&l.MaxTokens, engine.DefaultMaxTokens)
-	return l
 }
 
 // fail says which store and which call failed, wrapping Redis's error; nil stays nil.
