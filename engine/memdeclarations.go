@@ -60,18 +60,13 @@ func (s *MemoryStore) ReplaceDeclarations(_ context.Context, d Declarations) (ui
 	m := s.declarations
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	version := m.d.Version
-	m.d = *newMemoryDeclarations().d.with(d)
-	m.d.Version = version
+	fresh := newMemoryDeclarations().d
+	maps.Copy(fresh.Users, d.Users)
+	maps.Copy(fresh.Sizes, d.Sizes)
+	maps.Copy(fresh.Removed, d.Removed)
+	fresh.Version = m.d.Version
+	m.d = fresh
 	return m.bump(), nil
-}
-
-// with returns d with the users, sizes and removed users of from, copied.
-func (d Declarations) with(from Declarations) *Declarations {
-	maps.Copy(d.Users, from.Users)
-	maps.Copy(d.Sizes, from.Sizes)
-	maps.Copy(d.Removed, from.Removed)
-	return &d
 }
 
 // bump moves the version on; called with mu held.
