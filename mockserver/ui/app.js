@@ -16,7 +16,7 @@ const JOURNAL_MAX_ROWS = 500; // rows kept in the page; older ones leave it
 const REFRESH_MS = 3000; // how often a shown view (users, sessions, ...) is read again
 const NUDGE_MS = 1000; // at most this often when journal events ask for a refresh
 const VIEWS = ['journal', 'users', 'sessions', 'scenarios', 'overview'];
-const VIEW_TITLES = { journal: 'Journal', users: 'Users', sessions: 'Sessions', scenarios: 'Scenario files', overview: 'Overview' };
+const VIEW_TITLES = { journal: 'Journal', users: 'Users', sessions: 'Sessions', scenarios: 'Scenario files and rules', overview: 'Overview' };
 
 // The admin API is the folder above the page's: /__admin/ui/ → /__admin/ (also behind a
 // proxy that adds a prefix).
@@ -100,7 +100,8 @@ function fmtDateTime(iso) {
 
 function fmtMillis(ms) {
   if (typeof ms !== 'number') return '';
-  return ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms < 10 ? ms.toFixed(1) : Math.round(ms)} ms`;
+  if (ms >= 1000) return `${(ms / 1000).toFixed(2)} s`;
+  return `${ms < 1 ? ms.toFixed(2) : (ms < 10 ? ms.toFixed(1) : Math.round(ms))} ms`;
 }
 
 function plural(n, one, many) { return `${n} ${n === 1 ? one : many}`; }
@@ -464,6 +465,7 @@ const journal = {
   controller: null,
   skipped: 0,
   retryMs: 2000,
+  filtersKey: '', // the filters the shown entries were read with
 };
 
 function journalFilters() {
@@ -493,6 +495,7 @@ async function startJournal() {
   const ctl = new AbortController();
   journal.controller = ctl;
   const filters = journalFilters();
+  journal.filtersKey = JSON.stringify(filters);
   const list = $('journal-list');
   list.replaceChildren();
   journal.rows.clear();
@@ -833,7 +836,10 @@ function wireJournal() {
   let timer = 0;
   const restart = (delay) => {
     clearTimeout(timer);
-    timer = setTimeout(() => { if (!$('app').hidden) startJournal(); }, delay);
+    timer = setTimeout(() => {
+      // Read again only when the filters changed.
+      if (!$('app').hidden && JSON.stringify(journalFilters()) !== journal.filtersKey) startJournal();
+    }, delay);
   };
   form.addEventListener('submit', (ev) => { ev.preventDefault(); restart(0); });
   form.addEventListener('change', () => restart(0));
@@ -864,13 +870,10 @@ function nextText(u) {
   const n = u.next;
   const following = u.states && u.states.length > 1 ? u.states[(u.stateIndex + 1) % u.states.length] : '';
   const to = following ? ` before “${following}”` : '';
-  if (!n) return u.states && u.states.length > 1 ? 'The last state: stays.' : 'One state: always answers the same.';
-  if (n.calls) {
-    const left = n.callsLeft || 0;
-    return `${plural(left, 'call', 'calls')} left of ${n.calls}${to}.`;
-  }
+  if (!n) return u.states && u.states.length > 1 ? 'The last state: it stays.' : 'One state: it always answers the same.';
+  if (n.calls) return `${n.callsLeft || 0} of ${plural(n.calls, 'call', 'calls')} left${to}.`;
   if (n.after) {
-    if (typeof n.secondsLeft !== 'number') return `Moves on ${n.after} after its first call${to}; no call yet.`;
+    if (typeof n.secondsLeft !== 'number') return `Moves to “${following}” ${n.after} after its first call in this state; no call yet.`;
     return `${n.secondsLeft.toFixed(1)} s left of ${n.after}${to}.`;
   }
   return '';
@@ -930,14 +933,14 @@ function userCard(u) {
     }, 'Jump to state'));
   }
   actions.append(h('button', {
-    type: 'button', class: 'act-reset', 'data-focus': 'reset', 'aria-describedby': titleId,
+    type: 'button', class: 'quiet act-reset', 'data-focus': 'reset', 'aria-describedby': titleId,
     onclick: (ev) => act(ev.currentTarget, `Reset ${name}`, async () => {
       const r = await api(`reset${query({ userId: name })}`, { method: 'POST' });
       return `Reset ${name} (${plural(r.reset ?? 0, 'record', 'records')} cleared).`;
     }),
   }, 'Reset user'));
   actions.append(h('button', {
-    type: 'button', class: 'act-deactivate', 'data-focus': 'deactivate', 'aria-describedby': titleId,
+    type: 'button', class: 'quiet act-deactivate', 'data-focus': 'deactivate', 'aria-describedby': titleId,
     disabled: status === 'INACTIVE',
     onclick: (ev) => act(ev.currentTarget, `Deactivate ${name}`, async () => {
       const r = await api(`users/${enc(name)}/deactivate`, { method: 'POST' });
@@ -1060,10 +1063,11 @@ function sessionCard(x) {
       ['Callback', x.callbackUrl ? code(x.callbackUrl) : 'none (the signed webhook, when one is set)'],
     ]));
   const actions = h('div', { class: 'actions', role: 'group', 'aria-label': `Complete session ${x.signatureId}` });
-  for (const [key, body, label] of COMPLETIONS) {
-    const disabled = finished || (key === 'SUBMIT' && x.state === 'submitted');
+  if (finished) actions.append(h('p', { class: 'muted', text: 'Finished: its outcome is final. Generate URL starts a new session.' }));
+  for (const [key, body, label] of finished ? [] : COMPLETIONS) {
+    const disabled = key === 'SUBMIT' && x.state === 'submitted';
     actions.append(h('button', {
-      type: 'button', class: `act-complete act-${key.toLowerCase()}`, 'data-focus': `complete-${key}`, disabled,
+      type: 'button', class: `act-complete act-${key.toLowerCase()}${key === 'SUBMIT' ? ' quiet' : ''}`, 'data-focus': `complete-${key}`, disabled,
       'aria-describedby': titleId,
       onclick: (ev) => act(ev.currentTarget, `${label} ${x.signatureId}`, async () => {
         const r = await api(`sessions/${enc(x.signatureId)}/complete`, { method: 'POST', body });
@@ -1127,9 +1131,9 @@ function renderScenarios(d) {
     files.length ? h('ul', { class: 'files' }, files.map((f) => h('li', null, code(f)))) : h('p', { class: 'muted', text: 'Only the built-in set: serve was started without --scenarios.' }),
     r ? dl('pairs', [
       ['Loaded', fmtDateTime(r.loadedAt || r.lastReload)],
-      ['Watching', r.watching || 'no (serve without --watch)'],
+      ['Watching', r.watching || 'no'],
       ['Last reload', r.error ? 'refused' : 'applied'],
-    ]) : null));
+    ]) : h('p', { class: 'muted', text: 'Not watched: serve --watch reloads the files when they change.' })));
 
   const rules = d.rules || [];
   const rulesPanel = h('section', { class: 'panel' }, h('h3', { text: `Rules (${rules.length})` }));
@@ -1183,7 +1187,7 @@ const MAX_SERIES = 7; // colours; more series are summed as "other"
 
 function renderOverview(ov) {
   const out = [];
-  out.push(h('section', { class: 'panel' }, h('h3', { text: 'This mock' }), dl('pairs', [
+  out.push(h('section', { class: 'panel' }, h('h3', { text: 'This mock' }), dl('facts-grid', [
     ['Version', ov.version],
     ['Auth', ov.auth],
     ['Admin token', ov.adminToken ? 'required' : 'not required'],
@@ -1226,7 +1230,28 @@ function groupTraffic(traffic, key, steps) {
   return series;
 }
 
+// Codes keep one colour everywhere: success green, refusals amber, errors red; others and
+// regions take the palette in order.
+const CODE_COLOURS = { SUCCESS: 1, PARAMETER_ERROR: 3, ERROR: 2, SERVICE_BUSY: 4, IAM_FAILED: 5, CLIENT_ERROR: 0 };
+
+function colour(key, series) {
+  const taken = new Set();
+  const out = series.map((x) => {
+    const c = key === 'code' ? CODE_COLOURS[x.name] : undefined;
+    if (c !== undefined && !taken.has(c)) { taken.add(c); return c; }
+    return -1;
+  });
+  let next = 0;
+  return out.map((c) => {
+    if (c >= 0) return c;
+    while (taken.has(next) && next < MAX_SERIES - 1) next++;
+    taken.add(next);
+    return next;
+  });
+}
+
 function trafficPanel(title, key, series, steps, stepSeconds) {
+  const colours = colour(key, series);
   const minutes = Math.round((steps * stepSeconds) / 60);
   const titleId = nextId('chart');
   const descId = nextId('chart-desc');
@@ -1237,23 +1262,26 @@ function trafficPanel(title, key, series, steps, stepSeconds) {
     ? `${plural(total, 'request', 'requests')}: ${series.map((x) => `${x.name} ${x.total}`).join(', ')}. Bars of ${stepSeconds} seconds, oldest on the left.`
     : `No request of the vendor API in the last ${minutes} minutes.`;
   panel.append(h('p', { id: descId, class: 'muted small', text: desc }));
-  panel.append(chart(series, steps, stepSeconds, titleId, descId));
+  panel.append(chart(series, colours, steps, stepSeconds, titleId, descId));
   if (series.length) {
     panel.append(h('ul', { class: 'legend', 'aria-label': `Legend, ${title.toLowerCase()}` },
-      series.map((x, i) => h('li', null, h('span', { class: `swatch s${i}`, 'aria-hidden': 'true' }), h('span', { text: `${x.name} ` }), h('span', { class: 'muted', text: String(x.total) })))));
+      series.map((x, i) => h('li', null, h('span', { class: `swatch s${colours[i]}`, 'aria-hidden': 'true' }), h('span', { text: `${x.name} ` }), h('span', { class: 'muted', text: String(x.total) })))));
     panel.append(trafficTable(title, series, steps, stepSeconds));
   }
   return panel;
 }
 
-function chart(series, steps, stepSeconds, titleId, descId) {
-  const W = 900, H = 200, left = 36, right = 8, top = 8, bottom = 24;
+// chart is a stacked bar chart drawn at the width it is shown (the view is drawn again when
+// the window's width changes), so that its text is never stretched.
+function chart(series, colours, steps, stepSeconds, titleId, descId) {
+  const W = Math.max(280, Math.round($('overview-body').clientWidth - 34)) || 900;
+  const H = 200, left = 36, right = 8, top = 8, bottom = 24;
   const plotW = W - left - right, plotH = H - top - bottom;
   const totals = new Array(steps).fill(0);
   for (const x of series) x.counts.forEach((n, i) => { totals[i] += n; });
   const max = niceMax(Math.max(1, ...totals));
   const bw = plotW / steps;
-  const svg = s('svg', { viewBox: `0 0 ${W} ${H}`, class: 'chart', role: 'img', 'aria-labelledby': titleId, 'aria-describedby': descId, preserveAspectRatio: 'none' });
+  const svg = s('svg', { viewBox: `0 0 ${W} ${H}`, width: W, height: H, class: 'chart', role: 'img', 'aria-labelledby': titleId, 'aria-describedby': descId });
   const grid = s('g', { class: 'grid-lines' });
   for (const f of [0, 0.5, 1]) {
     const y = top + plotH - f * plotH;
@@ -1269,7 +1297,7 @@ function chart(series, steps, stepSeconds, titleId, descId) {
       if (!n) return;
       const hgt = (n / max) * plotH;
       y -= hgt;
-      bars.append(s('rect', { x: (left + i * bw + 0.5).toFixed(2), y: y.toFixed(2), width: Math.max(1, bw - 1).toFixed(2), height: hgt.toFixed(2), class: `s${si}` },
+      bars.append(s('rect', { x: (left + i * bw + 0.5).toFixed(2), y: y.toFixed(2), width: Math.max(1, bw - 1).toFixed(2), height: hgt.toFixed(2), class: `s${colours[si]}` },
         s('title', null, `${x.name}: ${n}`)));
     });
   }
@@ -1321,6 +1349,20 @@ function boot() {
   wireJournal();
   wireUsers();
   window.addEventListener('hashchange', route);
+  let resizeTimer = 0;
+  window.addEventListener('resize', () => {
+    clearTimeout(resizeTimer);
+    resizeTimer = setTimeout(() => {
+      const body = $('overview-body');
+      if (state.view !== 'overview' || !state.overview || !body.dataset.json) return;
+      delete body.dataset.json;
+      renderIfChanged(body, state.overview, renderOverview);
+    }, 150);
+  });
+  $('declare-jump').addEventListener('click', () => {
+    $('declare-form').scrollIntoView({ block: 'start' });
+    $('declare-id').focus();
+  });
   $('skip-link').addEventListener('click', (ev) => {
     ev.preventDefault();
     $('main').focus();
