@@ -189,12 +189,13 @@ func (s *Server) adminDeactivate(c echo.Context) error {
 var errCrossOrigin = errors.New("a browser sent this admin call from another origin")
 
 // crossOrigin refuses a browser's admin write sent from a page of another origin (a forged
-// form or script): the admin token alone would not stop a forged form on a mock that needs
-// none. Scripts and curl send neither Origin nor Sec-Fetch-Site and pass.
-func (s *Server) crossOrigin(c echo.Context) error {
-	if err := s.csrf.Check(c.Request()); err != nil {
-		return sendAdminError(c, http.StatusForbidden, errCrossOrigin.Error()+"; nothing changed",
-			"use the dashboard on the mock's own address ("+dashboardPath+"), or send the call from a script")
+// form or script), and says whether it did: the admin token alone would not stop a forged
+// form on a mock that needs none. Scripts and curl send neither Origin nor Sec-Fetch-Site and
+// pass.
+func (s *Server) crossOrigin(c echo.Context) (refused bool, err error) {
+	if s.csrf.Check(c.Request()) == nil {
+		return false, nil
 	}
-	return nil
+	return true, sendAdminError(c, http.StatusForbidden, errCrossOrigin.Error()+"; nothing changed",
+		"use the dashboard on the mock's own address ("+dashboardPath+"), or send the call from a script")
 }

@@ -6,7 +6,6 @@ import (
 	"mime"
 	"net/http"
 	"path"
-	"strings"
 
 	"github.com/labstack/echo/v4"
 )
@@ -40,7 +39,7 @@ func (s *Server) dashboardAsset(c echo.Context) error { return s.dashboardFile(c
 // to one plain path segment.
 func (s *Server) dashboardFile(c echo.Context, name string) error {
 	data, err := fs.ReadFile(dashboardFiles, path.Join("ui", name))
-	if err != nil || strings.HasSuffix(name, ".md") {
+	if err != nil {
 		return sendAdminError(c, http.StatusNotFound, "the dashboard has no file "+name, "open "+dashboardPath)
 	}
 	h := c.Response().Header()

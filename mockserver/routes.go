@@ -151,7 +151,7 @@ func (s *Server) dispatch(c echo.Context) error {
 	err = openapi3filter.ValidateRequest(req.Context(), input)
 	if err == nil && queryProblem == "" {
 		if admin {
-			if err := s.crossOrigin(c); err != nil {
+			if refused, err := s.crossOrigin(c); refused {
 				return err
 			}
 		}
