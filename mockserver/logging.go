@@ -64,7 +64,9 @@ func exchangeOf(c echo.Context) *exchange {
 
 // track starts the exchange of each request (region, transactionId), and when it is answered
 // logs one line, adds it to the journal and counts it in the metrics: the one place every
-// request ends. Only the fields below are written: the token masked, keys and bodies never.
+// request ends. The log line has the fields below, the token masked, keys and bodies never;
+// the journal entry also keeps the headers and bodies, clipped, their secrets masked (the
+// dashboard shows them behind the admin token).
 func (s *Server) track(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		start := time.Now()
