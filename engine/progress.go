@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/idvmock/idvmock"
 	"github.com/idvmock/idvmock/internal/tmpl"
 )
 
@@ -24,6 +27,20 @@ type UserProgress struct {
 	StateIndex      int      `json:"stateIndex"`
 	Calls           int      `json:"calls"`
 	RuntimeSessions int      `json:"runtimeSessions"`
+	// ProfileStatus is the status a passed session or a deactivation gave the profile; ""
+	// when neither did (the state's own status applies).
+	ProfileStatus idvmock.ProfileStatus `json:"profileStatus,omitempty"`
+	Loop          bool                  `json:"loop,omitempty"`
+	Next          *NextMove             `json:"next,omitempty"` // nil: the state stays
+}
+
+// NextMove says when a user's current state moves on: after a number of calls, or a while
+// after its first call.
+type NextMove struct {
+	Calls       int      `json:"calls,omitempty"`
+	CallsLeft   int      `json:"callsLeft,omitempty"`
+	After       string   `json:"after,omitempty"`       // a Go duration
+	SecondsLeft *float64 `json:"secondsLeft,omitempty"` // nil before the state's first call
 }
 
 // Progress reports where user id stands.
@@ -58,16 +75,84 @@ func (e *Engine) progressOf(ctx context.Context, u *User) (UserProgress, error) 
 	if err != nil {
 		return out, storeError(err)
 	}
-	if found && pr.Hash == u.hash && pr.State < len(u.Profile.States) {
-		out.StateIndex, out.Calls = pr.State, pr.Calls
+	if !found || pr.Hash != u.hash || pr.State >= len(u.Profile.States) {
+		pr = Progress{}
 	}
+	out.StateIndex, out.Calls = pr.State, pr.Calls
 	out.State = out.States[out.StateIndex]
-	started, _, err := e.stored().UserSessions(ctx, u.ID)
+	out.Loop = u.Profile.Loop
+	out.Next = nextMove(u.Profile, pr, e.now())
+	started, status, err := e.stored().UserSessions(ctx, u.ID)
 	if err != nil {
 		return out, storeError(err)
 	}
-	out.RuntimeSessions = len(started)
+	out.RuntimeSessions, out.ProfileStatus = len(started), status
 	return out, nil
+}
+
+// nextMove says when the state pr is in moves on, as Machine.Advance moves it: nil when it
+// stays (no "after", or the last state of a profile that does not loop).
+func nextMove(p *Profile, pr Progress, now time.Time) *NextMove {
+	if pr.State >= len(p.after) || (pr.State == len(p.after)-1 && !p.Loop) {
+		return nil
+	}
+	switch after := p.after[pr.State]; {
+	case after.Calls > 0:
+		return &NextMove{Calls: after.Calls, CallsLeft: max(after.Calls-pr.Calls, 0)}
+	case after.Duration > 0:
+		m := &NextMove{After: after.Duration.String()}
+		if !pr.Since.IsZero() {
+			left := max(after.Duration-now.Sub(pr.Since), 0).Seconds()
+			m.SecondsLeft = &left
+		}
+		return m
+	}
+	return nil
+}
+
+// Deactivate makes declared user id's profile INACTIVE, as the vendor's Update Status does.
+func (e *Engine) Deactivate(ctx context.Context, id string) (UserProgress, error) {
+	u := e.Set().users[id]
+	if u == nil {
+		return UserProgress{}, fmt.Errorf("%w %q", ErrUnknownUser, id)
+	}
+	if err := e.stored().Deactivate(ctx, id); err != nil {
+		return UserProgress{}, storeError(err)
+	}
+	return e.progressOf(ctx, u)
+}
+
+// Sessions returns the sessions started through Generate URL, newest first, userID's only
+// when it is not empty, at most limit (0: all the store keeps, which its limits bound).
+func (e *Engine) Sessions(ctx context.Context, userID string, limit int) ([]StartedSession, error) {
+	var started []StartedSession
+	if userID != "" {
+		s, _, err := e.stored().UserSessions(ctx, userID)
+		if err != nil {
+			return nil, storeError(err)
+		}
+		started = s
+	} else {
+		snap, err := e.stored().Snapshot(ctx)
+		if err != nil {
+			return nil, storeError(err)
+		}
+		started = snap.Started
+	}
+	slices.Reverse(started)
+	if limit > 0 && len(started) > limit {
+		started = started[:limit]
+	}
+	return started, nil
+}
+
+// RuleHits returns how many requests each rule matched since the last reset.
+func (e *Engine) RuleHits(ctx context.Context) (map[string]uint64, error) {
+	snap, err := e.stored().Snapshot(ctx)
+	if err != nil {
+		return nil, storeError(err)
+	}
+	return snap.Hits, nil
 }
 
 // Advance moves user id to its next state (the first after the last, when it loops).

@@ -96,14 +96,19 @@ type ruleView struct {
 	Match    scenarios.MatchSpec `json:"match"`
 	Scenario string              `json:"scenario,omitempty"`
 	Faults   []string            `json:"faults,omitempty"`
+	Hits     uint64              `json:"hits"`
 }
 
 // adminScenarios shows what is loaded, and how the last reload of the files went.
 func (s *Server) adminScenarios(c echo.Context) error {
 	set := s.cfg.Engine.Set()
+	hits, err := s.cfg.Engine.RuleHits(c.Request().Context())
+	if err != nil {
+		return err
+	}
 	rules := []ruleView{}
 	for _, r := range set.Rules() {
-		v := ruleView{Name: r.Name, Source: r.Source, Match: r.Spec.Match.Masked(), Scenario: r.Spec.Scenario}
+		v := ruleView{Name: r.Name, Source: r.Source, Match: r.Spec.Match.Masked(), Scenario: r.Spec.Scenario, Hits: hits[r.Name]}
 		for _, f := range r.Faults {
 			v.Faults = append(v.Faults, string(f.Kind))
 		}
@@ -116,7 +121,7 @@ func (s *Server) adminScenarios(c echo.Context) error {
 	}
 	return c.JSON(http.StatusOK, map[string]any{
 		"files": set.Files(), "scenarios": set.ScenarioNames(), "users": set.UserIDs(),
-		"rules": rules, "solutionCodes": set.SolutionCodes(), "reload": reload,
+		"rules": rules, "solutionCodes": set.SolutionCodes(), "reload": reload, "faultsFired": s.metrics.faultsFired(),
 	})
 }
 

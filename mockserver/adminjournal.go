@@ -15,7 +15,7 @@ import (
 // journalFilter reads the filters of the journal endpoints.
 func journalFilter(c echo.Context) (filter, error) {
 	f := filter{UserID: c.QueryParam("userId"), Region: c.QueryParam("region"), Code: c.QueryParam("code"),
-		Kind: c.QueryParam("kind"), Fault: c.QueryParam("fault")}
+		Kind: c.QueryParam("kind"), Fault: c.QueryParam("fault"), Operation: c.QueryParam("operation")}
 	if since := c.QueryParam("since"); since != "" {
 		if t, err := time.Parse(time.RFC3339, since); err == nil {
 			f.Since = t

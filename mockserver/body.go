@@ -71,6 +71,7 @@ func (s *Server) readBody(c echo.Context, limit int64) error {
 		return &bodyError{fmt.Sprintf("the body could not be read within %v: %v", s.timeouts.Body, err)}
 	}
 	req.Body = io.NopCloser(bytes.NewReader(data))
+	exchangeOf(c).Body = data
 	if isJSON(req.Header.Get(echo.HeaderContentType)) {
 		if at, deep := jsonTooDeep(data, maxJSONDepth); deep {
 			return &bodyError{fmt.Sprintf("the JSON body nests deeper than %d levels at %s", maxJSONDepth, at)}

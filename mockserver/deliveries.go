@@ -289,7 +289,7 @@ func (ds *deliveries) post(d *delivery, now time.Time) (int, map[string]string, 
 // entry is the journal entry of an attempt of d, or of a delivery not sent.
 func (ds *deliveries) entry(d *delivery, start time.Time, msg string) Entry {
 	return Entry{Time: start.UTC(), Kind: d.sched.kind, Method: http.MethodPost, Path: d.where(), UserID: d.userID,
-		Body: string(d.body), Error: msg, Rule: d.rule, Fault: d.fault, Note: d.note}
+		SignatureID: d.signatureID, Body: string(d.body), Error: msg, Rule: d.rule, Fault: d.fault, Note: d.note}
 }
 
 // wait stops the retries not yet due and returns when the workers have ended. The server's

@@ -24,6 +24,7 @@ type Entry struct {
 	Token         string            `json:"token,omitempty"` // masked
 	Operation     string            `json:"operation,omitempty"`
 	UserID        string            `json:"userId,omitempty"`
+	SignatureID   string            `json:"signatureId,omitempty"`
 	Source        string            `json:"source,omitempty"` // user, scenario or rule that answered
 	Rule          string            `json:"rule,omitempty"`
 	Scenario      string            `json:"scenario,omitempty"`
@@ -40,6 +41,17 @@ type Entry struct {
 	Body          string            `json:"body,omitempty"`    // deliveries: the JSON body POSTed
 	Headers       map[string]string `json:"headers,omitempty"` // webhooks: the aai-* headers sent (never the secret)
 	Note          string            `json:"note,omitempty"`    // deliveries: what a delivery fault did
+	// Requests: what was sent and answered, for the dashboard. Headers are clipped and their
+	// secrets masked; bodies are clipped to maxEntryBody, the token API's secrets masked.
+	RequestHeaders map[string]string `json:"requestHeaders,omitempty"`
+	RequestBody    string            `json:"requestBody,omitempty"`
+	ResponseBody   string            `json:"responseBody,omitempty"`
+}
+
+// summary is e without what the live stream leaves out: headers and bodies.
+func (e Entry) summary() Entry {
+	e.RequestHeaders, e.RequestBody, e.ResponseBody, e.Body, e.Headers = nil, "", "", "", nil
+	return e
 }
 
 // Limits on what one entry keeps of a client's values.
@@ -48,6 +60,8 @@ const (
 	maxEntryQuery = 1024
 	maxEntryError = 512
 	maxEntryBody  = 8 << 10
+	// maxEntryHeaders bounds the request headers an entry keeps.
+	maxEntryHeaders = 32
 )
 
 // journal is a ring of the latest entries: memory stays bounded whatever the traffic. With
@@ -68,6 +82,9 @@ func (j *journal) add(e Entry) {
 	e.Path = clipTo(e.Path, maxEntryField)
 	e.Query = clipTo(e.Query, maxEntryQuery)
 	e.UserID = clipTo(e.UserID, maxEntryField)
+	e.SignatureID = clipTo(e.SignatureID, maxEntryField)
+	e.RequestBody = clipTo(e.RequestBody, maxEntryBody)
+	e.ResponseBody = clipTo(e.ResponseBody, maxEntryBody)
 	e.Error = clipTo(e.Error, maxEntryError)
 	e.Body = clipTo(e.Body, maxEntryBody)
 	e.Note = clipTo(e.Note, maxEntryError)
@@ -87,10 +104,10 @@ func (j *journal) add(e Entry) {
 
 // filter selects journal entries; zero fields select everything.
 type filter struct {
-	UserID, Region, Code, Kind string
-	Fault                      string // a fault kind that fired
-	Since                      time.Time
-	Unmatched                  bool // only requests whose userId nothing knew
+	UserID, Region, Code, Kind, Operation string
+	Fault                                 string // a fault kind that fired
+	Since                                 time.Time
+	Unmatched                             bool // only requests whose userId nothing knew
 }
 
 func (f filter) keeps(e *Entry) bool {
@@ -98,6 +115,7 @@ func (f filter) keeps(e *Entry) bool {
 		(f.Region == "" || e.Region == f.Region) &&
 		(f.Code == "" || e.Code == f.Code) &&
 		(f.Kind == "" || e.Kind == f.Kind) &&
+		(f.Operation == "" || e.Operation == f.Operation) &&
 		(f.Fault == "" || slices.Contains(strings.Split(e.Fault, ","), f.Fault)) &&
 		(f.Since.IsZero() || !e.Time.Before(f.Since)) &&
 		(!f.Unmatched || e.Unmatched)
@@ -123,6 +141,74 @@ func (j *journal) query(ctx context.Context, f filter, limit int) ([]Entry, erro
 		}
 	}
 	return out, nil
+}
+
+// byID returns the entry numbered id, from the shared journal when there is one.
+func (j *journal) byID(ctx context.Context, id uint64) (Entry, bool, error) {
+	if j.shared != nil {
+		all, err := j.shared.read(ctx)
+		if err != nil {
+			return Entry{}, false, err
+		}
+		for _, e := range all {
+			if e.ID == id {
+				return e, true, nil
+			}
+		}
+		return Entry{}, false, nil
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	for i := 0; i < j.len(); i++ {
+		if j.entries[i].ID == id {
+			return j.entries[i], true, nil
+		}
+	}
+	return Entry{}, false, nil
+}
+
+// after returns the summaries of the entries numbered above id that f keeps, oldest first:
+// the newest limit of them, and how many more there were. last is the number of the newest
+// entry looked at (id when there is none), where the next call starts.
+func (j *journal) after(ctx context.Context, id uint64, f filter, limit int) (out []Entry, skipped int, last uint64, err error) {
+	last = id
+	keep := func(e *Entry) {
+		if e.ID <= id {
+			return
+		}
+		last = max(last, e.ID)
+		if !f.keeps(e) {
+			return
+		}
+		if len(out) < limit {
+			out = append(out, e.summary())
+		} else {
+			skipped++
+		}
+	}
+	if j.shared != nil {
+		all, err := j.shared.read(ctx)
+		if err != nil {
+			return nil, 0, id, err
+		}
+		for i := range all {
+			keep(&all[i])
+		}
+	} else {
+		j.mu.Lock()
+		if j.lastID > id { // nothing new: nothing to walk
+			for i := 1; i <= j.len(); i++ {
+				e := &j.entries[(j.next-i+len(j.entries))%len(j.entries)]
+				if e.ID <= id {
+					break
+				}
+				keep(e)
+			}
+		}
+		j.mu.Unlock()
+	}
+	slices.Reverse(out)
+	return out, skipped, last, nil
 }
 
 // tally counts the matching entries, in the shared journal when there is one.

@@ -1,7 +1,9 @@
 package mockserver
 
 import (
+	"encoding/json"
 	"log/slog"
+	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -28,7 +30,26 @@ type exchange struct {
 	// metrics count it as the code.
 	Outcome string
 	Trace   engine.Trace
+	Body    []byte        // the request's body, as read
+	answer  answerCapture // the first maxEntryBody bytes answered, for the journal
 }
+
+// answerCapture keeps the start of what a request is answered, for the journal, and passes
+// everything on.
+type answerCapture struct {
+	http.ResponseWriter
+	kept []byte
+}
+
+func (a *answerCapture) Write(b []byte) (int, error) {
+	if room := maxEntryBody + 1 - len(a.kept); room > 0 {
+		a.kept = append(a.kept, b[:min(room, len(b))]...)
+	}
+	return a.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection (flushes, deadlines, hijacks).
+func (a *answerCapture) Unwrap() http.ResponseWriter { return a.ResponseWriter }
 
 const exchangeKey = "idvmock.exchange"
 
@@ -43,7 +64,9 @@ func exchangeOf(c echo.Context) *exchange {
 
 // track starts the exchange of each request (region, transactionId), and when it is answered
 // logs one line, adds it to the journal and counts it in the metrics: the one place every
-// request ends. Only the fields below are written: the token masked, keys and bodies never.
+// request ends. The log line has the fields below, the token masked, keys and bodies never;
+// the journal entry also keeps the headers and bodies, clipped, their secrets masked (the
+// dashboard shows them behind the admin token).
 func (s *Server) track(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		start := time.Now()
@@ -51,7 +74,11 @@ func (s *Server) track(next echo.HandlerFunc) echo.HandlerFunc {
 		x := exchangeOf(c)
 		x.Region = s.regions.ForHost(req.Host)
 		x.UserID = c.QueryParam("userId") // journaled even when the request is refused
-		x.Admin = strings.HasPrefix(req.URL.Path, adminPrefix+"/")
+		x.Admin = req.URL.Path == adminPrefix || strings.HasPrefix(req.URL.Path, adminPrefix+"/")
+		if !x.Admin {
+			x.answer.ResponseWriter = c.Response().Writer
+			c.Response().Writer = &x.answer
+		}
 		failed := next(c)
 		if failed != nil {
 			c.Error(failed) // renders the envelope now, so the line below has its status and code
@@ -82,15 +109,81 @@ func (s *Server) track(next echo.HandlerFunc) echo.HandlerFunc {
 		if x.Admin {
 			return nil
 		}
+		reqBody, answer := string(x.Body), string(x.answer.kept)
+		if x.Operation == idvmock.OpToken {
+			reqBody, answer = maskJSONField(maskJSONField(reqBody, "secretKey"), "signature"), maskJSONField(answer, "token")
+		}
 		s.journal.add(Entry{
 			Time: start.UTC(), Kind: "request", Host: req.Host, Region: x.Region.Name,
 			Method: req.Method, Path: req.URL.Path, Query: req.URL.RawQuery, Token: token,
-			Operation: x.Operation, UserID: x.UserID, Source: t.Source, Rule: t.Rule, Scenario: t.Scenario, State: t.State,
+			Operation: x.Operation, UserID: x.UserID, SignatureID: c.QueryParam("signatureId"),
+			Source: t.Source, Rule: t.Rule, Scenario: t.Scenario, State: t.State,
 			Status: c.Response().Status, Code: x.Code, Fault: faults,
 			LatencyMillis: millis(latency), TransactionID: x.TransactionID, Unmatched: t.Unmatched, NearMisses: t.NearMisses,
-			Error: t.Note,
+			Error: t.Note, RequestHeaders: journalHeaders(req.Header), RequestBody: reqBody, ResponseBody: answer,
 		})
 		return nil
+	}
+}
+
+// secretHeaders are the request headers the journal masks.
+var secretHeaders = map[string]bool{
+	http.CanonicalHeaderKey(idvmock.TokenHeader): true, "Authorization": true, "Proxy-Authorization": true, "Cookie": true,
+}
+
+// journalHeaders is what the journal keeps of a request's headers: at most maxEntryHeaders
+// of them, each value clipped and the secrets masked.
+func journalHeaders(h http.Header) map[string]string {
+	if len(h) == 0 {
+		return nil
+	}
+	out := make(map[string]string, min(len(h), maxEntryHeaders))
+	for name, values := range h {
+		if len(out) == maxEntryHeaders {
+			break
+		}
+		v := strings.Join(values, ", ")
+		if secretHeaders[name] {
+			v = mask(v)
+		}
+		out[clipTo(name, maxEntryField)] = clipTo(v, maxEntryField)
+	}
+	return out
+}
+
+// maskJSONField masks the string value of every member named field in a JSON document (the
+// token API's secretKey and signature, the token it issued); a body that is not JSON is kept as it is,
+// masked where the name appears (it may be clipped).
+func maskJSONField(body, field string) string {
+	if !strings.Contains(body, `"`+field+`"`) {
+		return body
+	}
+	var doc any
+	if err := json.Unmarshal([]byte(body), &doc); err != nil {
+		return "(not shown: the body holds a " + field + " and is not valid JSON)"
+	}
+	maskIn(doc, field)
+	out, err := marshal(doc)
+	if err != nil {
+		return ""
+	}
+	return string(out)
+}
+
+func maskIn(v any, field string) {
+	switch v := v.(type) {
+	case map[string]any:
+		for k, inner := range v {
+			if s, ok := inner.(string); ok && k == field {
+				v[k] = mask(s)
+			} else {
+				maskIn(inner, field)
+			}
+		}
+	case []any:
+		for _, inner := range v {
+			maskIn(inner, field)
+		}
 	}
 }
 

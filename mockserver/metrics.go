@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -67,9 +68,10 @@ type metrics struct {
 	storeErrors prometheus.Counter
 	reloads     *prometheus.CounterVec
 
-	operations map[string]bool // openapi.yaml's operationIds
-	regions    map[string]bool // the region names
-	codes      map[string]bool // the code label's values but other
+	operations       map[string]bool // openapi.yaml's operationIds
+	vendorOperations map[string]bool // those of the vendor's API, neither admin nor H5
+	regions          map[string]bool // the region names
+	codes            map[string]bool // the code label's values but other
 
 	// children holds the counter and histogram of each (operation, region, code) seen, so a
 	// request does not hash its labels into the vectors. Its keys are bounded labels.
@@ -112,14 +114,17 @@ func newMetrics(doc *openapi3.T, regions *idvmock.Regions, j *journal, version s
 			Name: "idvmock_reloads_total",
 			Help: "Reloads of the scenario files (--watch), by result: applied, or refused (the previous set keeps answering).",
 		}, []string{"result"}),
-		operations: map[string]bool{},
-		regions:    map[string]bool{},
-		codes:      map[string]bool{},
-		rules:      map[string]bool{},
+		operations: map[string]bool{}, vendorOperations: map[string]bool{},
+		regions: map[string]bool{},
+		codes:   map[string]bool{},
+		rules:   map[string]bool{},
 	}
 	for _, path := range doc.Paths.InMatchingOrder() {
 		for _, op := range doc.Paths.Value(path).Operations() {
 			m.operations[op.OperationID] = true
+			if !slices.Contains(op.Tags, idvmock.AdminTag) && !slices.Contains(op.Tags, idvmock.H5Tag) {
+				m.vendorOperations[op.OperationID] = true
+			}
 		}
 	}
 	for _, name := range regions.Names() {
@@ -133,7 +138,7 @@ func newMetrics(doc *openapi3.T, regions *idvmock.Regions, j *journal, version s
 	} {
 		m.codes[code] = true
 	}
-	for _, status := range []int{200, 303, 400, 401, 404, 405, 409, 413, 500, 507} { // admin and H5 answers
+	for _, status := range []int{200, 302, 303, 400, 401, 403, 404, 405, 409, 413, 500, 503, 507} { // admin and H5 answers
 		m.codes[strconv.Itoa(status)] = true
 	}
 

@@ -23,32 +23,41 @@ import (
 // New checks that every operation has a handler and every handler an operation.
 func (s *Server) handlerTable() map[string]echo.HandlerFunc {
 	return map[string]echo.HandlerFunc{
-		idvmock.OpGetLatest:       s.vendor(latestRequest),
-		idvmock.OpToken:           s.vendor(tokenRequest),
-		idvmock.OpGenerateURL:     s.vendor(s.generateURLRequest),
-		idvmock.OpGetResult:       s.vendor(getResultRequest),
-		idvmock.OpGetProfile:      s.vendor(profileRequest),
-		idvmock.OpGetProfileCamel: s.vendor(profileRequest),
-		idvmock.OpUpdateStatus:    s.vendor(updateStatusRequest),
-		"h5Page":                  s.h5Page,
-		"h5Finish":                s.h5Finish,
-		"adminHealth":             s.health,
-		"adminScenarios":          s.adminScenarios,
-		"adminListUsers":          s.adminUsers,
-		"adminGetUser":            s.adminUser,
-		"adminPutUser":            s.adminPutUser,
-		"adminDeleteUser":         s.adminDeleteUser,
-		"adminAdvanceUser":        s.adminAdvance,
-		"adminSetUserState":       s.adminSetState,
-		"adminReset":              s.adminReset,
-		"adminGetState":           s.adminGetState,
-		"adminPutState":           s.adminPutState,
-		"adminListRequests":       s.adminRequests,
-		"adminClearRequests":      s.adminClearRequests,
-		"adminCountRequests":      s.adminRequestCount,
-		"adminUnmatchedRequests":  s.adminUnmatched,
-		"adminCompleteSession":    s.adminComplete,
-		"adminMetrics":            s.adminMetrics,
+		idvmock.OpGetLatest:          s.vendor(latestRequest),
+		idvmock.OpToken:              s.vendor(tokenRequest),
+		idvmock.OpGenerateURL:        s.vendor(s.generateURLRequest),
+		idvmock.OpGetResult:          s.vendor(getResultRequest),
+		idvmock.OpGetProfile:         s.vendor(profileRequest),
+		idvmock.OpGetProfileCamel:    s.vendor(profileRequest),
+		idvmock.OpUpdateStatus:       s.vendor(updateStatusRequest),
+		"h5Page":                     s.h5Page,
+		"h5Finish":                   s.h5Finish,
+		"adminHealth":                s.health,
+		"adminScenarios":             s.adminScenarios,
+		"adminListUsers":             s.adminUsers,
+		"adminGetUser":               s.adminUser,
+		"adminPutUser":               s.adminPutUser,
+		"adminDeleteUser":            s.adminDeleteUser,
+		"adminAdvanceUser":           s.adminAdvance,
+		"adminSetUserState":          s.adminSetState,
+		"adminReset":                 s.adminReset,
+		"adminGetState":              s.adminGetState,
+		"adminPutState":              s.adminPutState,
+		"adminListRequests":          s.adminRequests,
+		"adminClearRequests":         s.adminClearRequests,
+		"adminCountRequests":         s.adminRequestCount,
+		"adminUnmatchedRequests":     s.adminUnmatched,
+		"adminCompleteSession":       s.adminComplete,
+		"adminMetrics":               s.adminMetrics,
+		"adminDashboard":             s.dashboardIndex,
+		"adminDashboardAsset":        s.dashboardAsset,
+		"adminDashboardRedirect":     s.dashboardRedirect,
+		"adminDashboardRedirectBare": s.dashboardRedirect,
+		"adminOverview":              s.adminOverview,
+		"adminEvents":                s.adminEvents,
+		"adminGetRequest":            s.adminGetRequest,
+		"adminListSessions":          s.adminSessions,
+		"adminDeactivateUser":        s.adminDeactivate,
 	}
 }
 
@@ -141,6 +150,11 @@ func (s *Server) dispatch(c echo.Context) error {
 	}
 	err = openapi3filter.ValidateRequest(req.Context(), input)
 	if err == nil && queryProblem == "" {
+		if admin {
+			if refused, err := s.crossOrigin(c); refused {
+				return err
+			}
+		}
 		return s.serve(c, route.Operation.OperationID, pathParams)
 	}
 	return s.refuse(c, admin, queryProblem, err)

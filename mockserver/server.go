@@ -60,6 +60,9 @@ type Config struct {
 	Version       string                     // reported by the health endpoint; default "dev"
 	Reload        func() engine.ReloadStatus // how the last reload of the scenario files went; nil: no reloading
 	Timeouts      Timeouts                   // against slow and idle clients; zero fields: the defaults
+	// DashboardViewers bounds the live journal streams open at once (the dashboard's pages);
+	// default DefaultDashboardViewers.
+	DashboardViewers int
 }
 
 // Timeouts bound how long a client may hold a connection without sending: a request's
@@ -112,6 +115,10 @@ type Server struct {
 	callbackSchedule *schedule // of the plain callbacks
 	webhookSchedule  *schedule // of the webhook, when there is one
 	log              *slog.Logger
+	traffic          *traffic      // the dashboard's chart
+	viewers          chan struct{} // a slot for each live journal stream
+	csrf             http.CrossOriginProtection
+	started          time.Time
 	stop             chan struct{} // closed when the server shuts down: hanging faults let go
 	stopOnce         sync.Once
 }
@@ -139,6 +146,9 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.metrics = newMetrics(doc, s.regions, s.journal, cfg.Version)
+	s.started = time.Now()
+	s.traffic = newTraffic(s.started, s.metrics.trafficTotals())
+	s.viewers = make(chan struct{}, cfg.DashboardViewers)
 	s.routes = map[string]routeHit{}
 	if s.bodyLimits, err = bodyLimits(doc); err != nil {
 		return nil, err
@@ -156,6 +166,7 @@ func New(cfg Config) (*Server, error) {
 		s.webhookSchedule = cfg.Webhook.schedule()
 	}
 	s.echo = s.newEcho()
+	go s.sampleTraffic()
 	return s, nil
 }
 
@@ -174,6 +185,9 @@ func (c *Config) setDefaults() error {
 	}
 	if c.JournalSize <= 0 {
 		c.JournalSize = DefaultJournalSize
+	}
+	if c.DashboardViewers <= 0 {
+		c.DashboardViewers = DefaultDashboardViewers
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))

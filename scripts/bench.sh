@@ -13,6 +13,9 @@
 #   BENCH_REPLICAS=0 scripts/bench.sh     # skip three replicas on one Redis against one
 #                                         # in-memory instance (needs redis-server: installed
 #                                         # from Debian when missing)
+#   BENCH_DASHBOARD=0 scripts/bench.sh    # skip the mock loaded with a live dashboard page
+#                                         # open (headless chromium on the journal view;
+#                                         # without chromium, the page's stream read by curl)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/usr/local/go/bin:$PATH"
@@ -29,6 +32,8 @@ base_port=18181
 prev_port=18182
 against=${BENCH_AGAINST:-}
 replicas=${BENCH_REPLICAS:-1}
+dashboard=${BENCH_DASHBOARD:-1}
+viewer_pid=
 redis_port=18190
 replica_ports=(18191 18192 18193)
 
@@ -103,6 +108,28 @@ to_ms() {
     else if (v ~ /s$/) { sub(/s$/, "", v); printf "%.3f", v * 1000 }
     else printf "%s", v }'
 }
+
+# viewer_start: opens the dashboard's live journal on the mock, as a QA engineer's tab
+# would: headless chromium on the page, or curl on the stream the page reads when chromium is
+# missing. viewer_stop closes it.
+viewer_start() {
+  if command -v chromium >/dev/null; then
+    rm -rf "$work/chromium"
+    chromium --headless --no-sandbox --disable-gpu --user-data-dir="$work/chromium" --remote-debugging-port=0 \
+      --window-size=1280,800 "http://127.0.0.1:$mock_port/__admin/ui/#journal" >/dev/null 2>&1 &
+  else
+    curl -sN "http://127.0.0.1:$mock_port/__admin/events" >/dev/null &
+  fi
+  viewer_pid=$!
+  pids+=("$viewer_pid")
+  sleep 3 # the page loads and opens its stream
+}
+viewer_stop() {
+  kill "$viewer_pid" 2>/dev/null || true
+  wait "$viewer_pid" 2>/dev/null || true
+  viewer_pid=
+}
+viewer_kind() { if command -v chromium >/dev/null; then echo "headless chromium on the journal view, on this machine"; else echo "curl reading the page's live stream (chromium missing)"; fi; }
 
 # load NAME URL: one wrk run; appends "name rps p50 p99" to $work/runs.
 load() {
@@ -181,6 +208,11 @@ report() {
     load baseline "http://127.0.0.1:$base_port$path?$query"
     load idvmock "http://127.0.0.1:$mock_port$path?$query"
     [ -z "$against" ] || load previous "http://127.0.0.1:$prev_port$path?$query"
+    if [ "$dashboard" = 1 ]; then
+      viewer_start
+      load with-page "http://127.0.0.1:$mock_port$path?$query"
+      viewer_stop
+    fi
   done
   peak_kb=$(awk '/VmHWM/ {print $2}' "/proc/$mock_pid/status")
   echo
@@ -201,7 +233,13 @@ report() {
         printf "  previous (%s) %10.0f   %8.3f  %8.3f\n", against, rps["previous"], p50["previous"], p99["previous"]
         printf "throughput idvmock/previous: %.3f (no loss beyond 5%%: >= 0.95): %s\n", prev, (prev >= 0.95 ? "met" : "MISSED")
       }
+      if (n["with-page"] > 0) {
+        page = rps["with-page"] / rps["idvmock"]
+        printf "  with-page       %10.0f   %8.3f  %8.3f\n", rps["with-page"], p50["with-page"], p99["with-page"]
+        printf "throughput with a live dashboard page/without: %.3f (target >= 0.95): %s\n", page, (page >= 0.95 ? "met" : "MISSED")
+      }
     }' "$work/runs"
+  if [ "$dashboard" = 1 ]; then echo "the live page: $(viewer_kind)"; fi
   if [ "$replicas" = 1 ]; then replicas_report; else echo; echo "three replicas on one Redis: skipped (BENCH_REPLICAS=0, or redis-server could not be installed)"; fi
   echo
   echo "Go benchmarks (a full request in-process; scenario lookup, body generation and rules; the contract checker on one core):"

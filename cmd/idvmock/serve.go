@@ -74,7 +74,7 @@ func newServer(s *serveSettings, adminToken string, eng *engine.Engine, builtin 
 	cfg := mockserver.Config{
 		Auth: mockserver.AuthMode(f.auth.value), AccessKey: *f.accessKey, SecretKey: *f.secretKey,
 		Engine: eng, ParseUser: files.ParseUser, AdminToken: adminToken,
-		JournalSize: *f.journalSize, PublicURL: *f.publicURL, Logger: logger, Version: currentVersion(),
+		JournalSize: *f.journalSize, DashboardViewers: *f.dashboardViewers, PublicURL: *f.publicURL, Logger: logger, Version: currentVersion(),
 		Callbacks: mockserver.CallbackPolicy{Allow: allow, MaxPending: *f.callbackMaxPending}, Webhook: s.webhook,
 		Timeouts: mockserver.Timeouts{Body: *f.bodyTimeout}, SharedJournal: journal,
 	}

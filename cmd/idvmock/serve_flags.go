@@ -48,6 +48,7 @@ type serveFlags struct {
 	watchInterval, watchSettle            *time.Duration
 	adminToken, adminTokenFile            *string
 	journalSize                           *int
+	dashboardViewers                      *int
 	publicURL                             *string
 	callbackAllow                         *string
 	callbackMaxPending                    *int
@@ -95,6 +96,7 @@ func (c *serveCmd) flags() (*flags, *serveFlags) {
 	f.adminToken = fs.String("admin-token", "", "require Authorization: Bearer <token> on /__admin/ (health excepted); beyond loopback one is generated and logged unless given; \"off\": no token at all")
 	f.adminTokenFile = fs.String("admin-token-file", "", "`file` holding the admin token, to keep it off the command line")
 	f.journalSize = fs.Int("journal-size", mockserver.DefaultJournalSize, "requests the journal keeps (a ring: the oldest go first)")
+	f.dashboardViewers = fs.Int("dashboard-viewers", mockserver.DefaultDashboardViewers, "live journal streams (dashboard tabs) open at once; more are refused with 503")
 	f.publicURL = fs.String("public-url", "", "base URL of the H5 pages Generate URL hands out (default: the request's scheme and Host)")
 	f.callbackAllow = fs.String("callback-allow", "", "hosts and networks callbacks may go to (app.internal,*.example.com,10.0.0.0/8); empty: anywhere. Set it on a shared instance")
 	f.callbackMaxPending = fs.Int("callback-max-pending", mockserver.DefaultCallbackMaxPending, "callbacks pending at once (queued, sent or waiting to retry); more are dropped and journaled")
