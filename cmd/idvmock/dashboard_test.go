@@ -317,6 +317,8 @@ func TestDashboardCompletesASession(t *testing.T) {
 	if !strings.Contains(delivery, "200") || !strings.Contains(delivery, receiver.URL) {
 		t.Errorf("the delivery does not show the receiver's 200 and its URL: %q", delivery)
 	}
+	b.Do("opening the delivery", chromedp.Click(chromedp.CSS(card+` .deliveries li.entry summary`)))
+	b.WaitFor("the body it POSTed", `document.querySelector('`+card+` .deliveries pre.code')?.textContent.includes(`+js(sig)+`)`, 5*time.Second)
 	b.Screenshot("sessions")
 }
 

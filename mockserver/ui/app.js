@@ -1080,7 +1080,7 @@ function sessionCard(x) {
 
   const deliveries = x.deliveries || [];
   const section = h('section', { class: 'deliveries' }, h('h4', { text: deliveries.length ? `Deliveries (${deliveries.length})` : 'Deliveries' }));
-  if (!deliveries.length) section.append(h('p', { class: 'muted', text: finished ? 'None.' : 'None yet: a completion calls back.' }));
+  if (!deliveries.length) section.append(h('p', { class: 'muted', text: 'None yet.' }));
   const list = h('ol', { class: 'journal compact' });
   for (const d of deliveries) list.append(deliveryRow(d));
   section.append(list);
