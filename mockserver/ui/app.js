@@ -259,6 +259,7 @@ function stopAll() {
   stopRefresh();
   journal.rows.clear();
   usersView.cache.clear();
+  usersView.jumps.clear();
   sessionsView.cache.clear();
   for (const id of ['journal-list', 'users-list', 'sessions-list', 'scenarios-body', 'overview-body', 'facts', 'announce', 'declare-problems', 'journal-skipped']) {
     $(id).replaceChildren();
@@ -397,8 +398,9 @@ document.addEventListener('visibilitychange', () => {
   else if (!$('app').hidden && state.view !== 'journal') refreshView();
 });
 
-// keyedRender shows items in container in order, one element per key, building an element
-// only when its item changed; the focused control of a rebuilt element keeps the focus.
+// keyedRender shows items in container in order, one element per key. An item that changed
+// is drawn again and morphed into its element, so that the element and its controls stay
+// (a click in progress, the focus, an open <details>, a choice in a select survive a refresh).
 function keyedRender(container, cache, items, keyOf, render) {
   const seen = new Set();
   const els = [];
@@ -407,11 +409,12 @@ function keyedRender(container, cache, items, keyOf, render) {
     seen.add(key);
     const json = JSON.stringify(item);
     let hit = cache.get(key);
-    if (!hit || hit.json !== json) {
-      const el = render(item);
-      if (hit && hit.el.isConnected) replaceKeepingFocus(hit.el, el);
-      hit = { json, el };
+    if (!hit) {
+      hit = { json, el: render(item) };
       cache.set(key, hit);
+    } else if (hit.json !== json) {
+      morph(hit.el, render(item));
+      hit.json = json;
     }
     els.push(hit.el);
   }
@@ -422,22 +425,62 @@ function keyedRender(container, cache, items, keyOf, render) {
   while (container.children.length > els.length) container.lastElementChild.remove();
 }
 
-function replaceKeepingFocus(oldEl, newEl) {
-  const focused = document.activeElement;
-  const key = focused && oldEl.contains(focused) ? focused.dataset.focus : undefined;
-  // Open <details> stay open.
-  const open = new Set([...oldEl.querySelectorAll('details[open][data-focus]')].map((d) => d.dataset.focus));
-  for (const d of newEl.querySelectorAll('details[data-focus]')) if (open.has(d.dataset.focus)) d.open = true;
-  // A chosen but not yet applied option stays chosen.
-  for (const sel of oldEl.querySelectorAll('select[data-focus]')) {
-    const twin = newEl.querySelector(`select[data-focus="${sel.dataset.focus}"]`);
-    if (twin && [...twin.options].some((o) => o.value === sel.value)) twin.value = sel.value;
+// morph makes the element from look like the element to while keeping from's nodes wherever
+// a node of to is of the same kind (same tag, same data-key). What the user set is kept: the
+// open attribute of <details>, the choice of a select whose options did not change, and
+// everything under an element marked data-keep (content read on demand).
+function morph(from, to) {
+  for (const { name, value } of [...to.attributes]) {
+    if (name !== 'open' && from.getAttribute(name) !== value) from.setAttribute(name, value);
   }
-  oldEl.replaceWith(newEl);
-  if (key) {
-    const twin = newEl.querySelector(`[data-focus="${key}"]`);
-    if (twin && !twin.disabled) twin.focus();
+  for (const { name } of [...from.attributes]) {
+    if (name !== 'open' && !to.hasAttribute(name)) from.removeAttribute(name);
   }
+  if (from.dataset.keep !== undefined) return;
+  if (from.tagName === 'SELECT') {
+    morphSelect(from, to);
+    return;
+  }
+  morphChildren(from, [...to.childNodes]);
+}
+
+// morphChildren makes from's children those of toKids: an element with a data-key is matched
+// by its key wherever it is (rows inserted on top keep the rows below), the others by position.
+function morphChildren(from, toKids) {
+  const keyed = new Map();
+  for (const a of from.children) if (a.dataset.key) keyed.set(a.dataset.key, a);
+  toKids.forEach((b, i) => {
+    const a = from.childNodes[i];
+    const key = b.nodeType === Node.ELEMENT_NODE ? b.dataset.key : undefined;
+    if (key && keyed.has(key)) {
+      const match = keyed.get(key);
+      keyed.delete(key);
+      if (match !== a) from.insertBefore(match, a || null);
+      morph(match, b);
+    } else if (!a) {
+      from.append(b);
+    } else if (a.nodeType !== b.nodeType || (a.nodeType === Node.ELEMENT_NODE && !sameElement(a, b))) {
+      if (a.nodeType === Node.ELEMENT_NODE && keyed.has(a.dataset.key)) from.insertBefore(b, a); // a may be wanted further on
+      else a.replaceWith(b);
+    } else if (a.nodeType === Node.ELEMENT_NODE) {
+      morph(a, b);
+    } else if (a.data !== b.data) {
+      a.data = b.data;
+    }
+  });
+  while (from.childNodes.length > toKids.length) from.lastChild.remove();
+}
+
+function sameElement(a, b) {
+  return a.tagName === b.tagName && (a.dataset.key || '') === (b.dataset.key || '');
+}
+
+function morphSelect(from, to) {
+  const options = (sel) => [...sel.options].map((o) => `${o.value}\n${o.text}`).join('\n');
+  if (options(from) === options(to)) return; // what it shows is the user's
+  const kept = from.value;
+  from.replaceChildren(...to.options);
+  if ([...from.options].some((o) => o.value === kept)) from.value = kept;
 }
 
 // act runs an action of a button: disables it meanwhile, announces the result or the error.
@@ -445,7 +488,7 @@ async function act(button, what, fn) {
   button.disabled = true;
   button.setAttribute('aria-busy', 'true');
   try {
-    const msg = await fn();
+    const msg = await fn(button);
     if (msg) announce(msg);
   } catch (e) {
     announceError(what, e);
@@ -850,7 +893,9 @@ function wireJournal() {
 // ---------------------------------------------------------------------------------------
 // 2. Users.
 
-const usersView = { cache: new Map(), users: [] };
+// jumps keeps the state a user picked in a card's select until Jump applies it: a refresh
+// that draws the card again keeps the choice.
+const usersView = { cache: new Map(), users: [], jumps: new Map() };
 
 loaders.users = async () => {
   const data = await api('users');
@@ -911,7 +956,7 @@ function userCard(u) {
   const actions = h('div', { class: 'actions', role: 'group', 'aria-label': `Actions on ${name}` });
   const canAdvance = u.loop || u.stateIndex < states.length - 1;
   if (progressive) actions.append(h('button', {
-    type: 'button', class: 'act-advance', 'data-focus': 'advance', disabled: !canAdvance,
+    type: 'button', class: 'act-advance', disabled: !canAdvance,
     'aria-describedby': titleId,
     onclick: (ev) => act(ev.currentTarget, `Advance ${name}`, async () => {
       const r = await api(`users/${enc(name)}/advance`, { method: 'POST' });
@@ -920,27 +965,32 @@ function userCard(u) {
     }),
   }, 'Advance'));
   if (states.length > 1) {
-    const select = h('select', { class: 'jump-state', 'data-focus': 'jump-select' },
-      states.map((label, i) => h('option', { value: String(i), selected: i === u.stateIndex, text: `${i + 1}. ${label}` })));
+    const picked = usersView.jumps.get(name);
+    const chosen = picked !== undefined && Number(picked) < states.length ? Number(picked) : u.stateIndex;
+    const select = h('select', { class: 'jump-state' },
+      states.map((label, i) => h('option', { value: String(i), selected: i === chosen, text: `${i + 1}. ${label}` })));
+    select.addEventListener('change', () => usersView.jumps.set(name, select.value));
     actions.append(h('label', { class: 'inline-label' }, h('span', { text: 'State' }), select));
     actions.append(h('button', {
-      type: 'button', class: 'act-jump', 'data-focus': 'jump', 'aria-describedby': titleId,
-      onclick: (ev) => act(ev.currentTarget, `Jump ${name}`, async () => {
-        const r = await api(`users/${enc(name)}/state`, { method: 'PUT', body: { state: select.value } });
+      type: 'button', class: 'act-jump', 'aria-describedby': titleId,
+      onclick: (ev) => act(ev.currentTarget, `Jump ${name}`, async (button) => {
+        const to = usersView.jumps.get(name) ?? button.closest('article').querySelector('select.jump-state').value;
+        const r = await api(`users/${enc(name)}/state`, { method: 'PUT', body: { state: to } });
+        usersView.jumps.delete(name);
         updateUser(r.user);
         return `${name} is now in state “${r.user.state}”.`;
       }),
     }, 'Jump to state'));
   }
   actions.append(h('button', {
-    type: 'button', class: 'quiet act-reset', 'data-focus': 'reset', 'aria-describedby': titleId,
+    type: 'button', class: 'quiet act-reset', 'aria-describedby': titleId,
     onclick: (ev) => act(ev.currentTarget, `Reset ${name}`, async () => {
       const r = await api(`reset${query({ userId: name })}`, { method: 'POST' });
       return `Reset ${name} (${plural(r.reset ?? 0, 'record', 'records')} cleared).`;
     }),
   }, 'Reset user'));
   actions.append(h('button', {
-    type: 'button', class: 'quiet act-deactivate', 'data-focus': 'deactivate', 'aria-describedby': titleId,
+    type: 'button', class: 'quiet act-deactivate', 'aria-describedby': titleId,
     disabled: status === 'INACTIVE',
     onclick: (ev) => act(ev.currentTarget, `Deactivate ${name}`, async () => {
       const r = await api(`users/${enc(name)}/deactivate`, { method: 'POST' });
@@ -949,7 +999,7 @@ function userCard(u) {
     }),
   }, 'Deactivate'));
   actions.append(h('button', {
-    type: 'button', class: 'quiet act-edit', 'data-focus': 'edit', 'aria-describedby': titleId,
+    type: 'button', class: 'quiet act-edit', 'aria-describedby': titleId,
     onclick: (ev) => act(ev.currentTarget, `Read ${name}`, async () => {
       const r = await api(`users/${enc(name)}`);
       $('declare-id').value = name;
@@ -1067,7 +1117,7 @@ function sessionCard(x) {
   for (const [key, body, label] of finished ? [] : COMPLETIONS) {
     const disabled = key === 'SUBMIT' && x.state === 'submitted';
     actions.append(h('button', {
-      type: 'button', class: `act-complete act-${key.toLowerCase()}${key === 'SUBMIT' ? ' quiet' : ''}`, 'data-focus': `complete-${key}`, disabled,
+      type: 'button', class: `act-complete act-${key.toLowerCase()}${key === 'SUBMIT' ? ' quiet' : ''}`, disabled,
       'aria-describedby': titleId,
       onclick: (ev) => act(ev.currentTarget, `${label} ${x.signatureId}`, async () => {
         const r = await api(`sessions/${enc(x.signatureId)}/complete`, { method: 'POST', body });
@@ -1091,7 +1141,8 @@ function sessionCard(x) {
 // deliveryRow is a callback or webhook attempt; it opens to its headers and body.
 function deliveryRow(d) {
   const row = entryRow(d);
-  row.querySelector('details').dataset.focus = `delivery-${d.id}`;
+  row.dataset.key = String(d.id);
+  row.dataset.keep = ''; // a delivery does not change; what was opened and read stays
   return row;
 }
 
@@ -1111,9 +1162,7 @@ function renderIfChanged(container, data, render) {
   const json = JSON.stringify(data);
   if (container.dataset.json === json) return;
   container.dataset.json = json;
-  const openKeys = new Set([...container.querySelectorAll('details[open][data-focus]')].map((d) => d.dataset.focus));
-  container.replaceChildren(...render(data));
-  for (const d of container.querySelectorAll('details[data-focus]')) if (openKeys.has(d.dataset.focus)) d.open = true;
+  morphChildren(container, render(data));
 }
 
 function renderScenarios(d) {
@@ -1333,7 +1382,7 @@ function trafficTable(title, series, steps, stepSeconds) {
     }
     return h('tr', null, h('th', { scope: 'row', text: x.name }), cells, h('td', { class: 'num', text: String(x.total) }));
   });
-  return h('details', { class: 'chart-table', 'data-focus': `table-${title}` },
+  return h('details', { class: 'chart-table' },
     h('summary', { text: 'The same as a table' }),
     h('div', { class: 'table-wrap' }, h('table', { class: 'grid' },
       h('caption', { text: `Requests ${title.toLowerCase()}, per minute` }),
