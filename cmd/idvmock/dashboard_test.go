@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -189,6 +190,57 @@ func TestDashboardJournalShowsRequestsLive(t *testing.T) {
 		t.Errorf("the journal view read %v; want /__admin/requests twice (opening, filtering) and no other view's data", count)
 	}
 	b.Screenshot("journal")
+}
+
+// The page keeps the latest 500 rows, newest first, however many requests come: bursts of 95
+// (each within a batch of the stream, so none is skipped) until 570 were made.
+func TestDashboardJournalKeepsTheLatestRows(t *testing.T) {
+	addr, stop := startServe(t)
+	defer stop()
+	b := openDashboard(t, addr, "")
+	const burst, bursts = 95, 6
+	for i := range bursts {
+		var wg sync.WaitGroup
+		failed := make(chan error, burst)
+		for j := range burst {
+			wg.Go(func() {
+				req, _ := http.NewRequest(http.MethodGet, "http://"+addr+latestPath+"?"+uq(fmt.Sprintf("burst-%d-%d", i, j)), nil)
+				req.Header.Set("X-ACCESS-TOKEN", "t")
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					failed <- err
+					return
+				}
+				resp.Body.Close()
+			})
+		}
+		wg.Wait()
+		close(failed)
+		for err := range failed {
+			t.Fatal(err)
+		}
+		want := min((i+1)*burst, 500)
+		b.WaitFor(fmt.Sprintf("%d rows", want), fmt.Sprintf(`document.querySelectorAll('#journal-list > li').length === %d && document.querySelector('#journal-list > li').dataset.userId.startsWith('burst-%d-')`, want, i), 10*time.Second)
+	}
+	var rows struct {
+		IDs     []int `json:"ids"`
+		Skipped bool  `json:"skipped"`
+	}
+	if err := json.Unmarshal(browsertest.Eval[[]byte](b, `({ids: [...document.querySelectorAll('#journal-list > li')].map((li) => Number(li.dataset.id)),
+		skipped: !document.getElementById('journal-skipped').hidden})`), &rows); err != nil {
+		t.Fatal(err)
+	}
+	if len(rows.IDs) != 500 || rows.IDs[0] != burst*bursts || rows.IDs[499] != burst*bursts-499 {
+		t.Errorf("the rows are %d, from id %d to %d; want the latest 500, %d to %d", len(rows.IDs), rows.IDs[0], rows.IDs[len(rows.IDs)-1], burst*bursts, burst*bursts-499)
+	}
+	for i := 1; i < len(rows.IDs); i++ {
+		if rows.IDs[i] >= rows.IDs[i-1] {
+			t.Fatalf("row %d (id %d) is not older than the row above it (id %d)", i, rows.IDs[i], rows.IDs[i-1])
+		}
+	}
+	if rows.Skipped {
+		t.Error("the page says entries were skipped, though no batch held more than 100")
+	}
 }
 
 // The curl command quotes every value for the shell: a quote in a header or a body cannot
