@@ -125,7 +125,7 @@ const threeStates = `states:
 // the misspelled userId opens (by keyboard) to the near miss and a curl that repeats it.
 func TestDashboardJournalShowsRequestsLive(t *testing.T) {
 	addr, stop := startServe(t)
-	defer stop()
+	t.Cleanup(stop) // after the browser's cleanup: Chromium's open connections would hold the shutdown
 	b := openDashboard(t, addr, "")
 
 	if a := latest(t, addr, uq("user_active"), "", nil); a.Code != "SUCCESS" {
@@ -196,7 +196,7 @@ func TestDashboardJournalShowsRequestsLive(t *testing.T) {
 // (each within a batch of the stream, so none is skipped) until 570 were made.
 func TestDashboardJournalKeepsTheLatestRows(t *testing.T) {
 	addr, stop := startServe(t)
-	defer stop()
+	t.Cleanup(stop) // after the browser's cleanup: Chromium's open connections would hold the shutdown
 	b := openDashboard(t, addr, "")
 	const burst, bursts = 95, 6
 	for i := range bursts {
@@ -247,7 +247,7 @@ func TestDashboardJournalKeepsTheLatestRows(t *testing.T) {
 // end it early, and $(...) stays text.
 func TestDashboardCurlQuotesForTheShell(t *testing.T) {
 	addr, stop := startServe(t)
-	defer stop()
+	t.Cleanup(stop) // after the browser's cleanup: Chromium's open connections would hold the shutdown
 	b := openDashboard(t, addr, "")
 	body := `{"userId":"o'brien $(touch /tmp/pwned)","bizId":"b-1","region":"PHL","returnUrl":"https://app.example/ok","failReturnUrl":"https://app.example/ko"}`
 	do(t, http.MethodPost, "http://"+addr+idvmock.PathGenerateURL, "", map[string]string{"X-Trace": `it's "quoted"`}, body)
@@ -270,7 +270,7 @@ func TestDashboardCurlQuotesForTheShell(t *testing.T) {
 // a declaration with a mistake is refused with the line and column of each problem.
 func TestDashboardDrivesAUser(t *testing.T) {
 	addr, stop := startServe(t)
-	defer stop()
+	t.Cleanup(stop) // after the browser's cleanup: Chromium's open connections would hold the shutdown
 	b := openDashboard(t, addr, "#users")
 	b.WaitFor("the users", `document.querySelector('#users-list article[data-user-id="user_active"]')`, 5*time.Second)
 
@@ -343,7 +343,7 @@ func TestDashboardCompletesASession(t *testing.T) {
 	}))
 	defer receiver.Close()
 	addr, stop := startServe(t)
-	defer stop()
+	t.Cleanup(stop) // after the browser's cleanup: Chromium's open connections would hold the shutdown
 
 	started := do(t, http.MethodPost, "http://"+addr+idvmock.PathGenerateURL, "", nil,
 		`{"userId":"walk-in","bizId":"order-7","region":"PHL","returnUrl":"https://app.example/ok","failReturnUrl":"https://app.example/ko","callbackUrl":"`+receiver.URL+`/idv?tenant=qa"}`)
@@ -385,7 +385,7 @@ func TestDashboardShowsARefusedReload(t *testing.T) {
 	}
 	writeFile("users:\n  reloaded:\n    scenario: active\n")
 	addr, stop := startServe(t, "--scenarios", file, "--watch", "--watch-interval", "50ms", "--watch-settle", "50ms")
-	defer stop()
+	t.Cleanup(stop) // after the browser's cleanup: Chromium's open connections would hold the shutdown
 	b := openDashboard(t, addr, "#scenarios")
 	b.WaitFor("the file listed", `document.getElementById('scenarios-body').textContent.includes(`+js(file)+`)`, 5*time.Second)
 
@@ -407,7 +407,7 @@ func TestDashboardShowsARefusedReload(t *testing.T) {
 func TestDashboardAsksForTheAdminToken(t *testing.T) {
 	const token = "dashboard-token-0123456789"
 	addr, stop := startServe(t, "--admin-token", token)
-	defer stop()
+	t.Cleanup(stop) // after the browser's cleanup: Chromium's open connections would hold the shutdown
 	latest(t, addr, uq("user_active"), "", nil)
 
 	b := browsertest.Start(t)
@@ -477,7 +477,7 @@ func TestDashboardRefusesCrossSiteForms(t *testing.T) {
 				args = []string{"--admin-token", tc.token}
 			}
 			addr, stop := startServe(t, args...)
-			defer stop()
+			t.Cleanup(stop) // after the browser's cleanup: Chromium's open connections would hold the shutdown
 			base := "http://" + addr
 			if status := adminCall(t, http.MethodPut, base+"/__admin/users/forged", tc.token, "application/yaml", threeStates, nil); status != http.StatusOK {
 				t.Fatalf("declaring: HTTP %d", status)
@@ -517,7 +517,7 @@ func TestDashboardRefusesCrossSiteForms(t *testing.T) {
 func TestDashboardShowsHostileDataAsText(t *testing.T) {
 	const hostile = `<img src=x onerror=alert(1)>`
 	addr, stop := startServe(t)
-	defer stop()
+	t.Cleanup(stop) // after the browser's cleanup: Chromium's open connections would hold the shutdown
 	latest(t, addr, uq(hostile), "", map[string]string{"X-Note": `<script>alert(2)</script>`})
 	do(t, http.MethodPost, "http://"+addr+idvmock.PathGenerateURL, "", nil,
 		`{"userId":"`+strings.ReplaceAll(hostile, `"`, `\"`)+`","bizId":"</pre><b id=injected>x</b>","region":"PHL","returnUrl":"https://app.example/ok","failReturnUrl":"https://app.example/ko"}`)
@@ -606,7 +606,7 @@ func TestDashboardScreenshot(t *testing.T) {
 	receiver := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	defer receiver.Close()
 	addr, stop := startServe(t, "--seed", "7", "--scenarios", scenarios)
-	defer stop()
+	t.Cleanup(stop) // after the browser's cleanup: Chromium's open connections would hold the shutdown
 	dashboardTraffic(t, addr, receiver.URL+"/idv-callback")
 	b := browsertest.Start(t, browsertest.WithTimeout(120*time.Second))
 	b.Do("opening the dashboard", chromedp.Navigate("http://"+addr+"/__admin/ui/"))

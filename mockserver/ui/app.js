@@ -1016,7 +1016,11 @@ function updateUser(u) {
   if (!u) return;
   const i = usersView.users.findIndex((x) => x.userId === u.userId);
   if (i >= 0) usersView.users[i] = u;
-  else usersView.users.push(u);
+  else {
+    // In the mock's order (by userId), so that the next refresh moves no card.
+    const at = usersView.users.findIndex((x) => x.userId > u.userId);
+    usersView.users.splice(at < 0 ? usersView.users.length : at, 0, u);
+  }
   renderUsers();
 }
 
