@@ -5,9 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
+	"net/netip"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -21,7 +24,6 @@ const (
 	// Config.DashboardViewers says otherwise.
 	DefaultDashboardViewers = 16
 	eventsEvery             = 250 * time.Millisecond // batches come at most this often
-	eventsEveryShared       = time.Second            // with a shared journal, read whole each time
 	eventsBatch             = 100                    // entries a batch at most; the rest are counted as skipped
 	eventsPing              = 15 * time.Second       // a comment keeps proxies from closing a quiet stream
 	eventsWriteTimeout      = 5 * time.Second        // a viewer that reads nothing for this long is dropped
@@ -33,7 +35,9 @@ type eventsBatchBody struct {
 	Skipped int     `json:"skipped"`
 }
 
-// adminEvents streams the journal's new entries. The stream looks at the journal every
+// adminEvents streams the journal's new entries. A viewer that asks for entries after a number
+// the journal has not reached (it saw a mock that has restarted since) gets a "reset" event
+// first. The stream looks at the journal every
 // eventsEvery, so a request pays nothing for it; a viewer that stops reading is dropped when
 // a write has waited eventsWriteTimeout.
 func (s *Server) adminEvents(c echo.Context) error {
@@ -77,11 +81,15 @@ func (s *Server) adminEvents(c echo.Context) error {
 	if err := write([]byte("retry: 2000\n\n")); err != nil {
 		return nil
 	}
-	every := eventsEvery
-	if s.journal.shared != nil {
-		every = eventsEveryShared
+	if newest, ok := s.journal.newestID(); ok && last > newest {
+		// The viewer saw entries of a mock that has restarted since: what it shows is gone.
+		// It reads the journal again; the stream goes on from now.
+		if err := write([]byte("event: reset\ndata: {\"reason\": \"the mock restarted: its journal starts again\"}\n\n")); err != nil {
+			return nil
+		}
+		last = newest
 	}
-	tick := time.NewTicker(every)
+	tick := time.NewTicker(eventsEvery)
 	defer tick.Stop()
 	ctx := c.Request().Context()
 	quiet := time.Now()
@@ -198,4 +206,43 @@ func (s *Server) crossOrigin(c echo.Context) (refused bool, err error) {
 	}
 	return true, sendAdminError(c, http.StatusForbidden, errCrossOrigin.Error()+"; nothing changed",
 		"use the dashboard on the mock's own address ("+dashboardPath+"), or send the call from a script")
+}
+
+// foreignHost refuses, and says whether it did, a browser's call of the admin API that
+// needs no token when the browser reached the mock by a name that is not this machine's: a
+// page that points its own name at 127.0.0.1 (DNS rebinding) is same-origin with the mock
+// for the browser, and would read the journal or drive the mock. The vendor's host names are
+// taken too (pointed at the mock in /etc/hosts for HTTPS by hostname): no other site
+// controls where they point.
+func (s *Server) foreignHost(c echo.Context) (refused bool, err error) {
+	req := c.Request()
+	if s.cfg.AdminToken != "" || s.cfg.AdminAnyHost || (req.Header.Get("Origin") == "" && req.Header.Get("Sec-Fetch-Site") == "") {
+		return false, nil
+	}
+	if localName(req.Host) || slices.Contains(s.regions.Hosts(), hostOnly(req.Host)) {
+		return false, nil
+	}
+	return true, sendAdminError(c, http.StatusForbidden,
+		fmt.Sprintf("a browser reached the admin API by the name %q: with no admin token it answers browsers on localhost names and loopback addresses only", clipTo(req.Host, 64)),
+		"open the dashboard at http://localhost:<port>/__admin/, or start the mock with --admin-token (or --admin-token off to open it by any name)")
+}
+
+// localName reports whether host (with or without a port) names this machine: localhost,
+// a name under .localhost, or a loopback address.
+func localName(host string) bool {
+	host = hostOnly(host)
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
+}
+
+// hostOnly is a Host header's name or address, without port, brackets or final dot, in lower
+// case.
+func hostOnly(host string) string {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	return strings.ToLower(strings.TrimSuffix(strings.Trim(host, "[]"), "."))
 }

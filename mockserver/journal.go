@@ -146,16 +146,7 @@ func (j *journal) query(ctx context.Context, f filter, limit int) ([]Entry, erro
 // byID returns the entry numbered id, from the shared journal when there is one.
 func (j *journal) byID(ctx context.Context, id uint64) (Entry, bool, error) {
 	if j.shared != nil {
-		all, err := j.shared.read(ctx)
-		if err != nil {
-			return Entry{}, false, err
-		}
-		for _, e := range all {
-			if e.ID == id {
-				return e, true, nil
-			}
-		}
-		return Entry{}, false, nil
+		return j.shared.get(ctx, id)
 	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
@@ -168,7 +159,8 @@ func (j *journal) byID(ctx context.Context, id uint64) (Entry, bool, error) {
 }
 
 // after returns the summaries of the entries numbered above id that f keeps, oldest first:
-// the newest limit of them, and how many more there were. last is the number of the newest
+// the newest limit of them, and how many more there were (with a shared journal, 1 when
+// there were more). last is the number of the newest
 // entry looked at (id when there is none), where the next call starts.
 func (j *journal) after(ctx context.Context, id uint64, f filter, limit int) (out []Entry, skipped int, last uint64, err error) {
 	last = id
@@ -187,12 +179,17 @@ func (j *journal) after(ctx context.Context, id uint64, f filter, limit int) (ou
 		}
 	}
 	if j.shared != nil {
-		all, err := j.shared.read(ctx)
+		// The newest entries after id, and, when there were more, one counted as skipped
+		// (a shared journal does not count them).
+		newest, more, err := j.shared.after(ctx, id, limit)
 		if err != nil {
 			return nil, 0, id, err
 		}
-		for i := range all {
-			keep(&all[i])
+		for i := range newest {
+			keep(&newest[i])
+		}
+		if more {
+			skipped++
 		}
 	} else {
 		j.mu.Lock()
@@ -209,6 +206,17 @@ func (j *journal) after(ctx context.Context, id uint64, f filter, limit int) (ou
 	}
 	slices.Reverse(out)
 	return out, skipped, last, nil
+}
+
+// newestID is the number of the newest entry of the journal in this process (0 when none);
+// false with a shared journal, whose numbers never go back.
+func (j *journal) newestID() (uint64, bool) {
+	if j.shared != nil {
+		return 0, false
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.lastID, true
 }
 
 // tally counts the matching entries, in the shared journal when there is one.

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -111,7 +112,7 @@ func (s *Server) track(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		reqBody, answer := string(x.Body), string(x.answer.kept)
 		if x.Operation == idvmock.OpToken {
-			reqBody, answer = maskJSONField(maskJSONField(reqBody, "secretKey"), "signature"), maskJSONField(answer, "token")
+			reqBody, answer = maskJSONFields(reqBody, "secretKey", "signature"), maskJSONFields(answer, "token")
 		}
 		s.journal.add(Entry{
 			Time: start.UTC(), Kind: "request", Host: req.Host, Region: x.Region.Name,
@@ -126,9 +127,16 @@ func (s *Server) track(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// secretHeaders are the request headers the journal masks.
-var secretHeaders = map[string]bool{
-	http.CanonicalHeaderKey(idvmock.TokenHeader): true, "Authorization": true, "Proxy-Authorization": true, "Cookie": true,
+// secretHeader reports whether the journal masks a request header: the access token,
+// Authorization, cookies, and any header whose name says it holds a secret.
+func secretHeader(name string) bool {
+	n := strings.ToLower(name)
+	for _, word := range []string{"token", "auth", "cookie", "secret", "signature", "key", "session", "password"} {
+		if strings.Contains(n, word) {
+			return true
+		}
+	}
+	return false
 }
 
 // journalHeaders is what the journal keeps of a request's headers: at most maxEntryHeaders
@@ -143,7 +151,7 @@ func journalHeaders(h http.Header) map[string]string {
 			break
 		}
 		v := strings.Join(values, ", ")
-		if secretHeaders[name] {
+		if secretHeader(name) {
 			v = mask(v)
 		}
 		out[clipTo(name, maxEntryField)] = clipTo(v, maxEntryField)
@@ -151,18 +159,19 @@ func journalHeaders(h http.Header) map[string]string {
 	return out
 }
 
-// maskJSONField masks the string value of every member named field in a JSON document (the
-// token API's secretKey and signature, the token it issued); a body that is not JSON is kept as it is,
-// masked where the name appears (it may be clipped).
-func maskJSONField(body, field string) string {
-	if !strings.Contains(body, `"`+field+`"`) {
-		return body
+// maskJSONFields masks the string values of the members named fields (in any case, as
+// encoding/json matches names) anywhere in a JSON body: the token API's secretKey and
+// signature, the token it issued. A body that is not JSON is not kept: it might hold them
+// in a form the mask cannot see.
+func maskJSONFields(body string, fields ...string) string {
+	if body == "" {
+		return ""
 	}
 	var doc any
 	if err := json.Unmarshal([]byte(body), &doc); err != nil {
-		return "(not shown: the body holds a " + field + " and is not valid JSON)"
+		return "(not kept: the token API's body is not valid JSON, and may hold a secret)"
 	}
-	maskIn(doc, field)
+	maskIn(doc, fields)
 	out, err := marshal(doc)
 	if err != nil {
 		return ""
@@ -170,19 +179,21 @@ func maskJSONField(body, field string) string {
 	return string(out)
 }
 
-func maskIn(v any, field string) {
+func maskIn(v any, fields []string) {
 	switch v := v.(type) {
 	case map[string]any:
 		for k, inner := range v {
-			if s, ok := inner.(string); ok && k == field {
+			s, isString := inner.(string)
+			switch {
+			case isString && slices.ContainsFunc(fields, func(f string) bool { return strings.EqualFold(f, k) }):
 				v[k] = mask(s)
-			} else {
-				maskIn(inner, field)
+			default:
+				maskIn(inner, fields)
 			}
 		}
 	case []any:
 		for _, inner := range v {
-			maskIn(inner, field)
+			maskIn(inner, fields)
 		}
 	}
 }

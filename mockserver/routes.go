@@ -154,6 +154,11 @@ func (s *Server) dispatch(c echo.Context) error {
 			if refused, err := s.crossOrigin(c); refused {
 				return err
 			}
+			if sec := route.Operation.Security; sec == nil || len(*sec) > 0 { // health and the page's files hold no data
+				if refused, err := s.foreignHost(c); refused {
+					return err
+				}
+			}
 		}
 		return s.serve(c, route.Operation.OperationID, pathParams)
 	}

@@ -43,13 +43,19 @@ func ParseAuthMode(s string) (AuthMode, error) {
 
 // Config configures a Server. Zero values take the defaults noted.
 type Config struct {
-	Auth        AuthMode                                              // default AuthPresent
-	AccessKey   string                                                // the accessKey the token API accepts
-	SecretKey   string                                                // the secretKey it signs with
-	Engine      *engine.Engine                                        // answers; required
-	ParseUser   func(id string, data []byte) (*scenarios.File, error) // reads PUT /__admin/users bodies; required (files.ParseUser)
-	AdminToken  string                                                // when set, /__admin/ needs Authorization: Bearer <token>
-	JournalSize int                                                   // requests the journal keeps; default 1000
+	Auth       AuthMode                                              // default AuthPresent
+	AccessKey  string                                                // the accessKey the token API accepts
+	SecretKey  string                                                // the secretKey it signs with
+	Engine     *engine.Engine                                        // answers; required
+	ParseUser  func(id string, data []byte) (*scenarios.File, error) // reads PUT /__admin/users bodies; required (files.ParseUser)
+	AdminToken string                                                // when set, /__admin/ needs Authorization: Bearer <token>
+	// AdminAnyHost, with no AdminToken, lets browsers reach the admin API by any host name.
+	// Without it a browser's admin call (one with Origin or Sec-Fetch-Site) is taken only
+	// for localhost names and loopback addresses, so that a site that points its own name at
+	// 127.0.0.1 (DNS rebinding) cannot read the journal or drive the mock through a
+	// developer's browser. Scripts and curl are not concerned.
+	AdminAnyHost bool
+	JournalSize  int // requests the journal keeps; default 1000
 	// SharedJournal, when set, is where the journal is kept, shared by every replica (see
 	// SharedJournal); JournalSize is then its implementation's to keep.
 	SharedJournal SharedJournal

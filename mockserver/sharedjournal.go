@@ -22,6 +22,11 @@ type SharedJournal interface {
 	Clear(ctx context.Context) (int, error)
 	// Len says how many entries it keeps.
 	Len(ctx context.Context) (int, error)
+	// After returns the newest entries numbered above id, newest first, at most limit, and
+	// whether there were more: the live journal reads only what is new.
+	After(ctx context.Context, id uint64, limit int) ([]JournalRecord, bool, error)
+	// Get returns the entry numbered id, if it is kept.
+	Get(ctx context.Context, id uint64) (JournalRecord, bool, error)
 }
 
 // JournalRecord is an entry as a SharedJournal keeps it.
@@ -115,6 +120,31 @@ func (w *sharedWriter) close() {
 	<-w.done
 }
 
+// after returns the newest entries numbered above id, newest first, at most limit, and
+// whether there were more, with this replica's pending ones written first.
+func (w *sharedWriter) after(ctx context.Context, id uint64, limit int) ([]Entry, bool, error) {
+	w.flush()
+	records, more, err := w.to.After(ctx, id, limit)
+	if err != nil {
+		return nil, false, err
+	}
+	return decodeEntries(records), more, nil
+}
+
+// get returns the entry numbered id, if it is kept.
+func (w *sharedWriter) get(ctx context.Context, id uint64) (Entry, bool, error) {
+	w.flush()
+	r, found, err := w.to.Get(ctx, id)
+	if err != nil || !found {
+		return Entry{}, false, err
+	}
+	entries := decodeEntries([]JournalRecord{r})
+	if len(entries) == 0 {
+		return Entry{}, false, nil
+	}
+	return entries[0], true, nil
+}
+
 // read returns the shared journal's entries, newest first, with this replica's pending ones
 // written first.
 func (w *sharedWriter) read(ctx context.Context) ([]Entry, error) {
@@ -123,14 +153,20 @@ func (w *sharedWriter) read(ctx context.Context) ([]Entry, error) {
 	if err != nil {
 		return nil, err
 	}
+	return decodeEntries(records), nil
+}
+
+// decodeEntries reads a shared journal's records, skipping any that is not an entry of this
+// version.
+func decodeEntries(records []JournalRecord) []Entry {
 	out := make([]Entry, 0, len(records))
 	for _, r := range records {
 		var e Entry
 		if json.Unmarshal(r.Data, &e) != nil {
-			continue // not an entry of this version: skipped
+			continue
 		}
 		e.ID = r.ID
 		out = append(out, e)
 	}
-	return out, nil
+	return out
 }

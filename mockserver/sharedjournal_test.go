@@ -45,6 +45,28 @@ func (j *listJournal) Recent(context.Context) ([]JournalRecord, error) {
 	return out, nil
 }
 
+func (j *listJournal) After(ctx context.Context, id uint64, limit int) ([]JournalRecord, bool, error) {
+	all, err := j.Recent(ctx)
+	var out []JournalRecord
+	for _, r := range all {
+		if r.ID > id {
+			out = append(out, r)
+		}
+	}
+	more := len(out) > limit
+	return out[:min(len(out), limit)], more, err
+}
+
+func (j *listJournal) Get(ctx context.Context, id uint64) (JournalRecord, bool, error) {
+	all, err := j.Recent(ctx)
+	for _, r := range all {
+		if r.ID == id {
+			return r, true, err
+		}
+	}
+	return JournalRecord{}, false, err
+}
+
 func (j *listJournal) Len(context.Context) (int, error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()

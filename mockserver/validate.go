@@ -152,6 +152,12 @@ func schemaMessage(name string, se *openapi3.SchemaError) string {
 	case "maxLength":
 		return fmt.Sprintf("%s is longer than %d characters.", name, *s.MaxLength)
 	case "minimum", "maximum":
+		switch {
+		case s.Max == nil:
+			return fmt.Sprintf("%s must be at least %v.", name, deref(s.Min))
+		case s.Min == nil:
+			return fmt.Sprintf("%s must be at most %v.", name, deref(s.Max))
+		}
 		return fmt.Sprintf("%s must be from %v to %v.", name, deref(s.Min), deref(s.Max))
 	case "type":
 		return fmt.Sprintf("%s must be a%s %s.", name, article(s.Type.Slice()[0]), s.Type.Slice()[0])

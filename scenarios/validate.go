@@ -66,8 +66,12 @@ func (f *File) Validate() Problems {
 // user checks one user: a non-empty userId, known regions, and either a named scenario or a
 // profile of its own.
 func (v *validator) user(path, id string, u UserSpec) {
-	if id == "" {
+	switch {
+	case id == "":
 		v.add(path, "userId is empty", "give every user a non-empty userId")
+	case strings.Trim(id, ".") == "":
+		v.add(path, fmt.Sprintf("userId %q is only dots, which a URL path reads as a folder (the admin API's /__admin/users/{userId})", id),
+			"give the user a name with another character")
 	}
 	v.regions(path+".regions", u.Regions)
 	if u.Scenario == "" {

@@ -110,12 +110,14 @@ to_ms() {
 }
 
 # viewer_start: opens the dashboard's live journal on the mock, as a QA engineer's tab
-# would: headless chromium on the page, or curl on the stream the page reads when chromium is
-# missing. viewer_stop closes it.
+# would: headless chromium on the page (niced), or curl on the stream the page reads when
+# chromium is missing. viewer_stop closes it.
 viewer_start() {
   if command -v chromium >/dev/null; then
     rm -rf "$work/chromium"
-    chromium --headless --no-sandbox --disable-gpu --user-data-dir="$work/chromium" --remote-debugging-port=0 \
+    # At the lowest CPU priority: a QA engineer's browser runs on their own machine, not on
+    # the mock's cores; what is measured is what the page's stream costs the mock.
+    nice -n 19 chromium --headless --no-sandbox --disable-gpu --user-data-dir="$work/chromium" --remote-debugging-port=0 \
       --window-size=1280,800 "http://127.0.0.1:$mock_port/__admin/ui/#journal" >/dev/null 2>&1 &
   else
     curl -sN "http://127.0.0.1:$mock_port/__admin/events" >/dev/null &
@@ -129,7 +131,7 @@ viewer_stop() {
   wait "$viewer_pid" 2>/dev/null || true
   viewer_pid=
 }
-viewer_kind() { if command -v chromium >/dev/null; then echo "headless chromium on the journal view, on this machine"; else echo "curl reading the page's live stream (chromium missing)"; fi; }
+viewer_kind() { if command -v chromium >/dev/null; then echo "headless chromium on the journal view, on this machine at nice 19"; else echo "curl reading the page's live stream (chromium missing)"; fi; }
 
 # load NAME URL: one wrk run; appends "name rps p50 p99" to $work/runs.
 load() {

@@ -73,7 +73,7 @@ func newServer(s *serveSettings, adminToken string, eng *engine.Engine, builtin 
 	f, allow := s.serveFlags, s.allow
 	cfg := mockserver.Config{
 		Auth: mockserver.AuthMode(f.auth.value), AccessKey: *f.accessKey, SecretKey: *f.secretKey,
-		Engine: eng, ParseUser: files.ParseUser, AdminToken: adminToken,
+		Engine: eng, ParseUser: files.ParseUser, AdminToken: adminToken, AdminAnyHost: *f.adminToken == adminTokenOff,
 		JournalSize: *f.journalSize, DashboardViewers: *f.dashboardViewers, PublicURL: *f.publicURL, Logger: logger, Version: currentVersion(),
 		Callbacks: mockserver.CallbackPolicy{Allow: allow, MaxPending: *f.callbackMaxPending}, Webhook: s.webhook,
 		Timeouts: mockserver.Timeouts{Body: *f.bodyTimeout}, SharedJournal: journal,

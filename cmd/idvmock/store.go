@@ -74,9 +74,23 @@ func (j journalOf) Len(ctx context.Context) (int, error) { return j.j.Len(ctx) }
 
 func (j journalOf) Recent(ctx context.Context) ([]mockserver.JournalRecord, error) {
 	records, err := j.j.Recent(ctx)
+	return journalRecords(records), err
+}
+
+func (j journalOf) After(ctx context.Context, id uint64, limit int) ([]mockserver.JournalRecord, bool, error) {
+	records, more, err := j.j.After(ctx, id, limit)
+	return journalRecords(records), more, err
+}
+
+func (j journalOf) Get(ctx context.Context, id uint64) (mockserver.JournalRecord, bool, error) {
+	r, found, err := j.j.Get(ctx, id)
+	return mockserver.JournalRecord{ID: r.ID, Data: r.Data}, found, err
+}
+
+func journalRecords(records []redisstore.Record) []mockserver.JournalRecord {
 	out := make([]mockserver.JournalRecord, len(records))
 	for i, r := range records {
 		out[i] = mockserver.JournalRecord{ID: r.ID, Data: r.Data}
 	}
-	return out, err
+	return out
 }

@@ -45,12 +45,44 @@ func (j *Journal) Recent(ctx context.Context) ([]Record, error) {
 	if err != nil {
 		return nil, j.s.fail("journal read", err)
 	}
+	return records(msgs), nil
+}
+
+// After returns the newest entries after id (as Record.ID numbers them), newest first, at
+// most limit, and whether there were more: one read of what is new, however large the
+// journal.
+func (j *Journal) After(ctx context.Context, id uint64, limit int) ([]Record, bool, error) {
+	msgs, err := j.s.client.XRevRangeN(ctx, j.key, "+", "("+streamKey(id), int64(limit+1)).Result()
+	if err != nil {
+		return nil, false, j.s.fail("journal read", err)
+	}
+	more := len(msgs) > limit
+	if more {
+		msgs = msgs[:limit]
+	}
+	return records(msgs), more, nil
+}
+
+// Get returns the entry numbered id, if the journal still keeps it.
+func (j *Journal) Get(ctx context.Context, id uint64) (Record, bool, error) {
+	key := streamKey(id)
+	msgs, err := j.s.client.XRange(ctx, j.key, key, key).Result()
+	if err != nil {
+		return Record{}, false, j.s.fail("journal read", err)
+	}
+	if len(msgs) == 0 {
+		return Record{}, false, nil
+	}
+	return records(msgs)[0], true, nil
+}
+
+func records(msgs []redis.XMessage) []Record {
 	out := make([]Record, 0, len(msgs))
 	for _, m := range msgs {
 		data, _ := m.Values["e"].(string)
 		out = append(out, Record{ID: streamID(m.ID), Data: []byte(data)})
 	}
-	return out, nil
+	return out
 }
 
 // Len says how many entries the journal keeps.
@@ -80,4 +112,9 @@ func streamID(id string) uint64 {
 	m, _ := strconv.ParseUint(ms, 10, 64)
 	s, _ := strconv.ParseUint(seq, 10, 64)
 	return m<<20 | min(s, 1<<20-1)
+}
+
+// streamKey is the stream entry id that streamID numbered id.
+func streamKey(id uint64) string {
+	return strconv.FormatUint(id>>20, 10) + "-" + strconv.FormatUint(id&(1<<20-1), 10)
 }

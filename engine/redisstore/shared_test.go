@@ -83,3 +83,43 @@ func TestJournalIsCappedAndShared(t *testing.T) {
 		t.Errorf("%d entries after a Clear", len(recs))
 	}
 }
+
+// After reads only the entries newer than an id, the newest first, and says when it left
+// some out; Get reads one entry by its id.
+func TestJournalAfterAndGet(t *testing.T) {
+	srv := redistest.Start(t)
+	s := open(t, srv.URL(), engine.Limits{}, Options{})
+	j := s.Journal(100)
+	for i := range 10 {
+		if err := j.Append(t.Context(), [][]byte{[]byte(fmt.Sprint(i))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all, err := j.Recent(t.Context())
+	if err != nil || len(all) != 10 {
+		t.Fatalf("Recent: %d %v", len(all), err)
+	}
+	data := func(recs []Record) string {
+		var out []string
+		for _, r := range recs {
+			out = append(out, string(r.Data))
+		}
+		return fmt.Sprint(out)
+	}
+	after6 := all[4].ID // "5": entries 6..9 are after it
+	if recs, more, err := j.After(t.Context(), after6, 10); err != nil || more || data(recs) != "[9 8 7 6]" {
+		t.Errorf("After(5, 10): %s more=%v %v", data(recs), more, err)
+	}
+	if recs, more, err := j.After(t.Context(), after6, 2); err != nil || !more || data(recs) != "[9 8]" {
+		t.Errorf("After(5, 2): %s more=%v %v", data(recs), more, err)
+	}
+	if recs, more, _ := j.After(t.Context(), all[0].ID, 5); len(recs) != 0 || more {
+		t.Errorf("after the newest: %s more=%v", data(recs), more)
+	}
+	if r, found, err := j.Get(t.Context(), all[2].ID); err != nil || !found || string(r.Data) != "7" || r.ID != all[2].ID {
+		t.Errorf("Get: %q %v %v", r.Data, found, err)
+	}
+	if _, found, err := j.Get(t.Context(), all[0].ID+1); err != nil || found {
+		t.Errorf("Get of an id no entry has: found=%v %v", found, err)
+	}
+}

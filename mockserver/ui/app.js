@@ -652,6 +652,10 @@ function onStreamEvent(ev) {
     setJournalState(`Live, but the journal could not be read: ${why}`);
     return;
   }
+  if (ev.event === 'reset') { // the mock restarted: the rows shown are of a journal that is gone
+    startJournal();
+    return;
+  }
   if (ev.event !== 'entries') return;
   setJournalState('Live');
   let msg;
