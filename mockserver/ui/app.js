@@ -656,6 +656,13 @@ function onStreamEvent(ev) {
     startJournal();
     return;
   }
+  if (ev.event === 'reset') { // the mock restarted: the rows shown are of a journal that is gone
+    let why = '';
+    try { why = JSON.parse(ev.data).reason || ''; } catch { /* none */ }
+    announce(`The journal was read again${why ? `: ${why}` : ''}.`);
+    startJournal();
+    return;
+  }
   if (ev.event !== 'entries') return;
   setJournalState('Live');
   let msg;
