@@ -243,6 +243,28 @@ func TestDashboardJournalKeepsTheLatestRows(t *testing.T) {
 	}
 }
 
+// When the mock restarts on its port, the open page follows the new one: the stream says the
+// journal starts again, and the rows of the old journal give way to the new one's.
+func TestDashboardFollowsARestartedMock(t *testing.T) {
+	addr, stopFirst := startServe(t)
+	b := openDashboard(t, addr, "")
+	latest(t, addr, uq("before-the-restart"), "", nil)
+	latest(t, addr, uq("user_active"), "", nil)
+	b.WaitFor("the first mock's requests", rowOf("before-the-restart"), 5*time.Second)
+	stopFirst()
+
+	again, stop := startServe(t, "--addr", addr)
+	t.Cleanup(stop)
+	if again != addr {
+		t.Fatalf("the mock restarted on %s, not %s", again, addr)
+	}
+	latest(t, addr, uq("after-the-restart"), "", nil)
+	b.WaitFor("the new mock's journal", rowOf("after-the-restart")+` && !`+rowOf("before-the-restart"), 15*time.Second)
+	waitLive(t, b)
+	latest(t, addr, uq("user_init"), "", nil)
+	b.WaitFor("a request to the new mock, live", rowOf("user_init"), 5*time.Second)
+}
+
 // The curl command quotes every value for the shell: a quote in a header or a body cannot
 // end it early, and $(...) stays text.
 func TestDashboardCurlQuotesForTheShell(t *testing.T) {
