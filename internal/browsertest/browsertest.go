@@ -248,17 +248,18 @@ var (
 	shotsErr  error
 )
 
-// ScreenshotDir is where screenshots go: $IDVMOCK_SCREENSHOTS when set, else one folder of
-// the system's temporary directory for the whole test run, kept after it so that the paths
-// the log names can be opened.
+// ScreenshotDir is where screenshots go: $IDVMOCK_SCREENSHOTS when set, else the folder
+// idvmock-screenshots of the system's temporary directory. It is kept after the test run, so
+// that the paths the log names can be opened, and each run writes the same names again, so
+// that it does not grow.
 func ScreenshotDir(t testing.TB) string {
 	t.Helper()
 	shotsOnce.Do(func() {
-		if dir := os.Getenv("IDVMOCK_SCREENSHOTS"); dir != "" {
-			shotsDir, shotsErr = dir, os.MkdirAll(dir, 0o755)
-			return
+		shotsDir = os.Getenv("IDVMOCK_SCREENSHOTS")
+		if shotsDir == "" {
+			shotsDir = filepath.Join(os.TempDir(), "idvmock-screenshots")
 		}
-		shotsDir, shotsErr = os.MkdirTemp("", "idvmock-screenshots-")
+		shotsErr = os.MkdirAll(shotsDir, 0o755)
 	})
 	if shotsErr != nil {
 		t.Fatalf("screenshot folder: %v", shotsErr)
