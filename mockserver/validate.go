@@ -41,8 +41,12 @@ func (s *Server) refuse(c echo.Context, admin bool, queryProblem string, err err
 		return sendClientError(c, http.StatusRequestEntityTooLarge, fmt.Sprintf("the body is over %d bytes", tooLarge.Limit))
 	case errors.As(err, &security) && admin:
 		c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="idvmock admin"`)
-		return sendAdminError(c, http.StatusUnauthorized, "the admin API needs Authorization: Bearer <admin token>",
-			"send the token given to idvmock serve --admin-token")
+		msg := "the admin API needs Authorization: Bearer <admin token>"
+		if c.Request().Header.Get(echo.HeaderAuthorization) != "" {
+			msg = "the admin token sent is not this mock's: the admin API needs Authorization: Bearer <admin token>"
+		}
+		return sendAdminError(c, http.StatusUnauthorized, msg,
+			"send the token given to idvmock serve --admin-token (or the one it logged at start)")
 	case errors.As(err, &security):
 		return sendError(c, http.StatusOK, idvmock.CodeIAMFailed, idvmock.MessageTokenNotFound)
 	case admin:
