@@ -187,11 +187,17 @@ func (s *Server) adminDeleteUser(c echo.Context) error {
 }
 
 func (s *Server) adminAdvance(c echo.Context) error {
-	p, err := s.cfg.Engine.Advance(c.Request().Context(), c.Param("userId"))
-	if err != nil {
-		return s.userError(c, err)
+	return s.sendProgress(c)(s.cfg.Engine.Advance(c.Request().Context(), c.Param("userId")))
+}
+
+// sendProgress answers where a user stands after an admin call, or the call's error.
+func (s *Server) sendProgress(c echo.Context) func(engine.UserProgress, error) error {
+	return func(p engine.UserProgress, err error) error {
+		if err != nil {
+			return s.userError(c, err)
+		}
+		return c.JSON(http.StatusOK, map[string]any{"user": p})
 	}
-	return c.JSON(http.StatusOK, map[string]any{"user": p})
 }
 
 func (s *Server) adminSetState(c echo.Context) error {
@@ -201,11 +207,7 @@ func (s *Server) adminSetState(c echo.Context) error {
 	if err := decodeJSON(c, &body); err != nil || body.State == "" {
 		return sendAdminError(c, http.StatusBadRequest, `the body must be {"state": "<state name or number>"}`, "")
 	}
-	p, err := s.cfg.Engine.SetState(c.Request().Context(), c.Param("userId"), body.State)
-	if err != nil {
-		return s.userError(c, err)
-	}
-	return c.JSON(http.StatusOK, map[string]any{"user": p})
+	return s.sendProgress(c)(s.cfg.Engine.SetState(c.Request().Context(), c.Param("userId"), body.State))
 }
 
 // userError answers 404 for an unknown user and 409 for a move the user's states forbid; a

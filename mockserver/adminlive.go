@@ -186,11 +186,7 @@ func (s *Server) adminSessions(c echo.Context) error {
 
 // adminDeactivate makes a declared user's profile INACTIVE, as Update Status does.
 func (s *Server) adminDeactivate(c echo.Context) error {
-	p, err := s.cfg.Engine.Deactivate(c.Request().Context(), c.Param("userId"))
-	if err != nil {
-		return s.userError(c, err)
-	}
-	return c.JSON(http.StatusOK, map[string]any{"user": p})
+	return s.sendProgress(c)(s.cfg.Engine.Deactivate(c.Request().Context(), c.Param("userId")))
 }
 
 // errCrossOrigin is why a browser's write from another origin is refused.

@@ -39,12 +39,15 @@ type exchange struct {
 // everything on.
 type answerCapture struct {
 	http.ResponseWriter
-	kept []byte
+	kept strings.Builder // its String is the journal's copy, made once
 }
 
 func (a *answerCapture) Write(b []byte) (int, error) {
-	if room := maxEntryBody + 1 - len(a.kept); room > 0 {
-		a.kept = append(a.kept, b[:min(room, len(b))]...)
+	if room := maxEntryBody + 1 - a.kept.Len(); room > 0 {
+		if a.kept.Cap() == 0 {
+			a.kept.Grow(min(len(b), room)) // most answers are written at once: one allocation of their size
+		}
+		a.kept.Write(b[:min(room, len(b))])
 	}
 	return a.ResponseWriter.Write(b)
 }
@@ -110,7 +113,7 @@ func (s *Server) track(next echo.HandlerFunc) echo.HandlerFunc {
 		if x.Admin {
 			return nil
 		}
-		reqBody, answer := string(x.Body), string(x.answer.kept)
+		reqBody, answer := string(x.Body), x.answer.kept.String()
 		if x.Operation == idvmock.OpToken {
 			reqBody, answer = maskJSONFields(reqBody, "secretKey", "signature"), maskJSONFields(answer, "token")
 		}
