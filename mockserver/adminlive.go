@@ -1,7 +1,6 @@
 package mockserver
 
 import (
-	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -159,12 +158,12 @@ func (s *Server) adminSessions(c echo.Context) error {
 	}
 	deliveries := map[string][]Entry{}
 	if len(started) > 0 {
-		for _, kind := range []string{kindCallback, kindWebhook} {
-			entries, err := s.journal.query(c.Request().Context(), filter{Kind: kind}, 0)
-			if err != nil {
-				return storeFailed(err)
-			}
-			for _, e := range entries {
+		entries, err := s.journal.query(c.Request().Context(), filter{}, 0) // one read of a shared journal
+		if err != nil {
+			return storeFailed(err)
+		}
+		for _, e := range entries {
+			if e.Kind == kindCallback || e.Kind == kindWebhook {
 				deliveries[e.SignatureID] = append(deliveries[e.SignatureID], e)
 			}
 		}
@@ -173,8 +172,7 @@ func (s *Server) adminSessions(c echo.Context) error {
 	for _, st := range started {
 		v := sessionView(st)
 		v["bizId"], v["region"], v["seq"] = st.Start.BizID, st.Start.Region, st.Seq
-		d := deliveries[st.Session.SignatureID]
-		slices.SortFunc(d, func(a, b Entry) int { return cmp.Compare(b.ID, a.ID) })
+		d := deliveries[st.Session.SignatureID] // newest first, as the journal answers
 		if d == nil {
 			d = []Entry{}
 		}
