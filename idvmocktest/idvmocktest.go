@@ -25,6 +25,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
@@ -45,6 +46,9 @@ type Server struct {
 	cancel context.CancelFunc
 	done   chan error
 	caDir  string
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // New starts a mock for the test and stops it when the test ends. It fails the test if the
@@ -148,15 +152,18 @@ func portOf(addr string) string {
 	return port
 }
 
-// Close stops the mock, letting requests in flight finish.
+// Close stops the mock, letting requests in flight finish. Closing again (a deferred Close of
+// a server New also closes when the test ends) returns what the first Close did.
 func (s *Server) Close() error {
-	s.cancel()
-	err := <-s.done
-	s.Client.CloseIdleConnections()
-	if s.caDir != "" {
-		os.RemoveAll(s.caDir)
-	}
-	return err
+	s.closeOnce.Do(func() {
+		s.cancel()
+		s.closeErr = <-s.done
+		s.Client.CloseIdleConnections()
+		if s.caDir != "" {
+			os.RemoveAll(s.caDir)
+		}
+	})
+	return s.closeErr
 }
 
 // VendorURL is the base URL of a region's vendor host as the app would use it:

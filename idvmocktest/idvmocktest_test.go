@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 // New serves on a random port, answers every vendor hostname through Client, and its
@@ -54,3 +55,26 @@ func (r *recordingTB) Errorf(format string, args ...any) {
 	r.msg = fmt.Sprintf(format, args...)
 }
 func (r *recordingTB) Helper() {}
+
+// Closing a server twice (a deferred Close of a server New closes again at cleanup) returns
+// at once with the first Close's result, and the mock is stopped.
+func TestCloseTwice(t *testing.T) {
+	srv := New(t)
+	if err := srv.Close(); err != nil {
+		t.Fatalf("first Close: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Close() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("second Close: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a second Close blocks")
+	}
+	if resp, err := http.Get(srv.URL + "/__admin/health"); err == nil {
+		resp.Body.Close()
+		t.Error("the mock still answers after Close")
+	}
+}
