@@ -292,3 +292,18 @@ func TestOverviewTraffic(t *testing.T) {
 		t.Errorf("after a step: %v", sg[trafficSteps-3:])
 	}
 }
+
+// Headers whose names say they hold a secret are masked in the journal, in any case; the
+// others are kept as sent.
+func TestJournalMasksSecretHeaders(t *testing.T) {
+	for name, secret := range map[string]bool{
+		"X-Access-Token": true, "x-access-token": true, "Authorization": true, "Proxy-Authorization": true,
+		"Cookie": true, "X-Api-Key": true, "X-SECRET-Thing": true, "X-Aai-Signature": true, "X-Session-Id": true,
+		"User-Agent": false, "Accept-Encoding": false, "X-Mock-Scenario": false, "Content-Type": false, "K": false,
+	} {
+		got := journalHeaders(http.Header{name: {"value-0123456789-abcdef"}})[name]
+		if masked := got != "value-0123456789-abcdef"; masked != secret {
+			t.Errorf("%s: kept as %q; want masked %v", name, got, secret)
+		}
+	}
+}

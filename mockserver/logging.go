@@ -133,9 +133,33 @@ func (s *Server) track(next echo.HandlerFunc) echo.HandlerFunc {
 // secretHeader reports whether the journal masks a request header: the access token,
 // Authorization, cookies, and any header whose name says it holds a secret.
 func secretHeader(name string) bool {
-	n := strings.ToLower(name)
-	for _, word := range []string{"token", "auth", "cookie", "secret", "signature", "key", "session", "password"} {
-		if strings.Contains(n, word) {
+	for _, word := range secretWords {
+		if containsFold(name, word) {
+			return true
+		}
+	}
+	return false
+}
+
+// secretWords are the words that mark a header as secret, in lower case.
+var secretWords = []string{"token", "auth", "cookie", "secret", "signature", "key", "session", "password"}
+
+// containsFold reports whether s contains word (lower-case ASCII) in any case, without the
+// copy strings.ToLower would make for each header of each request.
+func containsFold(s, word string) bool {
+	for i := 0; i+len(word) <= len(s); i++ {
+		match := true
+		for j := 0; j < len(word); j++ {
+			c := s[i+j]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			if c != word[j] {
+				match = false
+				break
+			}
+		}
+		if match {
 			return true
 		}
 	}
