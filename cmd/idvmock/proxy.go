@@ -51,7 +51,8 @@ func (c *proxyCmd) Run(ctx context.Context, args []string) error {
 	if _, err := contract.ParseUpstream(*upstream); err != nil { // before --record creates its folder
 		return proxyError(err)
 	}
-	logger := newLogger(logFormat.value, c.stderr)
+	logger, closeLog := newLogger(logFormat.value, c.stderr)
+	defer closeLog()
 	opts := contract.ProxyOptions{Upstream: *upstream, Logger: logger}
 	if *record != "" {
 		rec, err := newRecorder(*record, *upstream)

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 
 	"github.com/idvmock/idvmock/engine"
+	"github.com/idvmock/idvmock/internal/logwriter"
 	"github.com/idvmock/idvmock/mockserver"
 	"github.com/idvmock/idvmock/scenarios"
 	"github.com/idvmock/idvmock/scenarios/files"
@@ -29,7 +30,8 @@ func (c *serveCmd) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	logger := newLogger(s.logFormat.value, c.stderr)
+	logger, closeLog := newLogger(s.logFormat.value, c.stderr)
+	defer closeLog()
 	eng, builtin, err := loadEngine(s.serveFlags, logger)
 	if err != nil {
 		return err
@@ -254,9 +256,13 @@ func loadCA(dir string) (*mockserver.CA, bool, error) {
 	return mockserver.LoadOrCreateCA(dir)
 }
 
-func newLogger(format string, w io.Writer) *slog.Logger {
+func newLogger(format string, w io.Writer) (*slog.Logger, func()) {
+	// A goroutine writes the lines: a request does not wait for a write system call, and
+	// under load many lines go out in one. closeLog writes what is left.
+	lw := logwriter.New(w)
+	closeLog := func() { _ = lw.Close() }
 	if format == "json" {
-		return slog.New(slog.NewJSONHandler(w, nil))
+		return slog.New(slog.NewJSONHandler(lw, nil)), closeLog
 	}
-	return slog.New(slog.NewTextHandler(w, nil))
+	return slog.New(slog.NewTextHandler(lw, nil)), closeLog
 }
