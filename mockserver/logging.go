@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -55,9 +56,24 @@ func (a *answerCapture) Write(b []byte) (int, error) {
 // Unwrap lets http.ResponseController reach the connection (flushes, deadlines, hijacks).
 func (a *answerCapture) Unwrap() http.ResponseWriter { return a.ResponseWriter }
 
+// tracked is the context track hands down: echo's, with the request's exchange. Both are
+// reused from request to request (echo pools its contexts, trackedPool ours), so a request
+// allocates neither the exchange nor the map echo's Set would make.
+type tracked struct {
+	echo.Context
+	x exchange
+}
+
+var trackedPool = sync.Pool{New: func() any { return new(tracked) }}
+
 const exchangeKey = "idvmock.exchange"
 
+// exchangeOf is the exchange of the request c is about. Outside track (a handler called on
+// its own), it is kept in c.
 func exchangeOf(c echo.Context) *exchange {
+	if t, ok := c.(*tracked); ok {
+		return &t.x
+	}
 	if x, ok := c.Get(exchangeKey).(*exchange); ok {
 		return x
 	}
@@ -72,12 +88,19 @@ func exchangeOf(c echo.Context) *exchange {
 // the journal entry also keeps the headers and bodies, clipped, their secrets masked (the
 // dashboard shows them behind the admin token).
 func (s *Server) track(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
+	return func(ec echo.Context) error {
 		start := time.Now()
+		c := trackedPool.Get().(*tracked)
+		c.Context = ec
+		defer func() {
+			*c = tracked{} // nothing outlives the request: the journal entry holds copies
+			trackedPool.Put(c)
+		}()
 		req := c.Request()
-		x := exchangeOf(c)
+		x := &c.x
+		x.TransactionID = newTransactionID()
 		x.Region = s.regions.ForHost(req.Host)
-		x.UserID = c.QueryParam("userId") // journaled even when the request is refused
+		x.UserID = firstQueryValue(req.URL.RawQuery, "userId") // journaled even when the request is refused
 		x.Admin = req.URL.Path == adminPrefix || strings.HasPrefix(req.URL.Path, adminPrefix+"/")
 		if !x.Admin {
 			x.answer.ResponseWriter = c.Response().Writer
@@ -85,7 +108,7 @@ func (s *Server) track(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		failed := next(c)
 		if failed != nil {
-			c.Error(failed) // renders the envelope now, so the line below has its status and code
+			s.handleError(failed, c) // renders the envelope now, so the line below has its status and code
 		}
 		latency := time.Since(start)
 		s.metrics.request(x, c.Response().Status, latency, failed)
@@ -120,7 +143,7 @@ func (s *Server) track(next echo.HandlerFunc) echo.HandlerFunc {
 		s.journal.add(Entry{
 			Time: start.UTC(), Kind: "request", Host: req.Host, Region: x.Region.Name,
 			Method: req.Method, Path: req.URL.Path, Query: req.URL.RawQuery, Token: token,
-			Operation: x.Operation, UserID: x.UserID, SignatureID: c.QueryParam("signatureId"),
+			Operation: x.Operation, UserID: x.UserID, SignatureID: firstQueryValue(req.URL.RawQuery, "signatureId"),
 			Source: t.Source, Rule: t.Rule, Scenario: t.Scenario, State: t.State,
 			Status: c.Response().Status, Code: x.Code, Fault: faults,
 			LatencyMillis: millis(latency), TransactionID: x.TransactionID, Unmatched: t.Unmatched, NearMisses: t.NearMisses,

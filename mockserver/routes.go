@@ -141,14 +141,12 @@ func (s *Server) dispatch(c echo.Context) error {
 	if err := s.readBody(c, limit); err != nil {
 		return s.refuse(c, admin, "", err)
 	}
-	queryProblem := checkQuery(req.URL.RawQuery, route.Operation)
-	input := &openapi3filter.RequestValidationInput{
+	queryProblem, err := s.checkRequest(req.Context(), &openapi3filter.RequestValidationInput{
 		Request:    req,
 		PathParams: pathParams,
 		Route:      route,
 		Options:    options,
-	}
-	err = openapi3filter.ValidateRequest(req.Context(), input)
+	})
 	if err == nil && queryProblem == "" {
 		if admin {
 			if refused, err := s.crossOrigin(c); refused {

@@ -280,3 +280,34 @@ func deref(f *float64) float64 {
 	}
 	return *f
 }
+
+// firstQueryValue is the first value of the query parameter name in raw, as
+// url.Values.Get would find it, without building the map of every parameter: pairs that
+// hold a ';' or are not valid percent-encoding are skipped, as url.ParseQuery skips them.
+func firstQueryValue(raw, name string) string {
+	for raw != "" {
+		var pair string
+		pair, raw, _ = strings.Cut(raw, "&")
+		if pair == "" || strings.Contains(pair, ";") {
+			continue
+		}
+		rawKey, rawValue, _ := strings.Cut(pair, "=")
+		key := rawKey
+		if strings.ContainsAny(rawKey, "%+") {
+			var err error
+			if key, err = url.QueryUnescape(rawKey); err != nil {
+				continue
+			}
+		}
+		if key != name {
+			continue
+		}
+		if !strings.ContainsAny(rawValue, "%+") {
+			return rawValue
+		}
+		if value, err := url.QueryUnescape(rawValue); err == nil {
+			return value
+		}
+	}
+	return ""
+}

@@ -44,7 +44,8 @@ func (s *Server) vendor(read readRequest) echo.HandlerFunc {
 }
 
 func latestRequest(c echo.Context) (engine.Request, error) {
-	return engine.Request{UserID: c.QueryParam("userId"), SolutionCode: c.QueryParam("solutionCode")}, nil
+	q := c.Request().URL.RawQuery
+	return engine.Request{UserID: firstQueryValue(q, "userId"), SolutionCode: firstQueryValue(q, "solutionCode")}, nil
 }
 
 func tokenRequest(c echo.Context) (engine.Request, error) {
