@@ -93,6 +93,20 @@ func sendError(c echo.Context, status int, code, message string) error {
 		return err
 	}
 	x.Code = code
+	return sendJSON(c, status, body)
+}
+
+// jsonContentType is the Content-Type header of JSON answers, shared by all of them: a
+// header set this way costs no allocation (net/http only reads it).
+var jsonContentType = []string{echo.MIMEApplicationJSON}
+
+// sendJSON writes body, a JSON document the caller made for this answer alone and never
+// changes after: the journal keeps it without a copy.
+func sendJSON(c echo.Context, status int, body []byte) error {
+	if t, ok := c.(*tracked); ok {
+		t.x.answer.own = body
+	}
+	c.Response().Header()[echo.HeaderContentType] = jsonContentType
 	return c.Blob(status, echo.MIMEApplicationJSON, body)
 }
 

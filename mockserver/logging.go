@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/labstack/echo/v4"
 
@@ -37,20 +38,42 @@ type exchange struct {
 }
 
 // answerCapture keeps the start of what a request is answered, for the journal, and passes
-// everything on.
+// everything on. A body written whole by sendJSON is kept as it is, without a copy.
 type answerCapture struct {
 	http.ResponseWriter
-	kept strings.Builder // its String is the journal's copy, made once
+	own   []byte          // the body sendJSON is about to write, which nothing changes after
+	whole bool            // own was written, and nothing else: it is the answer
+	kept  strings.Builder // otherwise, a copy of what was written; its String is made once
 }
 
 func (a *answerCapture) Write(b []byte) (int, error) {
+	if !a.whole && a.kept.Len() == 0 && len(b) > 0 && len(b) == len(a.own) && &b[0] == &a.own[0] {
+		a.whole = true
+		return a.ResponseWriter.Write(b)
+	}
+	if a.whole { // more after the whole body: keep both
+		a.whole = false
+		a.copy(a.own)
+	}
+	a.copy(b)
+	return a.ResponseWriter.Write(b)
+}
+
+func (a *answerCapture) copy(b []byte) {
 	if room := maxEntryBody + 1 - a.kept.Len(); room > 0 {
 		if a.kept.Cap() == 0 {
 			a.kept.Grow(min(len(b), room)) // most answers are written at once: one allocation of their size
 		}
 		a.kept.Write(b[:min(room, len(b))])
 	}
-	return a.ResponseWriter.Write(b)
+}
+
+// answer is the start of what was answered, for the journal.
+func (a *answerCapture) answer() string {
+	if a.whole {
+		return unsafe.String(unsafe.SliceData(a.own), min(len(a.own), maxEntryBody+1)) // never changed: see sendJSON
+	}
+	return a.kept.String()
 }
 
 // Unwrap lets http.ResponseController reach the connection (flushes, deadlines, hijacks).
@@ -132,11 +155,17 @@ func (s *Server) track(next echo.HandlerFunc) echo.HandlerFunc {
 		if t.Note != "" {
 			attrs = append(attrs, slog.String("note", clipTo(t.Note, maxEntryField)))
 		}
-		s.log.LogAttrs(req.Context(), slog.LevelInfo, "request", attrs...)
+		// As LogAttrs, without looking up the caller's program counter: the line's source
+		// would always be this one.
+		if h := s.log.Handler(); h.Enabled(req.Context(), slog.LevelInfo) {
+			r := slog.NewRecord(time.Now(), slog.LevelInfo, "request", 0)
+			r.AddAttrs(attrs...)
+			_ = h.Handle(req.Context(), r)
+		}
 		if x.Admin {
 			return nil
 		}
-		reqBody, answer := string(x.Body), x.answer.kept.String()
+		reqBody, answer := string(x.Body), x.answer.answer()
 		if x.Operation == idvmock.OpToken {
 			reqBody, answer = maskJSONFields(reqBody, "secretKey", "signature"), maskJSONFields(answer, "token")
 		}

@@ -187,6 +187,9 @@ func (s *Server) allowedMethods(req *http.Request) []string {
 // users) make new keys, so a full cache starts over.
 const maxCachedRoutes = 4096
 
+// routeKey is a method and an escaped path.
+type routeKey struct{ method, path string }
+
 // routeHit is a route found for a method and path.
 type routeHit struct {
 	route  *routers.Route
@@ -196,7 +199,7 @@ type routeHit struct {
 // findRoute is the router's FindRoute, cached by method and path: routing is by path alone,
 // and gorilla/mux's matching is a good share of a request's cost.
 func (s *Server) findRoute(req *http.Request) (*routers.Route, map[string]string, error) {
-	key := req.Method + " " + req.URL.EscapedPath() // as the router matches: %2F is not /
+	key := routeKey{req.Method, req.URL.EscapedPath()} // as the router matches: %2F is not /
 	s.routesMu.RLock()
 	hit, ok := s.routes[key]
 	s.routesMu.RUnlock()
@@ -209,7 +212,7 @@ func (s *Server) findRoute(req *http.Request) (*routers.Route, map[string]string
 	}
 	s.routesMu.Lock()
 	if len(s.routes) >= maxCachedRoutes {
-		s.routes = map[string]routeHit{}
+		s.routes = map[routeKey]routeHit{}
 	}
 	s.routes[key] = routeHit{route, params}
 	s.routesMu.Unlock()

@@ -108,7 +108,7 @@ type Server struct {
 	echo             *echo.Echo
 	router           routers.Router
 	routesMu         sync.RWMutex
-	routes           map[string]routeHit // findRoute's cache
+	routes           map[routeKey]routeHit // findRoute's cache
 	valid            validRequests       // requests found valid, but for their token
 	bodyLimits       map[string]int64    // by operationId, where openapi.yaml raises maxBodyBytes
 	regions          *idvmock.Regions
@@ -156,7 +156,7 @@ func New(cfg Config) (*Server, error) {
 	s.started = time.Now()
 	s.traffic = newTraffic(s.started, s.metrics.trafficTotals())
 	s.viewers = make(chan struct{}, cfg.DashboardViewers)
-	s.routes = map[string]routeHit{}
+	s.routes = map[routeKey]routeHit{}
 	if s.bodyLimits, err = bodyLimits(doc); err != nil {
 		return nil, err
 	}

@@ -127,7 +127,7 @@ func (s *Server) write(c echo.Context, r engine.Reply) error {
 	if r.Spoil != "" {
 		body = spoil(r.Spoil, body)
 	}
-	return c.Blob(r.Status, echo.MIMEApplicationJSON, body)
+	return sendJSON(c, r.Status, body)
 }
 
 // envelopeOf is the body of a reply in the vendor's envelope.

@@ -7,11 +7,17 @@ package logwriter
 import (
 	"io"
 	"sync"
+	"time"
 )
 
 // MaxBacklog bounds the bytes waiting to be written. A Write that would pass it waits until
 // the goroutine has taken the backlog.
 const MaxBacklog = 256 << 10
+
+// Gap is the least time between two writes of the goroutine: lines that come sooner wait
+// for the rest of it and go out together. A line that comes after a quiet spell is written
+// at once.
+const Gap = 2 * time.Millisecond
 
 // Writer is an io.Writer whose writes are done by a goroutine of its own. It is safe for
 // concurrent use, and keeps the order of the writes it is given.
@@ -70,10 +76,20 @@ func (w *Writer) writeThrough(p []byte) (int, error) {
 
 func (w *Writer) run() {
 	defer close(w.exit)
+	var last time.Time
 	for {
 		select {
 		case <-w.wake:
+			if wait := Gap - time.Since(last); wait > 0 {
+				t := time.NewTimer(wait)
+				select {
+				case <-t.C:
+				case <-w.done:
+					t.Stop()
+				}
+			}
 			w.flush()
+			last = time.Now()
 		case <-w.done:
 			w.flush()
 			return
