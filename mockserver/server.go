@@ -109,8 +109,8 @@ type Server struct {
 	router           routers.Router
 	routesMu         sync.RWMutex
 	routes           map[routeKey]routeHit // findRoute's cache
-	valid            validRequests       // requests found valid, but for their token
-	bodyLimits       map[string]int64    // by operationId, where openapi.yaml raises maxBodyBytes
+	valid            validRequests         // requests found valid, but for their token
+	bodyLimits       map[string]int64      // by operationId, where openapi.yaml raises maxBodyBytes
 	regions          *idvmock.Regions
 	filterOptions    *openapi3filter.Options
 	adminOptions     *openapi3filter.Options
