@@ -129,3 +129,48 @@ func TestValidRequestsAreBounded(t *testing.T) {
 func inputOf(s *Server, req *http.Request, route *routers.Route, params map[string]string) *openapi3filter.RequestValidationInput {
 	return &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route, Options: s.filterOptions}
 }
+
+// The security check of a request found valid before agrees with kin-openapi's for every
+// bodiless operation of openapi.yaml, with and without each kind of token.
+func TestCheckSecurityAgreesWithKinOpenAPI(t *testing.T) {
+	for _, adminToken := range []string{"", "s3cret-admin"} {
+		s := newTestServer(t, Config{Engine: newEngine(t, 0), AdminToken: adminToken})
+		doc, err := idvmock.LoadSpec()
+		if err != nil {
+			t.Fatal(err)
+		}
+		checked := 0
+		for path, item := range doc.Paths.Map() {
+			for method, op := range item.Operations() {
+				if op.RequestBody != nil {
+					continue
+				}
+				target := strings.NewReplacer("{userId}", "u1", "{signatureId}", "sig1", "{id}", "1", "{name}", "n").Replace(path)
+				for _, headers := range []map[string]string{
+					{}, {idvmock.TokenHeader: "t0k3n"}, {idvmock.TokenHeader: " "},
+					{"Authorization": "Bearer s3cret-admin"}, {"Authorization": "Bearer wrong"}, {"Authorization": "s3cret-admin"},
+				} {
+					req := call{method: method, target: target, header: headers}.request()
+					route, params, err := s.findRoute(req)
+					if err != nil {
+						t.Fatalf("%s %s: %v", method, target, err)
+					}
+					security := route.Operation.Security
+					if security == nil {
+						security = &route.Spec.Security
+					}
+					input := inputOf(s, req, route, params)
+					got, want := s.checkSecurity(context.Background(), input, *security),
+						openapi3filter.ValidateSecurityRequirements(context.Background(), input, *security)
+					if fmt.Sprint(got) != fmt.Sprint(want) || fmt.Sprintf("%T", got) != fmt.Sprintf("%T", want) {
+						t.Errorf("%s %s %v: %T %v, kin-openapi says %T %v", method, path, headers, got, got, want, want)
+					}
+					checked++
+				}
+			}
+		}
+		if checked < 30 {
+			t.Fatalf("only %d requests checked", checked)
+		}
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 
 	"github.com/idvmock/idvmock/engine"
+	"github.com/idvmock/idvmock/internal/logline"
 	"github.com/idvmock/idvmock/internal/logwriter"
 	"github.com/idvmock/idvmock/mockserver"
 	"github.com/idvmock/idvmock/scenarios"
@@ -262,7 +263,7 @@ func newLogger(format string, w io.Writer) (*slog.Logger, func()) {
 	lw := logwriter.New(w)
 	closeLog := func() { _ = lw.Close() }
 	if format == "json" {
-		return slog.New(slog.NewJSONHandler(lw, nil)), closeLog
+		return slog.New(logline.NewJSONHandler(lw, nil)), closeLog
 	}
 	return slog.New(slog.NewTextHandler(lw, nil)), closeLog
 }
