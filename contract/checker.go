@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/routers"
@@ -37,8 +38,10 @@ const maxTransactionIDs = 100_000
 type Checker struct {
 	doc      *openapi3.T
 	router   routers.Router
-	codes    map[string][]string // operationId -> documented codes
-	statuses []string            // the ProfileStatus enum
+	codes    map[string][]string           // operationId -> documented codes
+	statuses []string                      // the ProfileStatus enum
+	routes   *routeCache                   // what the router found for a method and path
+	matchers map[*openapi3.Schema]*matcher // of the vendor's answers' schemas
 
 	mu  sync.Mutex
 	ids map[string]string // transactionId -> the request that first had it
@@ -67,14 +70,27 @@ func NewCheckerFor(doc *openapi3.T) (*Checker, error) {
 	if err != nil {
 		return nil, fmt.Errorf("openapi.yaml: %w", err)
 	}
-	c := &Checker{doc: doc, router: router, codes: map[string][]string{}, ids: map[string]string{}}
+	c := &Checker{doc: doc, router: router, codes: map[string][]string{}, ids: map[string]string{}, routes: &routeCache{}}
+	ms := newMatcherSet()
 	for _, item := range doc.Paths.Map() {
 		for _, op := range item.Operations() {
 			if idvmock.IsVendorOperation(op) {
 				c.codes[op.OperationID] = documentedCodes(op)
+				for _, resp := range op.Responses.Map() {
+					if resp == nil || resp.Value == nil {
+						continue
+					}
+					for _, mt := range resp.Value.Content {
+						if mt != nil && mt.Schema != nil && mt.Schema.Value != nil {
+							ms.prepare(mt.Schema)
+						}
+					}
+				}
 			}
 		}
 	}
+	ms.distrustCycles()
+	c.matchers = ms.bySchema
 	if s := doc.Components.Schemas["ProfileStatus"]; s != nil && s.Value != nil {
 		for _, v := range s.Value.Enum {
 			if str, ok := v.(string); ok {
@@ -91,7 +107,7 @@ func NewCheckerFor(doc *openapi3.T) (*Checker, error) {
 // NewRun returns a checker for the same document with nothing remembered: a new run, in
 // which transactionIds seen by c do not count.
 func (c *Checker) NewRun() *Checker {
-	return &Checker{doc: c.doc, router: c.router, codes: c.codes, statuses: c.statuses, ids: map[string]string{}}
+	return &Checker{doc: c.doc, router: c.router, codes: c.codes, statuses: c.statuses, routes: c.routes, matchers: c.matchers, ids: map[string]string{}}
 }
 
 // documentedCodes are the codes of the operation's HTTP 200 answer: the discriminator's
@@ -131,21 +147,60 @@ func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys
 // Operation names the vendor operation req is for, or "" when it is none of them (idvmock's
 // admin API, an unknown path).
 func (c *Checker) Operation(req *http.Request) string {
-	route, _, err := c.router.FindRoute(req)
-	if err != nil || !idvmock.IsVendorOperation(route.Operation) {
-		return ""
-	}
-	return route.Operation.OperationID
+	return c.findRoute(req).op
 }
 
 // Check checks one exchange. An exchange that is not for one of the vendor's operations has
 // no violations: use Operation to tell.
 func (c *Checker) Check(ex Exchange) []Violation {
-	if c.Operation(ex.Request) == "" {
+	found := c.findRoute(ex.Request)
+	if found.op == "" {
 		return nil
 	}
 	env, err := decodeObject(ex.Body)
-	return c.checkDecoded(ex, env, err)
+	return c.checkRouted(ex, found, env, err)
+}
+
+// foundRoute is what the router finds for a request: op is "" when it is none of the
+// vendor's operations (or no operation at all).
+type foundRoute struct {
+	route  *routers.Route
+	params map[string]string
+	op     string
+}
+
+// routeCache remembers what the router found for a method and an escaped path, which is
+// all it looks at (NewCheckerFor clears the servers, so no host or scheme is matched):
+// finding a route runs a regular expression per path of openapi.yaml. Its size is bounded,
+// as a proxy may see any number of unknown paths; past the bound, routes are found again
+// each time.
+type routeCache struct {
+	found sync.Map // routeKey -> *foundRoute
+	size  atomic.Int64
+}
+
+type routeKey struct{ method, path string }
+
+const maxCachedRoutes = 4096
+
+// findRoute finds the route of req. The route and its parameters are shared by every
+// request with the same method and path: they are read, never changed.
+func (c *Checker) findRoute(req *http.Request) *foundRoute {
+	key := routeKey{req.Method, req.URL.EscapedPath()}
+	if f, ok := c.routes.found.Load(key); ok {
+		return f.(*foundRoute)
+	}
+	f := &foundRoute{}
+	route, params, err := c.router.FindRoute(req)
+	if err == nil && idvmock.IsVendorOperation(route.Operation) {
+		f = &foundRoute{route: route, params: params, op: route.Operation.OperationID}
+	}
+	if c.routes.size.Load() < maxCachedRoutes {
+		if _, loaded := c.routes.found.LoadOrStore(key, f); !loaded {
+			c.routes.size.Add(1)
+		}
+	}
+	return f
 }
 
 // CheckResponse checks an answer as an HTTP client got it: it reads the body (and puts it

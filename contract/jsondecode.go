@@ -19,20 +19,24 @@ import (
 // Decoder still says what is wrong with an invalid one, unless it is large.
 func decodeObject(body []byte) (map[string]any, error) {
 	var v any
-	switch {
-	case json.Valid(body):
-		v = decodeJSON(body)
-	case len(body) > 1<<20:
-		var raw json.RawMessage
-		return nil, json.Unmarshal(body, &raw) // the syntax error, found without copying body
-	default:
-		dec := json.NewDecoder(bytes.NewReader(body))
-		dec.UseNumber()
-		if err := dec.Decode(&v); err != nil {
-			return nil, err
-		}
-		if dec.More() {
-			return nil, fmt.Errorf("more than one JSON value")
+	if sizes, ok := scanJSON(body); ok {
+		v = decodeScanned(body, sizes)
+	} else {
+		switch {
+		case json.Valid(body): // what scanJSON refuses, encoding/json refuses too: kept for safety
+			v = decodeScanned(body, nil)
+		case len(body) > 1<<20:
+			var raw json.RawMessage
+			return nil, json.Unmarshal(body, &raw) // the syntax error, found without copying body
+		default:
+			dec := json.NewDecoder(bytes.NewReader(body))
+			dec.UseNumber()
+			if err := dec.Decode(&v); err != nil {
+				return nil, err
+			}
+			if dec.More() {
+				return nil, fmt.Errorf("more than one JSON value")
+			}
 		}
 	}
 	obj, ok := v.(map[string]any)
@@ -58,19 +62,231 @@ func jsonKind(v any) string {
 	}
 }
 
+// maxJSONDepth is encoding/json's limit of nested objects and arrays.
+const maxJSONDepth = 10000
+
+// scanJSON reports whether body is valid JSON as json.Valid does, and gives the number of
+// members of each object and array, in the order they open, for decodeScanned to make
+// each the right size at once. It reads each byte once, without encoding/json's state
+// machine.
+func scanJSON(body []byte) (sizes []int, ok bool) {
+	s := jsonScanner{data: body, sizes: make([]int, 0, 64)}
+	if !s.value() {
+		return nil, false
+	}
+	s.space()
+	return s.sizes, s.i == len(s.data)
+}
+
+type jsonScanner struct {
+	data  []byte
+	i     int
+	depth int
+	sizes []int
+}
+
+func (s *jsonScanner) space() {
+	for s.i < len(s.data) {
+		switch s.data[s.i] {
+		case ' ', '\t', '\n', '\r':
+			s.i++
+		default:
+			return
+		}
+	}
+}
+
+func (s *jsonScanner) value() bool {
+	s.space()
+	if s.i >= len(s.data) {
+		return false
+	}
+	switch c := s.data[s.i]; {
+	case c == '{' || c == '[':
+		return s.container(c)
+	case c == '"':
+		return s.string()
+	case c == 't':
+		return s.literal("true")
+	case c == 'f':
+		return s.literal("false")
+	case c == 'n':
+		return s.literal("null")
+	case c == '-' || ('0' <= c && c <= '9'):
+		return s.number()
+	}
+	return false
+}
+
+// container scans an object or an array; its size is its number of members.
+func (s *jsonScanner) container(open byte) bool {
+	if s.depth++; s.depth > maxJSONDepth {
+		return false
+	}
+	at := len(s.sizes)
+	s.sizes = append(s.sizes, 0)
+	closer := byte(']')
+	if open == '{' {
+		closer = '}'
+	}
+	s.i++
+	s.space()
+	if s.i < len(s.data) && s.data[s.i] == closer {
+		s.i++
+		s.depth--
+		return true
+	}
+	n := 0
+	for {
+		if open == '{' {
+			s.space()
+			if s.i >= len(s.data) || s.data[s.i] != '"' || !s.string() {
+				return false
+			}
+			s.space()
+			if s.i >= len(s.data) || s.data[s.i] != ':' {
+				return false
+			}
+			s.i++
+		}
+		if !s.value() {
+			return false
+		}
+		n++
+		s.space()
+		if s.i >= len(s.data) {
+			return false
+		}
+		switch s.data[s.i] {
+		case ',':
+			s.i++
+			continue
+		case closer:
+			s.i++
+			s.sizes[at] = n
+			s.depth--
+			return true
+		}
+		return false
+	}
+}
+
+func (s *jsonScanner) literal(word string) bool {
+	if !bytes.HasPrefix(s.data[s.i:], []byte(word)) {
+		return false
+	}
+	s.i += len(word)
+	return true
+}
+
+func (s *jsonScanner) string() bool {
+	s.i++ // '"'
+	for s.i < len(s.data) {
+		c := s.data[s.i]
+		switch {
+		case c == '"':
+			s.i++
+			return true
+		case c < 0x20:
+			return false
+		case c == '\\':
+			if s.i+1 >= len(s.data) {
+				return false
+			}
+			switch s.data[s.i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				s.i += 2
+			case 'u':
+				if s.i+6 > len(s.data) {
+					return false
+				}
+				for _, h := range s.data[s.i+2 : s.i+6] {
+					if !('0' <= h && h <= '9' || 'a' <= h && h <= 'f' || 'A' <= h && h <= 'F') {
+						return false
+					}
+				}
+				s.i += 6
+			default:
+				return false
+			}
+		default:
+			s.i++
+		}
+	}
+	return false
+}
+
+// number scans -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+func (s *jsonScanner) number() bool {
+	if s.data[s.i] == '-' {
+		s.i++
+	}
+	switch {
+	case s.i < len(s.data) && s.data[s.i] == '0':
+		s.i++
+	case s.i < len(s.data) && '1' <= s.data[s.i] && s.data[s.i] <= '9':
+		s.digits()
+	default:
+		return false
+	}
+	if s.i < len(s.data) && s.data[s.i] == '.' {
+		s.i++
+		if s.digits() == 0 {
+			return false
+		}
+	}
+	if s.i < len(s.data) && (s.data[s.i] == 'e' || s.data[s.i] == 'E') {
+		s.i++
+		if s.i < len(s.data) && (s.data[s.i] == '+' || s.data[s.i] == '-') {
+			s.i++
+		}
+		if s.digits() == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *jsonScanner) digits() int {
+	start := s.i
+	for s.i < len(s.data) && '0' <= s.data[s.i] && s.data[s.i] <= '9' {
+		s.i++
+	}
+	return s.i - start
+}
+
 // decodeJSON decodes body, which must be valid JSON (json.Valid), to what a json.Decoder
-// with UseNumber gives: map[string]any, []any, string, json.Number, bool and nil. Unlike
-// the Decoder, which first copies the whole value into a buffer it grows by doubling, it
-// reads body where it is; each string is copied once, escapes decoded as encoding/json
-// decodes them (invalid UTF-8 and lone surrogates become U+FFFD).
+// with UseNumber gives: map[string]any, []any, string, json.Number, bool and nil.
 func decodeJSON(body []byte) any {
-	d := jsonDecoder{data: body}
+	sizes, _ := scanJSON(body)
+	return decodeScanned(body, sizes)
+}
+
+// decodeScanned decodes valid JSON, its objects and arrays made with the sizes scanJSON
+// gave (nil: grown as they fill). Unlike a json.Decoder, which first copies the whole value
+// into a buffer it grows by doubling, it copies body once into a string, of which strings
+// and numbers without escapes are parts; escapes are decoded as encoding/json decodes them
+// (invalid UTF-8 and lone surrogates become U+FFFD).
+func decodeScanned(body []byte, sizes []int) any {
+	d := jsonDecoder{data: body, text: string(body), sizes: sizes}
 	return d.value()
 }
 
 type jsonDecoder struct {
-	data []byte
-	i    int
+	data  []byte
+	text  string // data, copied once
+	i     int
+	sizes []int // of the objects and arrays not yet decoded
+}
+
+// size is the number of members of the object or array being opened, or 0 if unknown.
+func (d *jsonDecoder) size() int {
+	if len(d.sizes) == 0 {
+		return 0
+	}
+	n := d.sizes[0]
+	d.sizes = d.sizes[1:]
+	return n
 }
 
 func (d *jsonDecoder) space() {
@@ -97,7 +313,7 @@ func (d *jsonDecoder) value() any {
 	switch d.data[d.i] {
 	case '{':
 		d.i++
-		obj := map[string]any{}
+		obj := make(map[string]any, d.size())
 		d.space()
 		if d.data[d.i] == '}' {
 			d.i++
@@ -114,7 +330,7 @@ func (d *jsonDecoder) value() any {
 		}
 	case '[':
 		d.i++
-		arr := []any{}
+		arr := make([]any, 0, d.size())
 		d.space()
 		if d.data[d.i] == ']' {
 			d.i++
@@ -142,7 +358,7 @@ func (d *jsonDecoder) value() any {
 	for d.i < len(d.data) && strings.IndexByte("+-.0123456789eE", d.data[d.i]) >= 0 {
 		d.i++
 	}
-	return json.Number(d.data[start:d.i])
+	return json.Number(d.text[start:d.i])
 }
 
 // string decodes the string literal at d.i.
@@ -159,7 +375,7 @@ func (d *jsonDecoder) string() string {
 	raw := d.data[start:d.i]
 	d.i++
 	if !escaped && utf8.Valid(raw) {
-		return string(raw)
+		return d.text[start : d.i-1]
 	}
 	return unescape(raw)
 }

@@ -119,3 +119,34 @@ func TestShrinkKeepsTheBeginningOfTheJSON(t *testing.T) {
 		t.Errorf("jsonText = %q, want %q", got, want)
 	}
 }
+
+var invalidJSONSeeds = []string{
+	``, ` `, `{`, `}`, `{"a"}`, `{"a":}`, `{"a":1,}`, `[1,]`, `[,1]`, `{,}`, `{"a" 1}`, `{1:2}`, `[1 2]`,
+	`01`, `-`, `-a`, `1.`, `.5`, `1e`, `1e+`, `+1`, `0x1`, `tru`, `truex`, `nul`, `NaN`, `"a`, `"\x"`, `"\u12"`,
+	`"\u12g4"`, "\"a\tb\"", "\"\x00\"", `{} {}`, `[] x`, `"\`,
+}
+
+// scanJSON accepts exactly what json.Valid accepts, nesting limit included.
+func TestScanJSONIsValid(t *testing.T) {
+	inputs := append(append([]string(nil), jsonSeeds...), invalidJSONSeeds...)
+	inputs = append(inputs, strings.Repeat("[", maxJSONDepth)+strings.Repeat("]", maxJSONDepth),
+		strings.Repeat("[", maxJSONDepth+1)+strings.Repeat("]", maxJSONDepth+1),
+		strings.Repeat(`{"a":`, maxJSONDepth)+"1"+strings.Repeat("}", maxJSONDepth))
+	for _, in := range inputs {
+		if _, ok := scanJSON([]byte(in)); ok != json.Valid([]byte(in)) {
+			t.Errorf("%.80q: scanJSON %v, json.Valid %v", in, ok, !ok)
+		}
+	}
+}
+
+// Any input: scanJSON and json.Valid agree.
+func FuzzScanJSON(f *testing.F) {
+	for _, s := range append(append([]string(nil), jsonSeeds...), invalidJSONSeeds...) {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		if _, ok := scanJSON(body); ok != json.Valid(body) {
+			t.Fatalf("%q: scanJSON %v, json.Valid %v", body, ok, !ok)
+		}
+	})
+}

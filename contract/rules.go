@@ -18,11 +18,16 @@ import (
 // checkDecoded checks an exchange whose body is already decoded: env, or err when the body is
 // not one JSON object. The proxy decodes an answer once for the checker and the recorder.
 func (c *Checker) checkDecoded(ex Exchange, env map[string]any, err error) []Violation {
-	route, params, routeErr := c.router.FindRoute(ex.Request)
-	if routeErr != nil || !idvmock.IsVendorOperation(route.Operation) {
+	found := c.findRoute(ex.Request)
+	if found.op == "" {
 		return nil
 	}
-	op := route.Operation.OperationID
+	return c.checkRouted(ex, found, env, err)
+}
+
+// checkRouted is checkDecoded for an exchange whose route is found: one of the vendor's.
+func (c *Checker) checkRouted(ex Exchange, found *foundRoute, env map[string]any, err error) []Violation {
+	route, params, op := found.route, found.params, found.op
 	var out []Violation
 
 	mediaType, _, _ := mime.ParseMediaType(ex.Header.Get("Content-Type"))
