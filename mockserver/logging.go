@@ -133,9 +133,10 @@ func (s *Server) track(next echo.HandlerFunc) echo.HandlerFunc {
 		if failed != nil {
 			s.handleError(failed, c) // renders the envelope now, so the line below has its status and code
 		}
-		latency := time.Since(start)
+		end := time.Now()
+		latency := end.Sub(start)
 		s.metrics.request(x, c.Response().Status, latency, failed)
-		token := mask(req.Header.Get(idvmock.TokenHeader))
+		token := mask(headerValue(req.Header, tokenHeaderKey))
 		t := &x.Trace
 		faults := joinFaults(t.Faults)
 		attrs := []slog.Attr{
@@ -158,7 +159,7 @@ func (s *Server) track(next echo.HandlerFunc) echo.HandlerFunc {
 		// As LogAttrs, without looking up the caller's program counter: the line's source
 		// would always be this one.
 		if h := s.log.Handler(); h.Enabled(req.Context(), slog.LevelInfo) {
-			r := slog.NewRecord(time.Now(), slog.LevelInfo, "request", 0)
+			r := slog.NewRecord(end, slog.LevelInfo, "request", 0)
 			r.AddAttrs(attrs...)
 			_ = h.Handle(req.Context(), r)
 		}
@@ -302,4 +303,19 @@ func mask(secret string) string {
 		return "****"
 	}
 	return secret[:4] + "****(" + strconv.Itoa(len(secret)) + " chars)"
+}
+
+// Canonical forms of the headers every request reads, so that reading them does not
+// canonicalize their names again (http.Header.Get does, each time).
+var (
+	tokenHeaderKey    = http.CanonicalHeaderKey(idvmock.TokenHeader)
+	scenarioHeaderKey = http.CanonicalHeaderKey(engine.ScenarioHeader)
+)
+
+// headerValue is h.Get(key) for a key already in canonical form.
+func headerValue(h http.Header, key string) string {
+	if v := h[key]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
 }

@@ -32,7 +32,7 @@ func (s *Server) authenticate(_ context.Context, in *openapi3filter.Authenticati
 		}
 		return errAdminTokenRejected
 	}
-	ok, err := s.cfg.Engine.TokenAccepted(req.Context(), req.Header.Get(idvmock.TokenHeader))
+	ok, err := s.cfg.Engine.TokenAccepted(req.Context(), headerValue(req.Header, tokenHeaderKey))
 	switch {
 	case err != nil:
 		return err

@@ -37,7 +37,7 @@ func (s *Server) vendor(read readRequest) echo.HandlerFunc {
 		}
 		x := exchangeOf(c)
 		req.Operation, req.Region, req.Country = x.Operation, x.Region.Name, x.Region.Country
-		req.Scenario, req.Header = c.Request().Header.Get(engine.ScenarioHeader), c.Request().Header
+		req.Scenario, req.Header = headerValue(c.Request().Header, scenarioHeaderKey), c.Request().Header
 		x.UserID = req.UserID
 		return s.write(c, s.cfg.Engine.Handle(c.Request().Context(), req))
 	}
