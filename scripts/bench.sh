@@ -352,6 +352,7 @@ go_report() {
     echo
     echo "this/previous ($against), mean ns/op of $go_rounds alternating runs each; slower = ratio beyond 1.10 (a 10%"
     echo "noise margin); spread = the largest max/min of one side's runs, how noisy this machine was:"
+    [ "$go_rounds" != 1 ] || echo "(one run each: no spread to judge the noise by; BENCH_GO_ROUNDS=3 or more for that)"
     awk '
       {
         sum[$1, $2] += $3; n[$1, $2]++; if (!($2 in seen)) { seen[$2] = 1; order[++k] = $2 }
