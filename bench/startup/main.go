@@ -1,8 +1,9 @@
 // Command startup measures how long a server takes from its start to its first successful
 // answer: it starts the command, polls URL every millisecond, prints the milliseconds, and
-// stops the server.
+// stops the server. With -log FILE the server's stdout and stderr (where idvmock logs) are
+// appended to FILE, as in production; without it they are discarded.
 //
-//	startup [-H 'Name: value'] URL -- command args...
+//	startup [-H 'Name: value'] [-log FILE] URL -- command args...
 package main
 
 import (
@@ -24,21 +25,32 @@ func main() {
 	var hs headers
 	flag.Var(&hs, "H", "header to send, 'Name: value' (repeatable)")
 	timeout := flag.Duration("timeout", 10*time.Second, "give up after this long")
+	logFile := flag.String("log", "", "append the server's stdout and stderr to this `file`")
 	flag.Parse()
 	args := flag.Args()
 	if len(args) < 3 || args[1] != "--" {
-		fmt.Fprintln(os.Stderr, "usage: startup [-H 'Name: value'] URL -- command args...")
+		fmt.Fprintln(os.Stderr, "usage: startup [-H 'Name: value'] [-log FILE] URL -- command args...")
 		os.Exit(2)
 	}
 	url, command := args[0], args[2:]
 	client := &http.Client{Timeout: 200 * time.Millisecond}
 	cmd := exec.Command(command[0], command[1:]...)
+	if *logFile != "" {
+		f, err := os.OpenFile(*logFile, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "startup:", err)
+			os.Exit(1)
+		}
+		defer f.Close()
+		cmd.Stdout, cmd.Stderr = f, f
+	}
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		fmt.Fprintln(os.Stderr, "startup:", err)
 		os.Exit(1)
 	}
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	stop := func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }
+	defer stop()
 	for time.Since(start) < *timeout {
 		req, _ := http.NewRequest(http.MethodGet, url, nil)
 		for _, h := range hs {
@@ -55,5 +67,6 @@ func main() {
 		time.Sleep(time.Millisecond)
 	}
 	fmt.Fprintln(os.Stderr, "startup: no successful answer within", *timeout)
+	stop() // os.Exit runs no deferred calls: the server must not outlive us
 	os.Exit(1)
 }
