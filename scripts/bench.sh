@@ -99,7 +99,10 @@ bench_cleanup() {
 }
 trap bench_cleanup EXIT
 
-# Everything is built before the first measurement, so no compiler competes with it.
+# Everything is built before the first measurement, so no compiler competes with it. idvmock
+# is built as the Docker image builds it: static (no cgo), without symbol tables.
+ship_build() { CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' "$@"; }
+ship_build -o "$work/idvmock" ./cmd/idvmock
 go build -o "$work/baseline" ./bench/baseline
 go build -o "$work/startup" ./bench/startup
 go build -o "$work/newtime-this" ./bench/newtime
@@ -109,7 +112,7 @@ against_notes=()
 if [ -n "$against" ]; then
   against_dir=$work/against
   git worktree add -q --detach "$against_dir" "$against"
-  (cd "$against_dir" && go build -o "$work/idvmock-previous" ./cmd/idvmock)
+  (cd "$against_dir" && ship_build -o "$work/idvmock-previous" ./cmd/idvmock)
   # The previous revision may lack this round's benchmark helpers: they use only public API,
   # so they are copied in (into the temporary worktree only) and built there when missing.
   [ -e "$against_dir/bench/newtime" ] || cp -r bench/newtime "$against_dir/bench/newtime"
@@ -385,6 +388,7 @@ report() {
   echo "with a token. The baseline (\`bench/baseline\`) writes the same bytes from a bare net/http handler."
   echo "idvmock runs as in production: \`idvmock serve --log-format json\`, its log (stderr) written to a file"
   echo "(one JSON line per request), not discarded; so do the previous revision, the replicas and the start-up runs."
+  echo "It is built as the Docker image builds it: \`CGO_ENABLED=0 go build -trimpath -ldflags='-s -w'\`."
   if [ -z "$prism_note" ]; then
     echo "Prism $prism_version (\`prism mock -p $prism_port -h 127.0.0.1 openapi.yaml\`: static examples, no --errors,"
     echo "its request log at its default level to a file) serves the same openapi.yaml at the same URL, loaded with"
