@@ -174,13 +174,16 @@ fi
 # validation on), its request log (info level, its default) to a file. It serves each path
 # without the servers' host names, so the same URL as idvmock's works on its port.
 prism_start_ms=
+# Prism answers a named example when asked with Prefer: the spec's "active" one is the ACTIVE
+# user_active answer idvmock generates, so both send a body of the same shape and size.
+prism_prefer='Prefer: example=active'
 if [ -z "$prism_note" ]; then
   started=$(now_ms)
   "$prism_bin" mock -p "$prism_port" -h 127.0.0.1 openapi.yaml >"$work/prism.log" 2>&1 &
   prism_pid=$!
   pids+=("$prism_pid")
   for _ in $(seq 1200); do
-    code=$(curl -sS -o "$work/prism-body.json" -w '%{http_code}' -H "$token" "http://127.0.0.1:$prism_port$path?$query" 2>/dev/null) || code=000
+    code=$(curl -sS -o "$work/prism-body.json" -w '%{http_code}' -H "$token" -H "$prism_prefer" "http://127.0.0.1:$prism_port$path?$query" 2>/dev/null) || code=000
     [ "$code" = 000 ] || break
     kill -0 "$prism_pid" 2>/dev/null || break
     sleep 0.05
@@ -408,7 +411,7 @@ report() {
     load baseline "http://127.0.0.1:$base_port$path?$query"
     load idvmock "http://127.0.0.1:$mock_port$path?$query"
     [ -z "$against" ] || load previous "http://127.0.0.1:$prev_port$path?$query"
-    [ -n "$prism_note" ] || load prism "http://127.0.0.1:$prism_port$path?$query" --timeout "$prism_timeout"
+    [ -n "$prism_note" ] || load prism "http://127.0.0.1:$prism_port$path?$query" --timeout "$prism_timeout" -H "$prism_prefer"
     if [ "$dashboard" = 1 ]; then
       viewer_start stream
       load with-stream "http://127.0.0.1:$mock_port$path?$query"
@@ -481,7 +484,7 @@ report() {
   echo "peak RSS: VmHWM of the loaded idvmock after all rounds (including those with a dashboard open)."
   echo "idvmock's log over the run: $(wc -l <"$work/idvmock.log") lines, $(awk '{s += length($0) + 1} END {printf "%.1f MB", s / 1048576}' "$work/idvmock.log")."
   if [ -z "$prism_note" ]; then
-    echo "Prism: first 200 after $prism_start_ms ms (one start); it answers the spec's first example ($(wc -c <"$work/prism-body.json") bytes), idvmock its generated body ($(wc -c <"$work/body.json") bytes); its log: $(wc -l <"$work/prism.log") lines."
+    echo "Prism: first 200 after $prism_start_ms ms (one start); it answers the spec's \"active\" example ($prism_prefer; $(wc -c <"$work/prism-body.json") bytes), idvmock its generated body ($(wc -c <"$work/body.json") bytes); its log: $(wc -l <"$work/prism.log") lines."
   fi
   if [ "$dashboard" = 1 ]; then
     echo "with-stream: curl reads the live journal stream (/__admin/events) a dashboard page reads: what the page costs the mock"
