@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
@@ -46,6 +47,16 @@ func appendLatest(b []byte, code, message, txID string, data *idvmock.LatestData
 	if b == nil {
 		b = make([]byte, 0, len(data.Result)+160)
 	}
+	b = appendLatestHead(b, code, message, txID, data.ProfileStatus)
+	b = append(b, data.Result...)
+	return append(b, latestTail...)
+}
+
+// latestTail ends a Get Latest envelope after its result.
+const latestTail = "}}"
+
+// appendLatestHead appends what comes before the result in a Get Latest envelope.
+func appendLatestHead(b []byte, code, message, txID string, status idvmock.ProfileStatus) []byte {
 	b = append(b, `{"code":`...)
 	b = appendJSONString(b, code)
 	b = append(b, `,"message":`...)
@@ -53,11 +64,44 @@ func appendLatest(b []byte, code, message, txID string, data *idvmock.LatestData
 	b = append(b, `,"transactionId":`...)
 	b = appendJSONString(b, txID)
 	b = append(b, `,"data":{"profileStatus":`...)
-	b = appendJSONString(b, string(data.ProfileStatus))
-	b = append(b, `,"result":`...)
-	b = append(b, data.Result...)
-	return append(b, "}}"...)
+	b = appendJSONString(b, string(status))
+	return append(b, `,"result":`...)
 }
+
+// latestAnswer is a Get Latest SUCCESS as the journal keeps it: the engine's result, which
+// it shares and never changes, instead of a copy of the whole body.
+type latestAnswer struct {
+	message string
+	data    *idvmock.LatestData
+}
+
+var headBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b }}
+
+// sendLatest writes a Get Latest SUCCESS without building its body: the envelope's head,
+// the engine's result as it is, and the tail. The journal keeps the result, not a copy.
+func sendLatest(c echo.Context, status int, code, message, txID string, data *idvmock.LatestData) error {
+	p := headBuffers.Get().(*[]byte)
+	defer headBuffers.Put(p)
+	*p = appendLatestHead((*p)[:0], code, message, txID, data.ProfileStatus)
+	w := c.Response()
+	w.Header()[echo.HeaderContentType] = jsonContentType
+	if t, ok := c.(*tracked); ok {
+		t.x.answer.latest = latestAnswer{message: message, data: data}
+		t.x.answer.passing = true
+		defer func() { t.x.answer.passing = false }()
+	}
+	w.WriteHeader(status)
+	if _, err := w.Write(*p); err != nil {
+		return err
+	}
+	if _, err := w.Write(data.Result); err != nil {
+		return err
+	}
+	_, err := w.Write(latestTailBytes)
+	return err
+}
+
+var latestTailBytes = []byte(latestTail)
 
 // appendJSONString appends s as a JSON string, escaped as encoding/json escapes it with
 // HTML escaping off.

@@ -46,6 +46,18 @@ type Entry struct {
 	RequestHeaders map[string]string `json:"requestHeaders,omitempty"`
 	RequestBody    string            `json:"requestBody,omitempty"`
 	ResponseBody   string            `json:"responseBody,omitempty"`
+	// latest is a Get Latest SUCCESS kept as the engine's result: ResponseBody is made from
+	// it when the entry is read (withBody).
+	latest latestAnswer
+}
+
+// withBody is e with its ResponseBody, made from latest when it is kept that way.
+func (e Entry) withBody() Entry {
+	if e.latest.data != nil {
+		e.ResponseBody = clipTo(string(appendLatest(nil, e.Code, e.latest.message, e.TransactionID, e.latest.data)), maxEntryBody)
+		e.latest = latestAnswer{}
+	}
+	return e
 }
 
 // summary is e without what the live stream leaves out: headers and bodies.
@@ -90,7 +102,7 @@ func (j *journal) add(e Entry) {
 	e.Note = clipTo(e.Note, maxEntryError)
 	if j.shared != nil {
 		e.ID = 0 // the shared journal numbers its entries
-		j.shared.add(e)
+		j.shared.add(e.withBody())
 		return
 	}
 	j.mu.Lock()
@@ -152,7 +164,7 @@ func (j *journal) byID(ctx context.Context, id uint64) (Entry, bool, error) {
 	defer j.mu.Unlock()
 	for i := 0; i < j.len(); i++ {
 		if j.entries[i].ID == id {
-			return j.entries[i], true, nil
+			return j.entries[i].withBody(), true, nil
 		}
 	}
 	return Entry{}, false, nil
@@ -246,7 +258,7 @@ func (j *journal) find(f filter, limit int) []Entry {
 	for i := 1; i <= j.len(); i++ {
 		e := &j.entries[(j.next-i+len(j.entries))%len(j.entries)]
 		if f.keeps(e) {
-			out = append(out, *e)
+			out = append(out, e.withBody())
 			if limit > 0 && len(out) == limit {
 				break
 			}

@@ -41,12 +41,17 @@ type exchange struct {
 // everything on. A body written whole by sendJSON is kept as it is, without a copy.
 type answerCapture struct {
 	http.ResponseWriter
-	own   []byte          // the body sendJSON is about to write, which nothing changes after
-	whole bool            // own was written, and nothing else: it is the answer
-	kept  strings.Builder // otherwise, a copy of what was written; its String is made once
+	own     []byte          // the body sendJSON is about to write, which nothing changes after
+	whole   bool            // own was written, and nothing else: it is the answer
+	kept    strings.Builder // otherwise, a copy of what was written; its String is made once
+	latest  latestAnswer    // a Get Latest SUCCESS sendLatest wrote: the journal keeps this
+	passing bool            // sendLatest is writing: nothing to copy
 }
 
 func (a *answerCapture) Write(b []byte) (int, error) {
+	if a.passing {
+		return a.ResponseWriter.Write(b)
+	}
 	if !a.whole && a.kept.Len() == 0 && len(b) > 0 && len(b) == len(a.own) && &b[0] == &a.own[0] {
 		a.whole = true
 		return a.ResponseWriter.Write(b)
@@ -68,8 +73,12 @@ func (a *answerCapture) copy(b []byte) {
 	}
 }
 
-// answer is the start of what was answered, for the journal.
+// answer is the start of what was answered, for the journal; "" for a Get Latest SUCCESS,
+// which the journal keeps as its latestAnswer.
 func (a *answerCapture) answer() string {
+	if a.latest.data != nil {
+		return ""
+	}
 	if a.whole {
 		return unsafe.String(unsafe.SliceData(a.own), min(len(a.own), maxEntryBody+1)) // never changed: see sendJSON
 	}
@@ -178,6 +187,7 @@ func (s *Server) track(next echo.HandlerFunc) echo.HandlerFunc {
 			Status: c.Response().Status, Code: x.Code, Fault: faults,
 			LatencyMillis: millis(latency), TransactionID: x.TransactionID, Unmatched: t.Unmatched, NearMisses: t.NearMisses,
 			Error: t.Note, RequestHeaders: journalHeaders(req.Header), RequestBody: reqBody, ResponseBody: answer,
+			latest: x.answer.latest,
 		})
 		return nil
 	}

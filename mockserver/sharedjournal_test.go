@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -126,5 +127,26 @@ func TestSharedJournalShowsEveryReplicasRequests(t *testing.T) {
 		t.Errorf("reading a journal that does not answer: HTTP %d %s", rec.Code, rec.Body)
 	} else {
 		sc.check(t, c, rec)
+	}
+}
+
+// A Get Latest answer reaches the shared journal as it was sent: the body made from the
+// engine's result for the journal is the one written on the wire.
+func TestSharedJournalKeepsTheAnswerSent(t *testing.T) {
+	shared := &listJournal{size: 10}
+	s := newTestServer(t, Config{SharedJournal: shared, JournalSize: 10})
+	sc := newSpecChecker(t)
+	sent := serve(t, s, latestCall("userId=user_active", "sg-api.advance.ai")).Body.String()
+	var e Entry
+	waitFor(t, func() bool {
+		list := admin(t, s, sc, adminCall(http.MethodGet, "/__admin/requests", ""), http.StatusOK)["requests"].([]any)
+		if len(list) == 0 {
+			return false
+		}
+		raw, _ := json.Marshal(list[0])
+		return json.Unmarshal(raw, &e) == nil
+	}, "the request in the shared journal")
+	if e.ResponseBody != sent || !strings.Contains(sent, `"profileStatus":"ACTIVE"`) {
+		t.Errorf("shared journal keeps %q, the wire had %q", e.ResponseBody, sent)
 	}
 }

@@ -120,6 +120,9 @@ func (s *Server) write(c echo.Context, r engine.Reply) error {
 		c.Response().Header().Set("Retry-After", strconv.Itoa(int((r.RetryAfter+time.Second-1)/time.Second)))
 	}
 	x.Code = r.Code
+	if latest, ok := r.Data.(*idvmock.LatestData); ok && r.Code == idvmock.CodeSuccess && r.Spoil == "" {
+		return sendLatest(c, r.Status, r.Code, r.Message, x.TransactionID, latest)
+	}
 	body, err := envelopeOf(r, x.TransactionID)
 	if err != nil {
 		return err
