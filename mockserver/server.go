@@ -146,11 +146,8 @@ func New(cfg Config) (*Server, error) {
 	}
 	cfg.Engine.SetAuth(engine.Auth{AccessKey: cfg.AccessKey, SecretKey: cfg.SecretKey, Strict: cfg.Auth == AuthStrict})
 	s.handlers = s.handlerTable()
-	if err := checkHandlers(spec.doc, s.handlers); err != nil {
-		return nil, err
-	}
 	s.regions, s.bodyLimits, s.router = spec.regions, spec.bodyLimits, spec.router
-	s.metrics = newMetrics(spec.doc, s.regions, s.journal, cfg.Version)
+	s.metrics = newMetrics(spec.labels, s.journal, cfg.Version)
 	s.started = time.Now()
 	s.traffic = newTraffic(s.started, s.metrics.trafficTotals())
 	s.viewers = make(chan struct{}, cfg.DashboardViewers)
@@ -210,18 +207,25 @@ type fromSpec struct {
 	router     routers.Router   // pathRouter's; gorillamux's router is only read once built
 	bodyLimits map[string]int64 // by operationId, where openapi.yaml raises maxBodyBytes
 	regions    *idvmock.Regions
+	labels     *metricLabels // the bounded values of the metrics' labels
 }
 
-// specTables builds fromSpec on the first call and returns the same on every other.
+// specTables builds fromSpec on the first call and returns the same on every other. It
+// checks once that every operation has its handler: the handler table is the same code for
+// every server.
 var specTables = sync.OnceValues(func() (*fromSpec, error) {
 	doc, err := idvmock.Spec()
 	if err != nil {
+		return nil, err
+	}
+	if err := checkHandlers(doc, (&Server{}).handlerTable()); err != nil {
 		return nil, err
 	}
 	t := &fromSpec{doc: doc}
 	if t.regions, err = idvmock.RegionsFromSpec(doc); err != nil {
 		return nil, err
 	}
+	t.labels = newMetricLabels(doc, t.regions)
 	if t.bodyLimits, err = bodyLimits(doc); err != nil {
 		return nil, err
 	}
