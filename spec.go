@@ -4,7 +4,9 @@ package idvmock
 
 import (
 	"context"
+	"crypto/sha256"
 	_ "embed"
+	"encoding/hex"
 	"fmt"
 	"slices"
 	"sync"
@@ -52,12 +54,37 @@ func parseSpec(data []byte) (*openapi3.T, error) {
 	return doc, nil
 }
 
-// Spec is openapi.yaml as shipped in the binary, parsed once per process and shared by every
+// Spec is openapi.yaml as shipped in the binary, made once per process and shared by every
 // caller (each mock server, the scenario linter, the engine): nobody may change it. It is
 // not validated again at run time: the embedded document is validated, examples included, by
-// TestSpecIsValidWithExamplesChecked, so one that would not validate does not ship. A caller
-// that needs a document of its own to change takes LoadSpec's.
-var Spec = sync.OnceValues(func() (*openapi3.T, error) { return parseSpec(OpenAPI) })
+// TestSpecIsValidWithExamplesChecked, so one that would not validate does not ship. Nor is
+// it parsed: spec_snapshot.go, generated from openapi.yaml by a test, builds the document the
+// loader makes of it (TestSpecSnapshotBuildsTheParsedDocument), in a fraction of a parse's
+// time. Should the snapshot be stale (openapi.yaml changed since; a test says so), Spec
+// parses openapi.yaml. A caller that needs a document of its own to change takes LoadSpec's.
+var Spec = sync.OnceValues(func() (*openapi3.T, error) {
+	if snapshotCurrent(OpenAPI) {
+		return specSnapshot(), nil
+	}
+	return parseSpec(OpenAPI)
+})
+
+// snapshotCurrent reports whether spec_snapshot.go was generated from data.
+func snapshotCurrent(data []byte) bool {
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:]) == snapshotSum
+}
+
+// snapSet sets the entries of a map-like object of the snapshot (Paths, Responses).
+func snapSet[V any, M interface{ Set(string, V) }](m M, keys []string, values []V) M {
+	for i, k := range keys {
+		m.Set(k, values[i])
+	}
+	return m
+}
+
+// snapPtr is a pointer to v, for the snapshot's optional numbers and booleans.
+func snapPtr[T any](v T) *T { return &v }
 
 // Facts are what the scenario format and the engine read of the embedded openapi.yaml: its
 // regions, the vendor's operations, the schema of the Get Result object, and that of a Get
