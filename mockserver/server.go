@@ -210,6 +210,15 @@ type fromSpec struct {
 	labels     *metricLabels // the bounded values of the metrics' labels
 }
 
+// Prepare builds now what every Server of the process shares (openapi.yaml's document, its
+// router, the metrics' runtime collectors), which New builds otherwise: serve calls it in the
+// background at start, so that this work overlaps the loading of the scenario files. Its
+// errors are New's to report.
+func Prepare() {
+	_, _ = specTables()
+	runtimeCollectors()
+}
+
 // specTables builds fromSpec on the first call and returns the same on every other. It
 // checks once that every operation has its handler: the handler table is the same code for
 // every server.

@@ -29,6 +29,7 @@ func (c *serveCmd) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	go mockserver.Prepare() // the spec, its router: meanwhile the scenario files load
 	logger := newLogger(s.logFormat.value, c.stderr)
 	eng, builtin, err := loadEngine(s.serveFlags, logger)
 	if err != nil {
