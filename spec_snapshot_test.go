@@ -78,6 +78,25 @@ func TestSpecSnapshotIsUsedOnlyForItsSpec(t *testing.T) {
 	}
 }
 
+// BenchmarkSpecSnapshot is what a start pays for openapi.yaml's document (Spec).
+func BenchmarkSpecSnapshot(b *testing.B) {
+	for b.Loop() {
+		if !snapshotCurrent(OpenAPI) || specSnapshot() == nil {
+			b.Fatal("no snapshot")
+		}
+	}
+}
+
+// BenchmarkParseSpec is what it paid before the snapshot, and what Spec pays when the
+// snapshot is stale.
+func BenchmarkParseSpec(b *testing.B) {
+	for b.Loop() {
+		if _, err := parseSpec(OpenAPI); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // sameDocument reports the first difference between a and b, reached at path. seen pairs
 // the pointers of a met so far with those of b, so that an object shared in a is shared in
 // b alike.

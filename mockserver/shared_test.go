@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/idvmock/idvmock"
+	"github.com/idvmock/idvmock/scenarios/files"
 )
 
 // Every Server of a process shares what it derives from openapi.yaml (the document, its
@@ -64,4 +65,22 @@ func serveRequest(s *Server, c call) *httptest.ResponseRecorder {
 	rec := httptest.NewRecorder()
 	s.ServeHTTP(rec, c.request())
 	return rec
+}
+
+// BenchmarkNewServer is New after the first of the process (idvmocktest starts one per
+// test): what each server still builds of its own.
+func BenchmarkNewServer(b *testing.B) {
+	cfg := Config{Engine: newEngine(b, 0), ParseUser: files.ParseUser, AccessKey: testAccessKey, SecretKey: testSecretKey}
+	first, err := New(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	first.Close()
+	for b.Loop() {
+		s, err := New(cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		s.Close()
+	}
 }
