@@ -27,9 +27,9 @@ type Regions struct {
 	names   []string
 }
 
-// LoadRegions reads the regions of the openapi.yaml shipped in the binary, once.
+// LoadRegions reads the regions of the openapi.yaml shipped in the binary (Spec), once.
 var LoadRegions = sync.OnceValues(func() (*Regions, error) {
-	doc, err := LoadSpec()
+	doc, err := Spec()
 	if err != nil {
 		return nil, err
 	}

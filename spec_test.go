@@ -249,3 +249,30 @@ func TestVendorBodiesConformToTheSpec(t *testing.T) {
 		t.Errorf("%d of the %d files vendorBodies names were found under %s", seen, len(vendorBodies), root)
 	}
 }
+
+// Spec, the document every server shares, is not validated at run time: it is the document
+// LoadSpec validates above, examples included.
+func TestSharedSpecIsTheValidatedDocument(t *testing.T) {
+	shared, err := Spec()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := Spec(); again != shared {
+		t.Error("Spec parsed openapi.yaml again")
+	}
+	validated, err := LoadSpec()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := json.Marshal(shared)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := json.Marshal(validated)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != string(want) {
+		t.Error("Spec's document differs from LoadSpec's")
+	}
+}

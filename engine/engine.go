@@ -144,8 +144,11 @@ func compile(seed int64, files []*scenarios.File, admin map[string]scenarios.Use
 	if err != nil {
 		return nil, err
 	}
-	for id := range removed {
-		set.dropUser(id)
+	if len(removed) > 0 {
+		set = set.shallow() // New's set may be shared (frozen files): drop users from a copy
+		for id := range removed {
+			set.dropUser(id)
+		}
 	}
 	return set, nil
 }

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"maps"
 	"regexp"
+	"slices"
 	"strings"
+	"sync"
 
 	"github.com/idvmock/idvmock/internal/tmpl"
 	"github.com/idvmock/idvmock/scenarios"
@@ -65,7 +67,25 @@ type sessionRef struct {
 // code, besides DefaultSolutionCode and those listed under solutionCodes. New checks what no
 // single file can: references to scenarios, and every result that can be answered against
 // openapi.yaml and the consistency rules.
+//
+// A set compiled from frozen files alone (scenarios.File.Freeze: the built-in files) is
+// compiled and checked once per process and seed, and shared by every caller: a Set never
+// changes.
 func New(seed int64, files ...*scenarios.File) (*Set, error) {
+	frozen := len(files) > 0 && !slices.ContainsFunc(files, func(f *scenarios.File) bool { return !f.Frozen() })
+	if frozen {
+		if s := frozenSets.get(seed, files); s != nil {
+			return s, nil
+		}
+	}
+	s, err := newSet(seed, files)
+	if err == nil && frozen {
+		frozenSets.put(seed, files, s)
+	}
+	return s, err
+}
+
+func newSet(seed int64, files []*scenarios.File) (*Set, error) {
 	s := &Set{
 		seed:       seed,
 		profiles:   map[string]*Profile{},
@@ -288,3 +308,40 @@ func (s *Set) SolutionCodes() []string { return sortedKeys(s.codes) }
 
 // Files lists the files the set was compiled from, in order.
 func (s *Set) Files() []string { return append([]string(nil), s.files...) }
+
+// frozenSets are the sets compiled from frozen files alone, by seed and files, the most
+// recent first; a few are kept (most processes use one seed).
+var frozenSets setCache
+
+const maxFrozenSets = 8
+
+type setCache struct {
+	mu      sync.Mutex
+	entries []frozenSet
+}
+
+type frozenSet struct {
+	seed  int64
+	files []*scenarios.File
+	set   *Set
+}
+
+func (c *setCache) get(seed int64, files []*scenarios.File) *Set {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, e := range c.entries {
+		if e.seed == seed && slices.Equal(e.files, files) {
+			return e.set
+		}
+	}
+	return nil
+}
+
+func (c *setCache) put(seed int64, files []*scenarios.File, s *Set) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.entries = slices.Insert(c.entries, 0, frozenSet{seed, slices.Clone(files), s})
+	if len(c.entries) > maxFrozenSets {
+		c.entries = c.entries[:maxFrozenSets]
+	}
+}

@@ -39,13 +39,12 @@ import (
 type Server struct {
 	URL    string       // base URL: http://127.0.0.1:PORT, or https://localhost:PORT with TLS
 	Client *http.Client // reaches the mock for every vendor hostname and for URL
-	CACert []byte       // with TLS: the CA certificate (PEM) the mock's certificate chains to
+	CACert []byte       // with TLS: the CA certificate (PEM) the mock's certificate chains to (the same for every mock of the process)
 
 	addr   string
 	tls    bool
 	cancel context.CancelFunc
 	done   chan error
-	caDir  string
 
 	closeOnce sync.Once
 	closeErr  error
@@ -116,35 +115,52 @@ func Start(opts ...Option) (*Server, error) {
 	return s, nil
 }
 
-// listenTLS makes a CA for this mock, serves HTTPS on ln, and has transport trust the CA.
+// listenTLS serves HTTPS on ln with the process's certificate and has transport trust its
+// CA.
 func (s *Server) listenTLS(ln net.Listener, transport *http.Transport) (net.Listener, error) {
-	dir, err := os.MkdirTemp("", "idvmocktest-ca-")
+	m, err := tlsMaterial()
 	if err != nil {
 		ln.Close()
 		return nil, err
 	}
-	s.caDir = dir
+	transport.TLSClientConfig = &tls.Config{RootCAs: m.roots, MinVersion: tls.VersionTLS12}
+	s.CACert = m.caPEM
+	return tls.NewListener(ln, mockserver.TLSConfig(m.cert)), nil
+}
+
+// sharedTLS is the CA and the certificate it signs for the vendor's hostnames, localhost
+// and 127.0.0.1, which every mock with TLS of the process serves.
+type sharedTLS struct {
+	cert  tls.Certificate
+	roots *x509.CertPool // the CA
+	caPEM []byte
+}
+
+// tlsMaterial makes sharedTLS once per process: a CA (in a folder of its own, removed at
+// once: the CA is kept in memory) and its certificate (2 keys, files, signatures: ~10 ms
+// that each mock with TLS paid).
+var tlsMaterial = sync.OnceValues(func() (*sharedTLS, error) {
+	dir, err := os.MkdirTemp("", "idvmocktest-ca-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
 	ca, _, err := mockserver.LoadOrCreateCA(dir)
 	if err != nil {
-		ln.Close()
 		return nil, err
 	}
 	hosts, err := mockserver.CertificateHosts()
 	if err != nil {
-		ln.Close()
 		return nil, err
 	}
 	cert, err := ca.ServerCertificate(hosts)
 	if err != nil {
-		ln.Close()
 		return nil, err
 	}
-	pool := x509.NewCertPool()
-	pool.AddCert(ca.Cert)
-	transport.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
-	s.CACert = ca.PEM
-	return tls.NewListener(ln, mockserver.TLSConfig(cert)), nil
-}
+	roots := x509.NewCertPool()
+	roots.AddCert(ca.Cert)
+	return &sharedTLS{cert: cert, roots: roots, caPEM: ca.PEM}, nil
+})
 
 // portOf is the port of a host:port address.
 func portOf(addr string) string {
@@ -159,9 +175,6 @@ func (s *Server) Close() error {
 		s.cancel()
 		s.closeErr = <-s.done
 		s.Client.CloseIdleConnections()
-		if s.caDir != "" {
-			os.RemoveAll(s.caDir)
-		}
 	})
 	return s.closeErr
 }

@@ -1,6 +1,7 @@
 package idvmocktest
 
 import (
+	"bytes"
 	"fmt"
 	"net/http"
 	"strings"
@@ -76,5 +77,24 @@ func TestCloseTwice(t *testing.T) {
 	if resp, err := http.Get(srv.URL + "/__admin/health"); err == nil {
 		resp.Body.Close()
 		t.Error("the mock still answers after Close")
+	}
+}
+
+// Mocks with TLS of one process share their CA, made once: each Client reaches its mock by
+// a vendor hostname, and the CA certificate is the same.
+func TestTLSMocksShareTheProcessCA(t *testing.T) {
+	a, b := New(t, WithTLS()), New(t, WithTLS())
+	if !bytes.Equal(a.CACert, b.CACert) || len(a.CACert) == 0 {
+		t.Error("two mocks with TLS have two CAs")
+	}
+	for _, s := range []*Server{a, b} {
+		resp, err := s.Client.Get(s.VendorURL("sg") + "/__admin/health")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("health over HTTPS: HTTP %d", resp.StatusCode)
+		}
 	}
 }

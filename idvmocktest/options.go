@@ -38,7 +38,9 @@ func WithScenarioYAML(yaml string) Option {
 }
 
 // WithTLS serves HTTPS: the certificate covers the vendor's hostnames, localhost and
-// 127.0.0.1, signed by a CA made for this mock alone, which Client trusts.
+// 127.0.0.1, signed by a CA made for the test process (its key only in memory), which
+// Client trusts. Every mock with TLS of the process serves the same certificate: it is made
+// once.
 func WithTLS() Option { return func(c *config) error { c.tls = true; return nil } }
 
 // WithSeed sets the seed of the fake data and fault draws (serve --seed).

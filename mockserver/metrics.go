@@ -68,6 +68,7 @@ type metrics struct {
 	storeErrors prometheus.Counter
 	reloads     *prometheus.CounterVec
 
+	// Shared by every server (metricLabels), never changed.
 	operations       map[string]bool // openapi.yaml's operationIds
 	vendorOperations map[string]bool // those of the vendor's API, neither admin nor H5
 	regions          map[string]bool // the region names
@@ -88,9 +89,46 @@ type requestChildren struct {
 	duration prometheus.Observer
 }
 
-// newMetrics registers a server's metrics. doc and regions bound the operation and region
+// metricLabels are the bounded values of the metrics' labels, derived from openapi.yaml and
+// the mock's own codes once per process (fromSpec) and shared, read-only, by every server.
+type metricLabels struct {
+	operations       map[string]bool
+	vendorOperations map[string]bool
+	regions          map[string]bool
+	codes            map[string]bool
+}
+
+// newMetricLabels reads the operations of doc and the regions.
+func newMetricLabels(doc *openapi3.T, regions *idvmock.Regions) *metricLabels {
+	l := &metricLabels{operations: map[string]bool{}, vendorOperations: map[string]bool{}, regions: map[string]bool{}, codes: map[string]bool{}}
+	for _, path := range doc.Paths.InMatchingOrder() {
+		for _, op := range doc.Paths.Value(path).Operations() {
+			l.operations[op.OperationID] = true
+			if !slices.Contains(op.Tags, idvmock.AdminTag) && !slices.Contains(op.Tags, idvmock.H5Tag) {
+				l.vendorOperations[op.OperationID] = true
+			}
+		}
+	}
+	for _, name := range regions.Names() {
+		l.regions[name] = true
+	}
+	for _, code := range []string{
+		idvmock.CodeSuccess, idvmock.CodeParameterError, idvmock.CodeError, idvmock.CodeIAMFailed, idvmock.CodeClientError,
+		idvmock.CodeAccountDisabled, idvmock.CodeServiceBusy, idvmock.CodeSignatureNotExist,
+		"ok", codeGone, string(scenarios.FaultHang), string(scenarios.FaultReset), string(scenarios.FaultEmpty),
+		gatewayCode(502), gatewayCode(503), gatewayCode(504),
+	} {
+		l.codes[code] = true
+	}
+	for _, status := range []int{200, 302, 303, 400, 401, 403, 404, 405, 409, 413, 500, 503, 507} { // admin and H5 answers
+		l.codes[strconv.Itoa(status)] = true
+	}
+	return l
+}
+
+// newMetrics registers a server's metrics. labels bound the operation, region and code
 // labels; j is the journal whose size is reported.
-func newMetrics(doc *openapi3.T, regions *idvmock.Regions, j *journal, version string) *metrics {
+func newMetrics(labels *metricLabels, j *journal, version string) *metrics {
 	m := &metrics{
 		registry: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -114,32 +152,10 @@ func newMetrics(doc *openapi3.T, regions *idvmock.Regions, j *journal, version s
 			Name: "idvmock_reloads_total",
 			Help: "Reloads of the scenario files (--watch), by result: applied, or refused (the previous set keeps answering).",
 		}, []string{"result"}),
-		operations: map[string]bool{}, vendorOperations: map[string]bool{},
-		regions: map[string]bool{},
-		codes:   map[string]bool{},
+		operations: labels.operations, vendorOperations: labels.vendorOperations,
+		regions: labels.regions,
+		codes:   labels.codes,
 		rules:   map[string]bool{},
-	}
-	for _, path := range doc.Paths.InMatchingOrder() {
-		for _, op := range doc.Paths.Value(path).Operations() {
-			m.operations[op.OperationID] = true
-			if !slices.Contains(op.Tags, idvmock.AdminTag) && !slices.Contains(op.Tags, idvmock.H5Tag) {
-				m.vendorOperations[op.OperationID] = true
-			}
-		}
-	}
-	for _, name := range regions.Names() {
-		m.regions[name] = true
-	}
-	for _, code := range []string{
-		idvmock.CodeSuccess, idvmock.CodeParameterError, idvmock.CodeError, idvmock.CodeIAMFailed, idvmock.CodeClientError,
-		idvmock.CodeAccountDisabled, idvmock.CodeServiceBusy, idvmock.CodeSignatureNotExist,
-		"ok", codeGone, string(scenarios.FaultHang), string(scenarios.FaultReset), string(scenarios.FaultEmpty),
-		gatewayCode(502), gatewayCode(503), gatewayCode(504),
-	} {
-		m.codes[code] = true
-	}
-	for _, status := range []int{200, 302, 303, 400, 401, 403, 404, 405, 409, 413, 500, 503, 507} { // admin and H5 answers
-		m.codes[strconv.Itoa(status)] = true
 	}
 
 	deliveries := prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -170,11 +186,18 @@ func newMetrics(doc *openapi3.T, regions *idvmock.Regions, j *journal, version s
 	}, []string{"version"})
 	buildInfo.WithLabelValues(version).Set(1)
 
+	goCollector, processCollector := runtimeCollectors()
 	m.registry.MustRegister(m.requests, m.durations, m.faults, deliveries, m.storeErrors, m.reloads,
-		journalEntries, journalCapacity, buildInfo,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		journalEntries, journalCapacity, buildInfo, goCollector, processCollector)
 	return m
 }
+
+// runtimeCollectors are the Go runtime's and the process's collectors, made once per process
+// and registered with every server's registry: they read the process, not a server, and
+// collect safely from several registries at once.
+var runtimeCollectors = sync.OnceValues(func() (prometheus.Collector, prometheus.Collector) {
+	return collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})
+})
 
 // gatewayCode is the code label of a gateway fault of status.
 func gatewayCode(status int) string { return "gateway_" + strconv.Itoa(status) }

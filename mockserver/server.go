@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"sync"
 	"time"
@@ -136,7 +137,7 @@ func New(cfg Config) (*Server, error) {
 	if err := cfg.setDefaults(); err != nil {
 		return nil, err
 	}
-	doc, err := idvmock.LoadSpec()
+	spec, err := specTables()
 	if err != nil {
 		return nil, err
 	}
@@ -146,23 +147,12 @@ func New(cfg Config) (*Server, error) {
 	}
 	cfg.Engine.SetAuth(engine.Auth{AccessKey: cfg.AccessKey, SecretKey: cfg.SecretKey, Strict: cfg.Auth == AuthStrict})
 	s.handlers = s.handlerTable()
-	if err := checkHandlers(doc, s.handlers); err != nil {
-		return nil, err
-	}
-	if s.regions, err = idvmock.RegionsFromSpec(doc); err != nil {
-		return nil, err
-	}
-	s.metrics = newMetrics(doc, s.regions, s.journal, cfg.Version)
+	s.regions, s.bodyLimits, s.router = spec.regions, spec.bodyLimits, spec.router
+	s.metrics = newMetrics(spec.labels, s.journal, cfg.Version)
 	s.started = time.Now()
 	s.traffic = newTraffic(s.started, s.metrics.trafficTotals())
 	s.viewers = make(chan struct{}, cfg.DashboardViewers)
 	s.routes = map[routeKey]routeHit{}
-	if s.bodyLimits, err = bodyLimits(doc); err != nil {
-		return nil, err
-	}
-	if s.router, err = pathRouter(doc); err != nil {
-		return nil, err
-	}
 	s.filterOptions = &openapi3filter.Options{AuthenticationFunc: s.authenticate}
 	// Admin bodies are scenario declarations: the scenario linter checks them and says where
 	// a problem is, better than a schema error would.
@@ -210,17 +200,74 @@ func (c *Config) setDefaults() error {
 	return nil
 }
 
-// pathRouter routes on the path alone: the spec's servers are the vendor's hosts, but the mock
-// answers for any host, so they are cleared before the router is built.
-func pathRouter(doc *openapi3.T) (routers.Router, error) {
-	doc.Servers = nil
-	for _, item := range doc.Paths.Map() {
-		item.Servers = nil
-		for _, op := range item.Operations() {
-			op.Servers = nil
-		}
+// fromSpec is what a Server derives from openapi.yaml alone. It is built once per process
+// (specTables) and shared, read-only, by every Server of the process: idvmocktest starts one
+// per test.
+type fromSpec struct {
+	doc        *openapi3.T      // idvmock.Spec, which nobody changes
+	router     routers.Router   // pathRouter's; gorillamux's router is only read once built
+	bodyLimits map[string]int64 // by operationId, where openapi.yaml raises maxBodyBytes
+	regions    *idvmock.Regions
+	labels     *metricLabels // the bounded values of the metrics' labels
+}
+
+// Prepare builds now what every Server of the process shares (openapi.yaml's document, its
+// router, the metrics' runtime collectors), which New builds otherwise: serve calls it in the
+// background at start, so that this work overlaps the loading of the scenario files. Its
+// errors are New's to report.
+func Prepare() {
+	_, _ = specTables()
+	runtimeCollectors()
+}
+
+// specTables builds fromSpec on the first call and returns the same on every other. It
+// checks once that every operation has its handler: the handler table is the same code for
+// every server.
+var specTables = sync.OnceValues(func() (*fromSpec, error) {
+	doc, err := idvmock.Spec()
+	if err != nil {
+		return nil, err
 	}
-	return gorillamux.NewRouter(doc)
+	if err := checkHandlers(doc, (&Server{}).handlerTable()); err != nil {
+		return nil, err
+	}
+	t := &fromSpec{doc: doc}
+	if t.regions, err = idvmock.RegionsFromSpec(doc); err != nil {
+		return nil, err
+	}
+	t.labels = newMetricLabels(doc, t.regions)
+	if t.bodyLimits, err = bodyLimits(doc); err != nil {
+		return nil, err
+	}
+	if t.router, err = pathRouter(doc); err != nil {
+		return nil, err
+	}
+	return t, nil
+})
+
+// pathRouter routes on the path alone: the spec's servers are the vendor's hosts, but the mock
+// answers for any host, so the router is built on a copy of doc without servers, at the top,
+// on its paths and on its operations. doc itself is not changed: what the copies do not
+// replace (schemas, parameters, components) they share with it.
+func pathRouter(doc *openapi3.T) (routers.Router, error) {
+	bare := *doc
+	bare.Servers = nil
+	bare.Paths = openapi3.NewPaths()
+	bare.Paths.Extensions = doc.Paths.Extensions
+	for _, path := range doc.Paths.InMatchingOrder() {
+		item := *doc.Paths.Value(path)
+		item.Servers = nil
+		item.AdditionalOperations = maps.Clone(item.AdditionalOperations)
+		for method, op := range item.Operations() {
+			if op.Servers != nil {
+				o := *op
+				o.Servers = nil
+				item.SetOperation(method, &o)
+			}
+		}
+		bare.Paths.Set(path, &item)
+	}
+	return gorillamux.NewRouter(&bare)
 }
 
 func (s *Server) newEcho() *echo.Echo {

@@ -21,7 +21,19 @@ type File struct {
 	name      string    // file name, for messages
 	positions Positions // where each path of the file is
 	skipped   string    // why the file declares nothing: it is not a scenario file
+	frozen    bool      // see Freeze
 }
+
+// Freeze declares that nobody will change f any more (the built-in files, parsed once per
+// process and shared): what is compiled from frozen files alone may be compiled once per
+// process and shared too (engine.New). It returns f.
+func (f *File) Freeze() *File {
+	f.frozen = true
+	return f
+}
+
+// Frozen reports whether f was frozen: it does not change.
+func (f *File) Frozen() bool { return f.frozen }
 
 // NewFile returns an empty file called name (for messages), whose values stand where
 // positions say (nil: nowhere known).

@@ -31,6 +31,7 @@ func (c *serveCmd) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	go mockserver.Prepare() // the spec, its router: meanwhile the scenario files load
 	logger, closeLog := newLogger(s.logFormat.value, c.stderr)
 	defer closeLog()
 	eng, builtin, err := loadEngine(s.serveFlags, logger)

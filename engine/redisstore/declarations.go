@@ -65,7 +65,7 @@ end
 // putDeclaration keeps a declaration within the limits: {version}, or {-1} past
 // MaxAdminUsers, or {-2, bytes} past MaxAdminBytes. ARGV: TTL, channel, id, spec, size,
 // max users, max bytes.
-var putDeclaration = redis.NewScript(declPrelude + `
+var putDeclaration = newDeclScript(declPrelude + `
 local id, spec, size = ARGV[3], ARGV[4], tonumber(ARGV[5])
 local old = redis.call('HGET', SIZES, id)
 if not old and redis.call('HLEN', USERS) >= tonumber(ARGV[6]) then return {-1} end
@@ -80,7 +80,7 @@ return {changed(id)}
 
 // deleteDeclaration forgets a declaration, and hides the user when ARGV[4] is "1". ARGV:
 // TTL, channel, id, hide.
-var deleteDeclaration = redis.NewScript(declPrelude + `
+var deleteDeclaration = newDeclScript(declPrelude + `
 local id = ARGV[3]
 local old = redis.call('HGET', SIZES, id)
 if old then
@@ -94,7 +94,7 @@ return changed(id)
 
 // replaceDeclarations replaces the layer: ARGV after TTL and channel are the count of users,
 // then id, spec, size for each, then the removed ids.
-var replaceDeclarations = redis.NewScript(declPrelude + `
+var replaceDeclarations = newDeclScript(declPrelude + `
 redis.call('DEL', USERS, SIZES, BYTES, REMOVED)
 local n, total, i = tonumber(ARGV[3]), 0, 4
 for _ = 1, n do

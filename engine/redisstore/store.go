@@ -298,7 +298,7 @@ func (s *Store) fail(op string, err error) error {
 }
 
 // run runs a script with the store's KEYS and TTL before args.
-func (s *Store) run(ctx context.Context, sc *redis.Script, args ...any) *redis.Cmd {
+func (s *Store) run(ctx context.Context, sc *script, args ...any) *redis.Cmd {
 	return sc.Run(ctx, s.client, s.keys, append([]any{s.ttl}, args...)...)
 }
 

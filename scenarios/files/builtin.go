@@ -4,7 +4,9 @@ import (
 	"embed"
 	"io/fs"
 	"path"
+	"slices"
 	"strings"
+	"sync"
 
 	"github.com/idvmock/idvmock/scenarios"
 )
@@ -12,8 +14,15 @@ import (
 //go:embed builtin/*.yaml
 var builtinFiles embed.FS
 
-// Builtin parses the scenario files embedded in idvmock, in name order.
+// Builtin returns the scenario files embedded in idvmock, in name order. They are parsed
+// once per process and shared by every caller (each engine, a watcher's reloads): nobody
+// changes a parsed file. The slice is the caller's.
 func Builtin() ([]*scenarios.File, error) {
+	files, err := parsedBuiltin()
+	return slices.Clone(files), err
+}
+
+var parsedBuiltin = sync.OnceValues(func() ([]*scenarios.File, error) {
 	names, err := fs.Glob(builtinFiles, "builtin/*.yaml")
 	if err != nil {
 		return nil, err
@@ -28,7 +37,7 @@ func Builtin() ([]*scenarios.File, error) {
 		if err != nil {
 			return nil, err
 		}
-		files = append(files, f)
+		files = append(files, f.Freeze())
 	}
 	return files, nil
-}
+})

@@ -34,9 +34,10 @@ const (
 	maskedMediaURL      = "https://files.idvmock.invalid/masked/"
 )
 
-// getResultSchema is openapi.yaml's GetResult, its marks checked.
+// getResultSchema is openapi.yaml's GetResult (of the shared, read-only Spec), its marks
+// checked.
 var getResultSchema = sync.OnceValues(func() (*openapi3.Schema, error) {
-	doc, err := idvmock.LoadSpec()
+	doc, err := idvmock.Spec()
 	if err != nil {
 		return nil, err
 	}
