@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -22,6 +23,7 @@ type File struct {
 	positions Positions // where each path of the file is
 	skipped   string    // why the file declares nothing: it is not a scenario file
 	frozen    bool      // see Freeze
+	checked   []int64   // see TrustResults
 }
 
 // Freeze declares that nobody will change f any more (the built-in files, parsed once per
@@ -34,6 +36,20 @@ func (f *File) Freeze() *File {
 
 // Frozen reports whether f was frozen: it does not change.
 func (f *File) Frozen() bool { return f.frozen }
+
+// TrustResults declares that every result f's sessions give with these seeds was checked
+// against openapi.yaml when idvmock was built (the built-in files, by a test): engine.New
+// need not build and check them again at each start. It is for frozen files only, and
+// returns f.
+func (f *File) TrustResults(seeds ...int64) *File {
+	if f.frozen {
+		f.checked = append(f.checked, seeds...)
+	}
+	return f
+}
+
+// ResultsTrusted reports whether f's results with seed were checked when idvmock was built.
+func (f *File) ResultsTrusted(seed int64) bool { return f.frozen && slices.Contains(f.checked, seed) }
 
 // NewFile returns an empty file called name (for messages), whose values stand where
 // positions say (nil: nowhere known).
