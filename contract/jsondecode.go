@@ -2,6 +2,7 @@ package contract
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -242,6 +243,10 @@ func (s *jsonScanner) string() bool {
 	s.i++ // '"'
 	start, escaped, high := s.i, false, false
 	for {
+		// eight bytes at a time while none of them needs attention, then one at a time
+		for s.i+8 <= len(s.data) && plainWord(binary.LittleEndian.Uint64(s.data[s.i:])) {
+			s.i += 8
+		}
 		for s.i < len(s.data) && plainInString[s.data[s.i]] {
 			s.i++
 		}
@@ -282,6 +287,16 @@ func (s *jsonScanner) string() bool {
 			s.i++
 		}
 	}
+}
+
+// plainWord tells whether all eight bytes of w are plainInString: none is '"' or '\\', below
+// 0x20 or from 0x80. (x-0x01...)&^x&0x80... has a high bit set exactly when a byte of x is
+// zero, and (w-0x20...)&^w&0x80... when a byte of w is below 0x20.)
+func plainWord(w uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	quote, backslash := w^(ones*'"'), w^(ones*'\\')
+	special := (quote-ones)&^quote | (backslash-ones)&^backslash | (w-ones*0x20)&^w | w
+	return special&highs == 0
 }
 
 // plainInString are the bytes a string's scan passes over: ASCII, neither a control

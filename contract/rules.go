@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/idvmock/idvmock"
@@ -172,7 +173,9 @@ func (c *Checker) successDataPasses(op string, ex Exchange, t *jsonTree, dataAt 
 			return false
 		}
 		if at, ok := t.member(dataAt, "result"); ok && t.nodes[at].kind == '{' {
-			return len(idvmock.CheckResult(resultView(t, at), queryValue(ex.Request.URL, "userId"))) == 0
+			view := viewResult(t, at)
+			defer view.release()
+			return len(idvmock.CheckResult(view.result, queryValue(ex.Request.URL, "userId"))) == 0
 		}
 	case OpGetResult:
 		data := t.value(dataAt).(map[string]any)
@@ -183,24 +186,45 @@ func (c *Checker) successDataPasses(op string, ex Exchange, t *jsonTree, dataAt 
 	return true
 }
 
-// resultFields are the members of a result object that idvmock.CheckResult reads
-// (TestResultViewIsEnoughForCheckResult fails when it reads another).
+// resultFields are the members of a result object that idvmock.CheckResult reads; of
+// inputParameters, it reads userId (TestResultViewIsEnoughForCheckResult fails when it reads
+// another).
 var resultFields = [...]string{"overallResult", "idvResult", "errorCode", "countryCodeIso3", "inputParameters"}
 
-// resultView decodes, of the result object at node i, the members CheckResult reads: what
-// it finds in them is what it would find in the whole object.
-func resultView(t *jsonTree, i int) map[string]any {
-	view := make(map[string]any, len(resultFields))
+// resultView is, of a result object, what CheckResult reads, decoded: what it finds in it is
+// what it would find in the whole object. CheckResult keeps nothing of it, so its maps are
+// used again.
+type resultView struct{ result, input map[string]any }
+
+var resultViews = sync.Pool{New: func() any {
+	return &resultView{result: make(map[string]any, len(resultFields)), input: make(map[string]any, 1)}
+}}
+
+// viewResult decodes, of the result object at node i, what CheckResult reads. The view is
+// the caller's to release.
+func viewResult(t *jsonTree, i int) *resultView {
+	v := resultViews.Get().(*resultView)
 	for j, k := i+1, 0; k < int(t.nodes[i].n); k++ {
-		for _, name := range resultFields {
-			if t.isString(j, name) {
-				view[name] = t.value(j + 1) // a later one replaces it, as in the decoded object
-				break
+		name := t.str(j)
+		switch {
+		case name == "inputParameters" && t.nodes[j+1].kind == '{':
+			clear(v.input) // a later one replaces it, as in the decoded object
+			if at, ok := t.member(j+1, "userId"); ok {
+				v.input["userId"] = t.value(at)
 			}
+			v.result[name] = v.input
+		case slices.Contains(resultFields[:], name):
+			v.result[name] = t.value(j + 1)
 		}
 		j = int(t.nodes[j+1].next)
 	}
-	return view
+	return v
+}
+
+func (v *resultView) release() {
+	clear(v.result)
+	clear(v.input)
+	resultViews.Put(v)
 }
 
 // queryValue is u.Query().Get(name), without decoding the rest of the query.
