@@ -12,6 +12,7 @@ import (
 	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // Large answers. An answer is decoded in place and rendered in messages by its beginning
@@ -88,8 +89,13 @@ const maxJSONDepth = 10000
 // read it without decoding; object and value decode it as a json.Decoder with UseNumber
 // would.
 type jsonTree struct {
-	data  []byte
-	text  string // data, copied once: strings and numbers without escapes are parts of it
+	data []byte
+	// text is data as a string: strings and numbers without escapes are parts of it. Until
+	// own, it is data itself, not a copy, for a check that only reads the tree (quickPass)
+	// and keeps nothing of it; whatever may outlive the check is decoded after own, which
+	// copies data once (object does).
+	text  string
+	owned bool
 	nodes []jnode
 }
 
@@ -110,7 +116,7 @@ func (t *jsonTree) release() {
 	if cap(t.nodes) > 1<<16 {
 		return // a large body's: not kept
 	}
-	t.data, t.text, t.nodes = nil, "", t.nodes[:0]
+	t.data, t.text, t.owned, t.nodes = nil, "", false, t.nodes[:0]
 	treePool.Put(t)
 }
 
@@ -132,7 +138,7 @@ func scanJSON(body []byte) (*jsonTree, bool) {
 		t.release()
 		return nil, false
 	}
-	t.data, t.text = body, string(body)
+	t.data, t.text = body, unsafe.String(unsafe.SliceData(body), len(body)) // not empty: valid JSON
 	return t, true
 }
 
@@ -357,17 +363,26 @@ func decodeJSON(body []byte) any {
 		return decodeWithoutScan(body)
 	}
 	defer t.release()
+	t.own()
 	return t.value(0)
 }
 
-// object decodes the tree's value, an object.
+// own makes t.text a copy of the body: what is decoded after is the caller's to keep.
+func (t *jsonTree) own() {
+	if !t.owned {
+		t.text, t.owned = string(t.data), true
+	}
+}
+
+// object decodes the tree's value, an object, to keep (see own).
 func (t *jsonTree) object() map[string]any {
+	t.own()
 	v, _ := t.value(0).(map[string]any)
 	return v
 }
 
-// value decodes the value at node i. Strings and numbers without escapes are parts of
-// t.text; escapes are decoded as encoding/json decodes them (invalid UTF-8 and lone
+// value decodes the value at node i: to keep only if t is owned (own). Strings and numbers
+// without escapes are parts of t.text; escapes are decoded as encoding/json decodes them (invalid UTF-8 and lone
 // surrogates become U+FFFD).
 func (t *jsonTree) value(i int) any {
 	nd := &t.nodes[i]

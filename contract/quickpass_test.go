@@ -3,11 +3,13 @@ package contract
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -275,5 +277,38 @@ func TestRequestLine(t *testing.T) {
 				t.Errorf("%s (ForceQuery %v): %q, want %q", raw, force, got, want)
 			}
 		}
+	}
+}
+
+// Nothing the checker keeps, or gives back decoded, is a view of the body: changing the body
+// after changes none of it.
+func TestNothingKeptViewsTheBody(t *testing.T) {
+	c := newChecker(t)
+	recs, _ := readFixture(t, "testdata/good/mock-answers.json")
+	ex := recs[0].Exchange
+	body := append([]byte{}, ex.Body...)
+	ex.Body = body
+	want, err := decodeObject(append([]byte{}, body...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if vs := c.Check(ex); len(vs) > 0 {
+		t.Fatalf("the fixture breaks the contract:\n%s", violationLines(vs))
+	}
+	tree, err := parseObject(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, env := c.NewRun().checkDecoded(ex, tree, nil, true) // passed by quickPass, then decoded
+	decoded, _ := decodeObject(body)
+	for i := range body {
+		body[i] = 'x'
+	}
+	id := want["transactionId"].(string)
+	if _, ok := c.ids[id]; !ok || len(c.ids) != 1 {
+		t.Errorf("the remembered transactionIds changed with the body: %q", slices.Collect(maps.Keys(c.ids)))
+	}
+	if !reflect.DeepEqual(env, want) || !reflect.DeepEqual(decoded, want) {
+		t.Errorf("a decoded body changed with the body")
 	}
 }

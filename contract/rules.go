@@ -90,7 +90,8 @@ func (c *Checker) checkRouted(ex Exchange, found *foundRoute, env map[string]any
 // it remembers the transactionId. It follows checkRouted rule by rule, and answers false
 // whenever a rule might not hold, having remembered nothing: checkRouted then checks the
 // exchange and says what is wrong. The values it reads are those of the decoded body (of
-// a name given twice in an object, the last).
+// a name given twice in an object, the last). It keeps nothing it reads from t, whose
+// strings are views of the body (see jsonTree.own): the transactionId it remembers is a copy.
 func (c *Checker) quickPass(ex Exchange, found *foundRoute, t *jsonTree) bool {
 	// the content type
 	ct := ex.Header.Get("Content-Type")
