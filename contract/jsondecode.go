@@ -52,8 +52,14 @@ func parseObject(body []byte) (*jsonTree, error) {
 				return nil, fmt.Errorf("more than one JSON value")
 			}
 		}
-		if _, isObject := v.(map[string]any); isObject {
-			return nil, fmt.Errorf("a JSON object scanJSON refused") // not reached: scanJSON accepts what json.Valid accepts
+		if obj, isObject := v.(map[string]any); isObject {
+			// not reached (scanJSON accepts what json.Valid accepts): the object, encoded again
+			if again, err := json.Marshal(obj); err == nil {
+				if t, ok := scanJSON(again); ok {
+					return t, nil
+				}
+			}
+			return nil, fmt.Errorf("a JSON object the checker cannot read")
 		}
 		return nil, fmt.Errorf("a JSON %s, not an object", jsonKind(v))
 	}
