@@ -2,6 +2,7 @@ package contract
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -149,4 +150,30 @@ func FuzzScanJSON(f *testing.F) {
 			t.Fatalf("%q: scanJSON %v, json.Valid %v", body, ok, !ok)
 		}
 	})
+}
+
+// plainWord says of eight bytes what plainInString says of each.
+func TestPlainWord(t *testing.T) {
+	var b [8]byte
+	for c := range 256 {
+		for at := range 8 {
+			for k := range b {
+				b[k] = 'a'
+			}
+			b[at] = byte(c)
+			want := plainInString[c]
+			if got := plainWord(binary.LittleEndian.Uint64(b[:])); got != want {
+				t.Fatalf("%q with %#x at %d: %v, want %v", b, c, at, got, want)
+			}
+		}
+	}
+	for c := range 256 { // every byte with every other, everywhere: the tricks' borrows
+		for d := range 256 {
+			b = [8]byte{byte(c), byte(d), byte(c), byte(d), byte(d), byte(c), byte(d), byte(c)}
+			want := plainInString[c] && plainInString[d]
+			if got := plainWord(binary.LittleEndian.Uint64(b[:])); got != want {
+				t.Fatalf("%q: %v, want %v", b, got, want)
+			}
+		}
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // How a violation shows what came: values as short, one-line JSON, absent fields and
@@ -56,10 +57,27 @@ func quoteOrNothing(s string) string {
 
 // clip shortens s to n characters for a one-line message, its whitespace collapsed.
 func clip(s string, n int) string {
+	if len(s) <= n && isOneLine(s) {
+		return s // nothing to collapse or cut
+	}
 	s = strings.Join(strings.Fields(s), " ")
 	r := []rune(s)
 	if len(r) <= n {
 		return s
 	}
 	return string(r[:n]) + "..."
+}
+
+// isOneLine tells whether s is ASCII, its words separated by single spaces, with none before
+// or after: what clip leaves as it is (when short enough).
+func isOneLine(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= utf8.RuneSelf, c == '\t', c == '\n', c == '\v', c == '\f', c == '\r':
+			return false
+		case c == ' ' && (i == 0 || i == len(s)-1 || s[i+1] == ' '):
+			return false
+		}
+	}
+	return true
 }

@@ -141,8 +141,8 @@ func (p *proxy) check(resp *http.Response) error {
 	}
 
 	ex := Exchange{Request: resp.Request, Status: resp.StatusCode, Header: resp.Header, Body: body}
-	env, decodeErr := decodeObject(body) // once, for the checker and the recorder
-	vs := p.opts.Checker.checkDecoded(ex, env, decodeErr)
+	t, decodeErr := parseObject(body) // once, for the checker and the recorder
+	vs, env := p.opts.Checker.checkDecoded(ex, t, decodeErr, p.opts.Recorder != nil)
 	if len(vs) > 0 {
 		resp.Header.Set(ViolationsHeader, strings.Join(RuleIDs(vs), ", "))
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -60,10 +61,7 @@ func validateStatus(ex Exchange, route *routers.Route, params map[string]string)
 	if responses.Len() == 0 {
 		return nil
 	}
-	resp := responses.Status(ex.Status)
-	if resp == nil {
-		resp = responses.Default()
-	}
+	resp := responseOf(responses, ex.Status)
 	if resp == nil {
 		return &openapi3filter.ResponseError{Reason: "status is not supported"}
 	}
@@ -86,26 +84,12 @@ func validateStatus(ex Exchange, route *routers.Route, params map[string]string)
 }
 
 // visitBody validates the decoded body against the schema of the answer's status and
-// content type, as ValidateResponse does after decoding it. A body its prepared matcher
-// finds conforming is not visited again.
+// content type, as ValidateResponse does after decoding it. (A body its prepared matcher
+// finds conforming does not come here: quickPass passes it.)
 func (c *Checker) visitBody(ex Exchange, route *routers.Route, body map[string]any) error {
-	resp := route.Operation.Responses.Status(ex.Status)
-	if resp == nil {
-		resp = route.Operation.Responses.Default()
-	}
-	if resp == nil || resp.Value == nil || len(resp.Value.Content) == 0 {
-		return nil
-	}
-	ct := ex.Header.Get("Content-Type")
-	mt := resp.Value.Content.Get(ct)
-	if mt == nil {
-		return &openapi3filter.ResponseError{Reason: fmt.Sprintf("response header Content-Type has unexpected value: %q", ct)}
-	}
-	if mt.Schema == nil || mt.Schema.Value == nil {
-		return nil
-	}
-	if m := c.matchers[mt.Schema.Value]; m != nil && m.match(map[string]any(body)) == conforms {
-		return nil
+	mt, err := responseMediaType(ex, route)
+	if err != nil || mt == nil || mt.Schema == nil || mt.Schema.Value == nil {
+		return err
 	}
 	// Without details: kin-openapi formats the message of a failed oneOf eagerly, and its
 	// details encode the whole value (a body at the proxy's cap, many times over).
@@ -114,6 +98,52 @@ func (c *Checker) visitBody(ex Exchange, route *routers.Route, body map[string]a
 	}
 	return nil
 }
+
+// responseMediaType is the media type ValidateResponse picks for the answer's body: of the
+// response of its status, for its content type. It is nil when there is no body to check,
+// and an error when the content type is not among the response's.
+func responseMediaType(ex Exchange, route *routers.Route) (*openapi3.MediaType, error) {
+	resp := responseOf(route.Operation.Responses, ex.Status)
+	if resp == nil || resp.Value == nil || len(resp.Value.Content) == 0 {
+		return nil, nil
+	}
+	ct := ex.Header.Get("Content-Type")
+	mt := resp.Value.Content.Get(ct)
+	if mt == nil {
+		return nil, &openapi3filter.ResponseError{Reason: fmt.Sprintf("response header Content-Type has unexpected value: %q", ct)}
+	}
+	return mt, nil
+}
+
+// responseOf is the response declared for status: responses.Status(status), or else
+// responses.Default(). For a status from 100 to 599 it looks up the keys Status would, made
+// once instead of at each lookup.
+func responseOf(responses *openapi3.Responses, status int) *openapi3.ResponseRef {
+	if status < 100 || status >= 600 {
+		if resp := responses.Status(status); resp != nil {
+			return resp
+		}
+		return responses.Default()
+	}
+	if resp := responses.Value(statusKeys[status]); resp != nil {
+		return resp
+	}
+	if resp := responses.Value(statusKeys[status/100]); resp != nil { // "2XX"
+		return resp
+	}
+	return responses.Default()
+}
+
+// statusKeys are "100" to "599" at their codes, and "1XX" to "5XX" at 1 to 5.
+var statusKeys = func() (keys [600]string) {
+	for code := 100; code < 600; code++ {
+		keys[code] = strconv.Itoa(code)
+	}
+	for class := 1; class <= 5; class++ {
+		keys[class] = strconv.Itoa(class) + "XX"
+	}
+	return keys
+}()
 
 // readable flattens kin-openapi's nested errors into one violation per failing value.
 func readable(err error) []Violation {

@@ -2,7 +2,10 @@ package contract
 
 import (
 	"encoding/json"
+	"maps"
 	"math"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf16"
@@ -12,16 +15,17 @@ import (
 
 // A conforming answer is told from a broken one without kin-openapi's per-call costs (it
 // sorts the keys of every object, visits the branch a discriminator picks twice and copies
-// the body for it). A matcher, prepared once per schema, says whether a decoded value
-// conforms, does not, or that it cannot tell; only "conforms" is taken: anything else is
-// visited by kin-openapi as before, which finds the errors and words them. A matcher
-// therefore follows kin-openapi's OpenAPI 3.0 visit (openapi3.Schema.VisitJSON with
-// VisitAsResponse) keyword by keyword, and leaves to kin-openapi itself, through its public
-// per-type visits, the keywords whose outcome depends on its registries and caches (format,
-// pattern) or on its arithmetic (multipleOf, exclusive bounds). A schema with a keyword it
-// does not follow (writeOnly, uniqueItems, prefixItems, 3.1's boolean schemas, unresolved
-// references, a oneOf/anyOf/allOf/not cycle on one value, enum values that are not
-// scalars) gets a matcher that never tells.
+// the body for it). A matcher, prepared once per schema, says whether a scanned value (a
+// jsonTree, read as its decoded value would be) conforms, does not, or that it cannot tell;
+// only "conforms" is taken: anything else is decoded and visited by kin-openapi as before,
+// which finds the errors and words them. A matcher therefore follows kin-openapi's OpenAPI
+// 3.0 visit (openapi3.Schema.VisitJSON with VisitAsResponse) keyword by keyword: formats
+// with the validators of kin-openapi's registry, read at each visit as kin-openapi reads
+// them; patterns compiled once as kin-openapi compiles them; multipleOf and exclusive
+// bounds, which depend on its arithmetic, by its public per-type visits. A schema with a
+// keyword it does not follow (writeOnly, uniqueItems, prefixItems, 3.1's boolean schemas,
+// unresolved references, a oneOf/anyOf/allOf/not cycle on one value, enum values that are
+// not scalars) gets a matcher that never tells.
 
 // verdict is what a matcher says of a value.
 type verdict uint8
@@ -48,7 +52,8 @@ type matcher struct {
 	disc    *discriminator // of oneOf or anyOf
 	enum    []enumValue
 	format  string
-	strKin  bool // pattern: kin-openapi visits the string
+	strKin  bool           // a pattern Go cannot compile: kin-openapi visits the string
+	pattern *regexp.Regexp // compiled as kin-openapi compiles it
 	minLen  uint64
 	maxLen  *uint64
 	numKin  bool // multipleOf or an exclusive bound: kin-openapi visits the number
@@ -59,10 +64,14 @@ type matcher struct {
 	items   *matcher
 	minProp uint64
 	maxProp *uint64
-	props   map[string]*matcher
-	addlOK  bool     // additionalProperties absent or true
-	addl    *matcher // additionalProperties' schema
-	require []string
+	// The declared properties, in the order of propList; required, the indexes of the
+	// required ones that are declared; requireOther, the names of the others.
+	propIndex    map[string]int
+	propList     []*matcher
+	addlOK       bool     // additionalProperties absent or true
+	addl         *matcher // additionalProperties' schema
+	required     []int
+	requireOther []string
 }
 
 type typeSet struct{ boolean, integer, number, str, array, object bool }
@@ -161,7 +170,13 @@ func (ms *matcherSet) prepare(ref *openapi3.SchemaRef) *matcher {
 		}
 	}
 	m.format = s.Format
-	m.strKin = s.Pattern != ""
+	if s.Pattern != "" {
+		if re, err := regexp.Compile(kinPattern(s.Pattern)); err == nil {
+			m.pattern = re
+		} else {
+			m.strKin = true
+		}
+	}
 	m.minLen, m.maxLen = s.MinLength, s.MaxLength
 	m.numKin = s.MultipleOf != nil || s.ExclusiveMin.IsSet() || s.ExclusiveMax.IsSet()
 	m.min, m.max = s.Min, s.Max
@@ -170,18 +185,33 @@ func (ms *matcherSet) prepare(ref *openapi3.SchemaRef) *matcher {
 		m.items = ms.prepare(s.Items)
 	}
 	m.minProp, m.maxProp = s.MinProps, s.MaxProps
-	if s.Properties != nil {
-		m.props = make(map[string]*matcher, len(s.Properties))
-		for name, r := range s.Properties {
-			m.props[name] = ms.prepare(r)
-		}
+	m.propIndex = make(map[string]int, len(s.Properties))
+	for _, name := range slices.Sorted(maps.Keys(s.Properties)) {
+		m.propIndex[name] = len(m.propList)
+		m.propList = append(m.propList, ms.prepare(s.Properties[name]))
 	}
 	m.addlOK = s.AdditionalProperties.Has == nil || *s.AdditionalProperties.Has
 	if r := s.AdditionalProperties.Schema; r != nil {
 		m.addl = ms.prepare(r)
 	}
-	m.require = s.Required
+	for _, name := range s.Required {
+		if p, ok := m.propIndex[name]; ok {
+			m.required = append(m.required, p)
+		} else {
+			m.requireOther = append(m.requireOther, name)
+		}
+	}
 	return m
+}
+
+// kinCodepoints and kinPattern are kin-openapi's rewriting of a pattern's \uXXXX escapes
+// for Go's regexp (its intoGoRegexp), before it compiles the pattern with regexp.Compile
+// and keeps it in its cache: the regexp kin-openapi's visits use, unless a program gives
+// kin-openapi a RegexCompilerFunc of its own for the same pattern (idvmock does not).
+var kinCodepoints = regexp.MustCompile(`(?P<replaced_with_slash_x>\\u)(?P<code>[0-9A-F]{4})`)
+
+func kinPattern(pattern string) string {
+	return kinCodepoints.ReplaceAllString(pattern, `\x{${code}}`)
 }
 
 // distrustCycles makes every matcher unsure when a schema reaches itself through oneOf,
@@ -258,22 +288,24 @@ func enumNumber(v any) (float64, bool) {
 	return 0, false
 }
 
-// match says whether value conforms to m's schema, as kin-openapi's visit would.
-func (m *matcher) match(value any) verdict {
+// match says whether the value at node i of t conforms to m's schema, as kin-openapi's
+// visit of the decoded value would.
+func (m *matcher) match(t *jsonTree, i int) verdict {
 	if m.unsure {
 		return unknown
 	}
-	if value == nil && m.nullOK {
+	kind := t.nodes[i].kind
+	if kind == 'n' && m.nullOK {
 		return conforms
 	}
 	if m.empty {
-		if value == nil {
+		if kind == 'n' {
 			return breaks // null, and the schema is not nullable
 		}
 		return conforms
 	}
 	if m.not != nil {
-		switch m.not.match(value) {
+		switch m.not.match(t, i) {
 		case conforms:
 			return breaks
 		case unknown:
@@ -283,51 +315,49 @@ func (m *matcher) match(value any) verdict {
 	result := conforms
 	visitedXOf := false
 	if len(m.oneOf) > 0 {
-		v := m.matchOneOf(value)
+		v := m.matchOneOf(t, i)
 		if v != conforms {
 			return v
 		}
 		visitedXOf = true
 	}
 	if len(m.anyOf) > 0 {
-		v := m.matchAnyOf(value)
+		v := m.matchAnyOf(t, i)
 		if v != conforms {
 			return v
 		}
 		visitedXOf = true
 	}
 	for _, sub := range m.allOf {
-		result = result.and(sub.match(value))
+		result = result.and(sub.match(t, i))
 		visitedXOf = true
 	}
 	if result != conforms {
 		return result
 	}
-	if visitedXOf && value == nil {
+	if visitedXOf && kind == 'n' {
 		return conforms
 	}
-	if len(m.enum) > 0 && !m.inEnum(value) {
+	if len(m.enum) > 0 && !m.inEnum(t, i) {
 		return breaks
 	}
-	switch x := value.(type) {
-	case nil:
+	switch kind {
+	case 'n':
 		return breaks
-	case bool:
+	case 't', 'f':
 		return when(m.types.boolean)
-	case json.Number:
-		f, err := strconv.ParseFloat(string(x), 64)
+	case '0':
+		f, err := strconv.ParseFloat(t.text[t.nodes[i].start:t.nodes[i].end], 64)
 		if err != nil {
 			return breaks
 		}
 		return m.matchNumber(f)
-	case string:
-		return m.matchString(x)
-	case []any:
-		return m.matchArray(x)
-	case map[string]any:
-		return m.matchObject(x)
+	case '"':
+		return m.matchString(t.str(i))
+	case '[':
+		return m.matchArray(t, i)
 	}
-	return unknown // a Go type decodeObject does not give
+	return m.matchObject(t, i)
 }
 
 func when(ok bool) verdict {
@@ -339,23 +369,15 @@ func when(ok bool) verdict {
 
 // candidates are the branches a discriminator leaves, or all when there is none; bad when
 // the discriminator itself refuses the value.
-func (m *matcher) candidates(value any) (idx []int, all, bad bool) {
-	if m.disc == nil {
+func (m *matcher) candidates(t *jsonTree, i int) (idx []int, all, bad bool) {
+	if m.disc == nil || t.nodes[i].kind != '{' {
 		return nil, true, false
 	}
-	obj, ok := value.(map[string]any)
-	if !ok {
-		return nil, true, false
-	}
-	raw, ok := obj[m.disc.property]
-	if !ok {
+	at, ok := t.member(i, m.disc.property)
+	if !ok || t.nodes[at].kind != '"' {
 		return nil, false, true
 	}
-	s, ok := raw.(string)
-	if !ok {
-		return nil, false, true
-	}
-	idx, ok = m.disc.branches[s]
+	idx, ok = m.disc.branches[t.str(at)]
 	if !ok {
 		if m.disc.mapped {
 			return nil, false, true
@@ -365,14 +387,14 @@ func (m *matcher) candidates(value any) (idx []int, all, bad bool) {
 	return idx, false, false
 }
 
-func (m *matcher) matchOneOf(value any) verdict {
-	idx, all, bad := m.candidates(value)
+func (m *matcher) matchOneOf(t *jsonTree, i int) verdict {
+	idx, all, bad := m.candidates(t, i)
 	if bad {
 		return breaks
 	}
 	matched, undecided := 0, false
 	try := func(b *matcher) {
-		switch b.match(value) {
+		switch b.match(t, i) {
 		case conforms:
 			matched++
 		case unknown:
@@ -384,8 +406,8 @@ func (m *matcher) matchOneOf(value any) verdict {
 			try(b)
 		}
 	} else {
-		for _, i := range idx {
-			try(m.oneOf[i])
+		for _, k := range idx {
+			try(m.oneOf[k])
 		}
 	}
 	switch {
@@ -397,14 +419,14 @@ func (m *matcher) matchOneOf(value any) verdict {
 	return breaks
 }
 
-func (m *matcher) matchAnyOf(value any) verdict {
-	idx, all, bad := m.candidates(value)
+func (m *matcher) matchAnyOf(t *jsonTree, i int) verdict {
+	idx, all, bad := m.candidates(t, i)
 	if bad {
 		return breaks
 	}
 	result := breaks
 	try := func(b *matcher) bool {
-		switch b.match(value) {
+		switch b.match(t, i) {
 		case conforms:
 			result = conforms
 			return true
@@ -420,8 +442,8 @@ func (m *matcher) matchAnyOf(value any) verdict {
 			}
 		}
 	} else {
-		for _, i := range idx {
-			if try(m.anyOf[i]) {
+		for _, k := range idx {
+			if try(m.anyOf[k]) {
 				break
 			}
 		}
@@ -429,23 +451,28 @@ func (m *matcher) matchAnyOf(value any) verdict {
 	return result
 }
 
-func (m *matcher) inEnum(value any) bool {
+func (m *matcher) inEnum(t *jsonTree, i int) bool {
+	kind := t.nodes[i].kind
 	for _, e := range m.enum {
 		switch e.kind {
 		case 's':
-			if s, ok := value.(string); ok && s == e.s {
+			if kind == '"' && t.isString(i, e.s) {
 				return true
 			}
 		case 'b':
-			if b, ok := value.(bool); ok && b == e.b {
+			if (kind == 't' || kind == 'f') && (kind == 't') == e.b {
 				return true
 			}
 		case '0':
-			if value == nil {
+			if kind == 'n' {
 				return true
 			}
 		case 'n':
-			if f, ok := enumNumber(value); ok && f == e.n {
+			if kind != '0' {
+				continue
+			}
+			// json.Number's Float64, as kin-openapi reads a number
+			if f, err := strconv.ParseFloat(t.text[t.nodes[i].start:t.nodes[i].end], 64); err == nil && f == e.n {
 				return true
 			}
 		}
@@ -482,6 +509,9 @@ func (m *matcher) matchString(s string) verdict {
 	}
 	if m.strKin {
 		return when(m.schema.VisitJSONString(s) == nil)
+	}
+	if m.pattern != nil && !m.pattern.MatchString(s) {
+		return breaks
 	}
 	if m.minLen != 0 || m.maxLen != nil {
 		// kin-openapi's length: UTF-16 units, counted over the string's runes.
@@ -529,11 +559,11 @@ func numberFormatOK(format string, integer bool, f float64) bool {
 	return false
 }
 
-func (m *matcher) matchArray(a []any) verdict {
+func (m *matcher) matchArray(t *jsonTree, i int) verdict {
 	if !m.types.array {
 		return breaks
 	}
-	n := uint64(len(a))
+	n := uint64(t.nodes[i].n)
 	if m.minItem != 0 && n < m.minItem {
 		return breaks
 	}
@@ -542,46 +572,87 @@ func (m *matcher) matchArray(a []any) verdict {
 	}
 	result := conforms
 	if m.items != nil {
-		for _, item := range a {
-			result = result.and(m.items.match(item))
+		for j, k := i+1, 0; k < int(n); k++ {
+			result = result.and(m.items.match(t, j))
 			if result == breaks {
 				return breaks
 			}
+			j = int(t.nodes[j].next)
 		}
 	}
 	return result
 }
 
-func (m *matcher) matchObject(obj map[string]any) verdict {
+// maxMatchedMembers bounds the members of an object a matcher tells about; a larger object is
+// left to kin-openapi.
+const maxMatchedMembers = 64
+
+// matchObject matches the object at node i as its decoded map would be: a name that comes
+// twice counts once, with its last value. An object where that could make a difference (a
+// declared property twice; two undeclared ones, when their number or values are checked) is
+// left to kin-openapi.
+func (m *matcher) matchObject(t *jsonTree, i int) verdict {
 	if !m.types.object {
 		return breaks
 	}
-	n := uint64(len(obj))
+	members := int(t.nodes[i].n)
+	if members > maxMatchedMembers || len(m.propList) > 64 {
+		return unknown
+	}
+	// First the names: which declared property each member is (-1: none), each once.
+	var which [maxMatchedMembers]int8
+	var seen uint64
+	extra := 0
+	for j, k := i+1, 0; k < members; k++ {
+		p, ok := m.propIndex[t.str(j)]
+		if !ok {
+			which[k] = -1
+			extra++
+			if !m.addlOK {
+				return breaks
+			}
+		} else {
+			if seen&(1<<p) != 0 {
+				return unknown // a property twice
+			}
+			seen |= 1 << p
+			which[k] = int8(p)
+		}
+		j = int(t.nodes[j+1].next)
+	}
+	if extra > 1 && (m.addl != nil || m.minProp != 0 || m.maxProp != nil) {
+		return unknown // undeclared properties, which may come twice
+	}
+	n := uint64(members)
 	if m.minProp != 0 && n < m.minProp {
 		return breaks
 	}
 	if m.maxProp != nil && n > *m.maxProp {
 		return breaks
 	}
-	result := conforms
-	for k, v := range obj {
-		var r verdict
-		if p, ok := m.props[k]; ok {
-			r = p.match(v)
-		} else if !m.addlOK {
+	for _, r := range m.required {
+		if seen&(1<<r) == 0 {
 			return breaks
+		}
+	}
+	for _, name := range m.requireOther {
+		if _, ok := t.member(i, name); !ok {
+			return breaks
+		}
+	}
+	result := conforms
+	for j, k := i+1, 0; k < members; k++ {
+		var r verdict
+		if p := which[k]; p >= 0 {
+			r = m.propList[p].match(t, j+1)
 		} else if m.addl != nil {
-			r = m.addl.match(v)
+			r = m.addl.match(t, j+1)
 		}
 		result = result.and(r)
 		if result == breaks {
 			return breaks
 		}
-	}
-	for _, k := range m.require {
-		if _, ok := obj[k]; !ok {
-			return breaks
-		}
+		j = int(t.nodes[j+1].next)
 	}
 	return result
 }
