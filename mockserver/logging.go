@@ -1,6 +1,7 @@
 package mockserver
 
 import (
+	"context"
 	"encoding/json"
 	"log/slog"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/idvmock/idvmock"
 	"github.com/idvmock/idvmock/engine"
+	"github.com/idvmock/idvmock/internal/logline"
 	"github.com/idvmock/idvmock/scenarios"
 )
 
@@ -148,7 +150,7 @@ func (s *Server) track(next echo.HandlerFunc) echo.HandlerFunc {
 		token := mask(headerValue(req.Header, tokenHeaderKey))
 		t := &x.Trace
 		faults := joinFaults(t.Faults)
-		attrs := []slog.Attr{
+		attrs := [...]slog.Attr{
 			slog.String("method", req.Method),
 			slog.String("path", clipTo(req.URL.Path, maxEntryField)),
 			slog.String("region", x.Region.Name),
@@ -161,17 +163,14 @@ func (s *Server) track(next echo.HandlerFunc) echo.HandlerFunc {
 			slog.String("code", x.Code),
 			slog.String("transactionId", x.TransactionID),
 			slog.Float64("latencyMillis", millis(latency)),
+			{}, // note, when there is one
 		}
+		line := attrs[:len(attrs)-1]
 		if t.Note != "" {
-			attrs = append(attrs, slog.String("note", clipTo(t.Note, maxEntryField)))
+			attrs[len(attrs)-1] = slog.String("note", clipTo(t.Note, maxEntryField))
+			line = attrs[:]
 		}
-		// As LogAttrs, without looking up the caller's program counter: the line's source
-		// would always be this one.
-		if h := s.log.Handler(); h.Enabled(req.Context(), slog.LevelInfo) {
-			r := slog.NewRecord(end, slog.LevelInfo, "request", 0)
-			r.AddAttrs(attrs...)
-			_ = h.Handle(req.Context(), r)
-		}
+		s.logRequest(req.Context(), end, line)
 		if x.Admin {
 			return nil
 		}
@@ -190,6 +189,22 @@ func (s *Server) track(next echo.HandlerFunc) echo.HandlerFunc {
 			latest: x.answer.latest,
 		})
 		return nil
+	}
+}
+
+// logRequest writes a request's line: as Logger.LogAttrs would, but without looking up the
+// caller's program counter (the line's source would always be track), and straight through
+// the JSON handler serve uses (logline.JSONHandler), without a slog.Record.
+func (s *Server) logRequest(ctx context.Context, end time.Time, attrs []slog.Attr) {
+	switch h := s.log.Handler().(type) {
+	case *logline.JSONHandler:
+		_ = h.LogAttrs(ctx, end, slog.LevelInfo, "request", attrs...)
+	default:
+		if h.Enabled(ctx, slog.LevelInfo) {
+			r := slog.NewRecord(end, slog.LevelInfo, "request", 0)
+			r.AddAttrs(attrs...)
+			_ = h.Handle(ctx, r)
+		}
 	}
 }
 

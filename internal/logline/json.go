@@ -59,6 +59,34 @@ var buffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b 
 
 // Handle writes r as one line.
 func (h *JSONHandler) Handle(ctx context.Context, r slog.Record) error {
+	var room [16]slog.Attr
+	attrs := room[:0]
+	r.Attrs(func(a slog.Attr) bool { attrs = append(attrs, a); return true })
+	ok, err := h.write(r.Time, r.Level, r.Message, attrs)
+	if !ok {
+		return h.std.Handle(ctx, r)
+	}
+	return err
+}
+
+// LogAttrs writes what Handle would write of a record of attrs at t: a line of the
+// records the mock writes for every request, without the slog.Record (and its allocation
+// past five attributes). Below the handler's level it writes nothing.
+func (h *JSONHandler) LogAttrs(ctx context.Context, t time.Time, level slog.Level, msg string, attrs ...slog.Attr) error {
+	if !h.Enabled(ctx, level) {
+		return nil
+	}
+	ok, err := h.write(t, level, msg, attrs)
+	if !ok {
+		r := slog.NewRecord(t, level, msg, 0)
+		r.AddAttrs(attrs...)
+		return h.std.Handle(ctx, r)
+	}
+	return err
+}
+
+// write writes one line, or reports false for a record it leaves to slog's handler.
+func (h *JSONHandler) write(t time.Time, level slog.Level, msg string, attrs []slog.Attr) (bool, error) {
 	p := buffers.Get().(*[]byte)
 	defer func() {
 		if cap(*p) <= 16<<10 {
@@ -67,37 +95,34 @@ func (h *JSONHandler) Handle(ctx context.Context, r slog.Record) error {
 	}()
 	b := (*p)[:0]
 	b = append(b, '{')
-	if !r.Time.IsZero() {
-		if y := r.Time.Year(); y < 0 || y >= 10000 {
-			return h.std.Handle(ctx, r)
+	if !t.IsZero() {
+		if y := t.Year(); y < 0 || y >= 10000 {
+			return false, nil
 		}
 		b = append(b, `"time":"`...)
-		b = r.Time.AppendFormat(b, time.RFC3339Nano)
+		b = t.AppendFormat(b, time.RFC3339Nano)
 		b = append(b, `",`...)
 	}
 	b = append(b, `"level":`...)
-	b = appendString(b, r.Level.String())
+	b = appendString(b, level.String())
 	b = append(b, `,"msg":`...)
-	b = appendString(b, r.Message)
-	ok := true
-	r.Attrs(func(a slog.Attr) bool {
+	b = appendString(b, msg)
+	for _, a := range attrs {
 		if a.Key == "" {
-			ok = false // slog drops some of these and not others: let it decide
-			return false
+			return false, nil // slog drops some of these and not others: let it decide
 		}
 		b = append(b, ',')
 		b = appendString(b, a.Key)
 		b = append(b, ':')
-		b, ok = appendValue(b, a.Value)
-		return ok
-	})
-	if !ok {
-		return h.std.Handle(ctx, r)
+		var ok bool
+		if b, ok = appendValue(b, a.Value); !ok {
+			return false, nil
+		}
 	}
 	b = append(b, "}\n"...)
 	*p = b
 	_, err := h.w.Write(b)
-	return err
+	return true, err
 }
 
 // appendValue appends v as slog.JSONHandler does, or reports false for a value it leaves to

@@ -105,3 +105,32 @@ type countingWriter struct {
 }
 
 func (c *countingWriter) Write(p []byte) (int, error) { c.writes++; return c.Buffer.Write(p) }
+
+// LogAttrs writes what Handle writes of the same record, and what slog's handler writes;
+// below the level, nothing; a value it leaves to slog, as slog writes it.
+func TestLogAttrsIsHandle(t *testing.T) {
+	for _, attrs := range [][]slog.Attr{
+		{slog.String("method", "GET"), slog.String("path", "/x\n\"y\""), slog.Int("status", 200), slog.Float64("latencyMillis", 0.123),
+			slog.String("a", "1"), slog.String("b", "2"), slog.String("c", "3"), slog.Bool("d", true)},
+		{slog.Any("error", errors.New("boom")), slog.String("after", "it")},
+		{},
+	} {
+		var direct, std bytes.Buffer
+		if err := NewJSONHandler(&direct, nil).LogAttrs(context.Background(), at, slog.LevelInfo, "request", attrs...); err != nil {
+			t.Fatal(err)
+		}
+		r := slog.NewRecord(at, slog.LevelInfo, "request", 0)
+		r.AddAttrs(attrs...)
+		if err := slog.NewJSONHandler(&std, nil).Handle(context.Background(), r); err != nil {
+			t.Fatal(err)
+		}
+		if direct.String() != std.String() {
+			t.Errorf("LogAttrs wrote\n %s\nslog writes\n %s", direct.String(), std.String())
+		}
+	}
+	var quiet bytes.Buffer
+	_ = NewJSONHandler(&quiet, slog.LevelWarn).LogAttrs(context.Background(), at, slog.LevelInfo, "request", slog.String("a", "b"))
+	if quiet.Len() != 0 {
+		t.Errorf("below the level: %q", quiet.String())
+	}
+}
