@@ -424,6 +424,7 @@ report() {
     fi
   done
   peak_kb=$(awk '/VmHWM/ {print $2}' "/proc/$mock_pid/status")
+  rss_split=$(awk '/^Rss:/ {r = $2} /^Anonymous:/ {a = $2} END {printf "%.1f MB now, of which %.1f MB anonymous (heap, stacks) and %.1f MB the binary'"'"'s own pages, mapped from the page cache", r / 1024, a / 1024, (r - a) / 1024}' "/proc/$mock_pid/smaps_rollup")
   echo
   awk -v startup="$startup_ms" -v peak="$peak_kb" -v against="$against" \
     -v first_new="$(newtime_figure "$work/newtime-this.txt" first-new)" \
@@ -481,7 +482,7 @@ report() {
   if [ -s "$work/newtime-previous.txt" ]; then
     echo "  previous ($against): first New $(newtime_figure "$work/newtime-previous.txt" first-new) ms, median of the next New $(newtime_figure "$work/newtime-previous.txt" median-new) ms (this/previous $(awk -v t="$(newtime_figure "$work/newtime-this.txt" median-new)" -v p="$(newtime_figure "$work/newtime-previous.txt" median-new)" 'BEGIN {printf "%.3f", t / p}'))"
   fi
-  echo "peak RSS: VmHWM of the loaded idvmock after all rounds (including those with a dashboard open)."
+  echo "peak RSS: VmHWM of the loaded idvmock after all rounds (including those with a dashboard open); RSS $rss_split."
   echo "idvmock's log over the run: $(wc -l <"$work/idvmock.log") lines, $(awk '{s += length($0) + 1} END {printf "%.1f MB", s / 1048576}' "$work/idvmock.log")."
   if [ -z "$prism_note" ]; then
     echo "Prism: first 200 after $prism_start_ms ms (one start); it answers the spec's \"active\" example ($prism_prefer; $(wc -c <"$work/prism-body.json") bytes), idvmock its generated body ($(wc -c <"$work/body.json") bytes); its log: $(wc -l <"$work/prism.log") lines."
@@ -497,5 +498,7 @@ report() {
 }
 
 report | tee "$work/report.md"
+# What the profiles found and what was done about it: written by hand, kept with the figures.
+if [ -f bench/what-made-it.md ]; then { echo; cat bench/what-made-it.md; } >>"$work/report.md"; fi
 cp "$work/report.md" "$out"
 echo "written to $out"
