@@ -71,3 +71,28 @@ func TestImportRules(t *testing.T) {
 		}
 	}
 }
+
+// The idvmock binary writes its metrics itself (internal/promtext): it links neither
+// Prometheus' client library nor protobuf, whose package init every start would pay (and
+// whose size the binary would carry). Tests may use Prometheus' parser.
+func TestBinaryLinksNoPrometheusClient(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "./cmd/idvmock").Output()
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			t.Fatalf("go list: %v\n%s", err, ee.Stderr)
+		}
+		t.Fatalf("go list: %v", err)
+	}
+	deps := strings.Fields(string(out))
+	if !slices.Contains(deps, module+"/internal/promtext") {
+		t.Fatalf("go list -deps ./cmd/idvmock does not list internal/promtext: %v", deps)
+	}
+	for _, dep := range deps {
+		for _, bad := range []string{"github.com/prometheus/client_golang", "github.com/prometheus/client_model", "google.golang.org/protobuf"} {
+			if dep == bad || strings.HasPrefix(dep, bad+"/") {
+				t.Errorf("the idvmock binary depends on %s", dep)
+			}
+		}
+	}
+}

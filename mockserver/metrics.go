@@ -5,20 +5,20 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/labstack/echo/v4"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/common/expfmt"
 
 	"github.com/idvmock/idvmock"
 	"github.com/idvmock/idvmock/engine"
+	"github.com/idvmock/idvmock/internal/promtext"
 	"github.com/idvmock/idvmock/scenarios"
 )
 
@@ -50,23 +50,23 @@ const (
 )
 
 // metricsContentType is what GET /__admin/metrics answers: Prometheus' text format 0.0.4.
-const metricsContentType = string(expfmt.FmtText)
+const metricsContentType = promtext.ContentType
 
 // durationBuckets are the bounds of idvmock_request_duration_seconds, from 100 µs (a cached
 // answer) to 10 s (latency faults).
 var durationBuckets = []float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}
 
-// metrics are a server's Prometheus metrics, on a registry of its own (never the global one:
-// several servers may run in one process). Requests are counted by track, where every request
+// metrics are a server's Prometheus metrics (internal/promtext), on a registry of its own:
+// several servers may run in one process. Requests are counted by track, where every request
 // ends; deliveries by the deliveries; reloads by whoever reloads (Server.ObserveReload).
 type metrics struct {
-	registry    *prometheus.Registry
-	requests    *prometheus.CounterVec
-	durations   *prometheus.HistogramVec
-	faults      *prometheus.CounterVec
-	deliveries  map[[2]string]prometheus.Counter // by kind and outcome
-	storeErrors prometheus.Counter
-	reloads     *prometheus.CounterVec
+	registry    *promtext.Registry
+	requests    *promtext.CounterVec
+	durations   *promtext.HistogramVec
+	faults      *promtext.CounterVec
+	deliveries  map[[2]string]*promtext.Counter // by kind and outcome
+	storeErrors *promtext.Counter
+	reloads     *promtext.CounterVec
 
 	// Shared by every server (metricLabels), never changed.
 	operations       map[string]bool // openapi.yaml's operationIds
@@ -75,8 +75,10 @@ type metrics struct {
 	codes            map[string]bool // the code label's values but other
 
 	// children holds the counter and histogram of each (operation, region, code) seen, so a
-	// request does not hash its labels into the vectors. Its keys are bounded labels.
-	children sync.Map // requestLabels → *requestChildren
+	// request does not hash its labels into the vectors: a map replaced whole (copy on write)
+	// when a new one is seen, read without a lock or an allocation. Its keys are bounded labels.
+	children   atomic.Pointer[map[requestLabels]*requestChildren]
+	childrenMu sync.Mutex // held to add one
 
 	rulesMu sync.Mutex
 	rules   map[string]bool // the rule names counted under their own name
@@ -85,8 +87,8 @@ type metrics struct {
 type requestLabels struct{ operation, region, code string }
 
 type requestChildren struct {
-	requests prometheus.Counter
-	duration prometheus.Observer
+	requests *promtext.Counter
+	duration *promtext.Histogram
 }
 
 // metricLabels are the bounded values of the metrics' labels, derived from openapi.yaml and
@@ -130,39 +132,32 @@ func newMetricLabels(doc *openapi3.T, regions *idvmock.Regions) *metricLabels {
 // labels; j is the journal whose size is reported.
 func newMetrics(labels *metricLabels, j *journal, version string) *metrics {
 	m := &metrics{
-		registry: prometheus.NewRegistry(),
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "idvmock_requests_total",
-			Help: "Requests the mock answered, by operationId (unknown: no operation of openapi.yaml), region and code (the envelope's code; for a fault that sends none, gateway_5xx, hang, reset or empty; gone: the client left during a latency fault; the HTTP status or ok for admin and H5 answers without one).",
-		}, []string{"operation", "region", "code"}),
-		durations: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "idvmock_request_duration_seconds",
-			Help:    "How long the mock took to answer a request, latency faults included, by operationId.",
-			Buckets: durationBuckets,
-		}, []string{"operation"}),
-		faults: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "idvmock_faults_total",
-			Help: fmt.Sprintf("Faults that fired, on requests and on deliveries, by the rule that drew them (other past %d distinct rules) and fault type.", maxFaultRules),
-		}, []string{"rule", "fault"}),
-		storeErrors: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "idvmock_store_errors_total",
-			Help: "Requests answered HTTP 503 because the state store did not answer.",
-		}),
-		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "idvmock_reloads_total",
-			Help: "Reloads of the scenario files (--watch), by result: applied, or refused (the previous set keeps answering).",
-		}, []string{"result"}),
+		registry: promtext.NewRegistry(),
+		requests: promtext.NewCounterVec("idvmock_requests_total",
+			"Requests the mock answered, by operationId (unknown: no operation of openapi.yaml), region and code (the envelope's code; for a fault that sends none, gateway_5xx, hang, reset or empty; gone: the client left during a latency fault; the HTTP status or ok for admin and H5 answers without one).",
+			"operation", "region", "code"),
+		durations: promtext.NewHistogramVec("idvmock_request_duration_seconds",
+			"How long the mock took to answer a request, latency faults included, by operationId.",
+			durationBuckets, "operation"),
+		faults: promtext.NewCounterVec("idvmock_faults_total",
+			fmt.Sprintf("Faults that fired, on requests and on deliveries, by the rule that drew them (other past %d distinct rules) and fault type.", maxFaultRules),
+			"rule", "fault"),
+		storeErrors: promtext.NewCounter("idvmock_store_errors_total",
+			"Requests answered HTTP 503 because the state store did not answer."),
+		reloads: promtext.NewCounterVec("idvmock_reloads_total",
+			"Reloads of the scenario files (--watch), by result: applied, or refused (the previous set keeps answering).",
+			"result"),
 		operations: labels.operations, vendorOperations: labels.vendorOperations,
 		regions: labels.regions,
 		codes:   labels.codes,
 		rules:   map[string]bool{},
 	}
 
-	deliveries := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "idvmock_deliveries_total",
-		Help: "Callbacks and webhooks: attempts sent (taken by the receiver) and failed, deliveries given up after their last attempt, dropped past --callback-max-pending, and not sent (INCOMPLETE, or the mock shutting down).",
-	}, []string{"kind", "outcome"})
-	m.deliveries = map[[2]string]prometheus.Counter{}
+	m.children.Store(&map[requestLabels]*requestChildren{})
+	deliveries := promtext.NewCounterVec("idvmock_deliveries_total",
+		"Callbacks and webhooks: attempts sent (taken by the receiver) and failed, deliveries given up after their last attempt, dropped past --callback-max-pending, and not sent (INCOMPLETE, or the mock shutting down).",
+		"kind", "outcome")
+	m.deliveries = map[[2]string]*promtext.Counter{}
 	for _, kind := range []string{kindCallback, kindWebhook} {
 		for _, outcome := range []string{deliverySent, deliveryFailed, deliveryGivenUp, deliveryDropped, deliveryNotSent} {
 			m.deliveries[[2]string{kind, outcome}] = deliveries.WithLabelValues(kind, outcome)
@@ -171,20 +166,15 @@ func newMetrics(labels *metricLabels, j *journal, version string) *metrics {
 	m.reloads.WithLabelValues("applied")
 	m.reloads.WithLabelValues("refused")
 
-	journalEntries := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "idvmock_journal_entries",
-		Help: "Entries the request journal holds now (the shared journal's with --store redis; -1 while it does not answer).",
-	}, func() float64 { return float64(j.size()) })
-	journalCapacity := prometheus.NewGauge(prometheus.GaugeOpts{
-		Name: "idvmock_journal_capacity",
-		Help: "Entries the request journal keeps at most (--journal-size); past it the oldest go first.",
-	})
-	journalCapacity.Set(float64(len(j.entries)))
-	buildInfo := prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "idvmock_build_info",
-		Help: "1, labelled with the version of idvmock serving.",
-	}, []string{"version"})
-	buildInfo.WithLabelValues(version).Set(1)
+	journalEntries := promtext.NewGaugeFunc("idvmock_journal_entries",
+		"Entries the request journal holds now (the shared journal's with --store redis; -1 while it does not answer).",
+		func() float64 { return float64(j.size()) })
+	capacity := float64(len(j.entries))
+	journalCapacity := promtext.NewGaugeFunc("idvmock_journal_capacity",
+		"Entries the request journal keeps at most (--journal-size); past it the oldest go first.",
+		func() float64 { return capacity })
+	buildInfo := promtext.NewGaugeFunc("idvmock_build_info", "1, labelled with the version of idvmock serving.",
+		func() float64 { return 1 }, promtext.Label{Name: "version", Value: version})
 
 	goCollector, processCollector := runtimeCollectors()
 	m.registry.MustRegister(m.requests, m.durations, m.faults, deliveries, m.storeErrors, m.reloads,
@@ -192,11 +182,11 @@ func newMetrics(labels *metricLabels, j *journal, version string) *metrics {
 	return m
 }
 
-// runtimeCollectors are the Go runtime's and the process's collectors, made once per process
-// and registered with every server's registry: they read the process, not a server, and
-// collect safely from several registries at once.
-var runtimeCollectors = sync.OnceValues(func() (prometheus.Collector, prometheus.Collector) {
-	return collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})
+// runtimeCollectors are the Go runtime's and the process's collectors (go_*, process_*), made
+// once per process and registered with every server's registry: they read the process, not a
+// server, and collect safely from several registries at once.
+var runtimeCollectors = sync.OnceValues(func() (promtext.Collector, promtext.Collector) {
+	return promtext.NewGoCollector(), promtext.NewProcessCollector()
 })
 
 // gatewayCode is the code label of a gateway fault of status.
@@ -218,14 +208,23 @@ func (m *metrics) request(x *exchange, status int, took time.Duration, failed er
 
 // childrenOf is the counter and histogram of l, made on its first request.
 func (m *metrics) childrenOf(l requestLabels) *requestChildren {
-	if c, ok := m.children.Load(l); ok {
-		return c.(*requestChildren)
+	if c := (*m.children.Load())[l]; c != nil {
+		return c
 	}
-	c, _ := m.children.LoadOrStore(l, &requestChildren{
+	m.childrenMu.Lock()
+	defer m.childrenMu.Unlock()
+	old := *m.children.Load()
+	if c := old[l]; c != nil {
+		return c
+	}
+	c := &requestChildren{
 		requests: m.requests.WithLabelValues(l.operation, l.region, l.code),
 		duration: m.durations.WithLabelValues(l.operation),
-	})
-	return c.(*requestChildren)
+	}
+	next := maps.Clone(old)
+	next[l] = c
+	m.children.Store(&next)
+	return c
 }
 
 func (m *metrics) operationLabel(op string) string {
@@ -310,16 +309,9 @@ func (s *Server) ObserveReload(err error) {
 // adminMetrics answers the metrics in Prometheus' text format. A collector that fails does
 // not hide the others: what was gathered is answered, and the failure logged.
 func (s *Server) adminMetrics(c echo.Context) error {
-	families, err := s.metrics.registry.Gather()
-	if err != nil {
-		s.log.Warn("some metrics could not be gathered; answering the others", slog.Any("error", err))
-	}
 	var buf bytes.Buffer
-	enc := expfmt.NewEncoder(&buf, expfmt.FmtText)
-	for _, f := range families {
-		if err := enc.Encode(f); err != nil {
-			return err
-		}
+	if err := s.metrics.registry.WriteText(&buf); err != nil {
+		s.log.Warn("some metrics could not be gathered; answering the others", slog.Any("error", err))
 	}
 	return c.Blob(http.StatusOK, metricsContentType, buf.Bytes())
 }

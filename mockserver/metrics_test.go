@@ -41,10 +41,16 @@ func scrape(t *testing.T, s *Server, sc *specChecker, token string) families {
 	if ct := rec.Header().Get("Content-Type"); ct != "text/plain; version=0.0.4; charset=utf-8" {
 		t.Errorf("Content-Type %q, want Prometheus' text format 0.0.4", ct)
 	}
+	return parseMetrics(t, rec.Body.Bytes())
+}
+
+// parseMetrics parses a scrape with Prometheus' own text parser.
+func parseMetrics(t *testing.T, text []byte) families {
+	t.Helper()
 	parser := expfmt.NewTextParser(model.LegacyValidation)
-	fams, err := parser.TextToMetricFamilies(bytes.NewReader(rec.Body.Bytes()))
+	fams, err := parser.TextToMetricFamilies(bytes.NewReader(text))
 	if err != nil {
-		t.Fatalf("the metrics do not parse: %v\n%s", err, rec.Body)
+		t.Fatalf("the metrics do not parse: %v\n%s", err, text)
 	}
 	return fams
 }
@@ -53,15 +59,11 @@ func scrape(t *testing.T, s *Server, sc *specChecker, token string) families {
 // waiting on what background work counts.
 func gathered(t *testing.T, s *Server) families {
 	t.Helper()
-	list, err := s.metrics.registry.Gather()
-	if err != nil {
+	var buf bytes.Buffer
+	if err := s.metrics.registry.WriteText(&buf); err != nil {
 		t.Fatal(err)
 	}
-	fams := families{}
-	for _, f := range list {
-		fams[f.GetName()] = f
-	}
-	return fams
+	return parseMetrics(t, buf.Bytes())
 }
 
 // value is the value of the series of name with exactly labels: a counter's or a gauge's, a
@@ -379,4 +381,18 @@ func TestMetricsCountDeliveryOutcomes(t *testing.T) {
 		m.is(t, 1, "idvmock_deliveries_total", "kind", "webhook", "outcome", "not_sent")
 		m.is(t, 1, "idvmock_faults_total", "rule", "twice", "fault", "duplicate_delivery")
 	})
+}
+
+// Counting a request whose labels were seen before allocates nothing: its counter and
+// histogram are looked up without boxing or hashing into the vectors.
+func TestMetricsCountARequestWithoutAllocating(t *testing.T) {
+	s := newTestServer(t, Config{})
+	x := &exchange{Operation: idvmock.OpGetLatest, Code: idvmock.CodeSuccess}
+	s.metrics.request(x, 200, time.Millisecond, nil)
+	if n := testing.AllocsPerRun(100, func() { s.metrics.request(x, 200, time.Millisecond, nil) }); n != 0 {
+		t.Errorf("%g allocations per request counted, want 0", n)
+	}
+	if v, _ := gathered(t, s).value("idvmock_requests_total", "operation", idvmock.OpGetLatest, "region", "other", "code", "SUCCESS"); v != 102 {
+		t.Errorf("counted %g, want 102", v)
+	}
 }

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
-	dto "github.com/prometheus/client_model/go"
 )
 
 // The dashboard's traffic chart: the vendor requests answered in each step of the last
@@ -105,43 +104,28 @@ func (t *traffic) series(totals map[trafficKey]float64) []trafficSeries {
 // paths), summed by region and code.
 func (m *metrics) trafficTotals() map[trafficKey]float64 {
 	totals := map[trafficKey]float64{}
-	m.children.Range(func(k, v any) bool {
-		l := k.(requestLabels)
-		if !m.vendorOperations[l.operation] && l.operation != labelUnknownOperation {
-			return true
+	for l, c := range *m.children.Load() {
+		if m.vendorOperations[l.operation] || l.operation == labelUnknownOperation {
+			totals[trafficKey{l.region, l.code}] += c.requests.Value()
 		}
-		var out dto.Metric
-		if v.(*requestChildren).requests.Write(&out) == nil {
-			totals[trafficKey{l.region, l.code}] += out.GetCounter().GetValue()
-		}
-		return true
-	})
+	}
 	return totals
 }
 
 // faultsFired reads idvmock_faults_total: the faults fired, by rule and kind.
 func (m *metrics) faultsFired() []faultFired {
 	out := []faultFired{}
-	families, err := m.registry.Gather()
-	if err != nil {
-		return out
-	}
-	for _, f := range families {
-		if f.GetName() != "idvmock_faults_total" {
-			continue
-		}
-		for _, metric := range f.GetMetric() {
-			ff := faultFired{Count: uint64(metric.GetCounter().GetValue())}
-			for _, l := range metric.GetLabel() {
-				switch l.GetName() {
-				case "rule":
-					ff.Rule = l.GetValue()
-				case "fault":
-					ff.Kind = l.GetValue()
-				}
+	for _, series := range m.faults.Series() { // sorted by fault, then rule
+		ff := faultFired{Count: uint64(series.Value)}
+		for _, l := range series.Labels {
+			switch l.Name {
+			case "rule":
+				ff.Rule = l.Value
+			case "fault":
+				ff.Kind = l.Value
 			}
-			out = append(out, ff)
 		}
+		out = append(out, ff)
 	}
 	return out
 }
