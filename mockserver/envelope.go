@@ -147,8 +147,8 @@ var jsonContentType = []string{echo.MIMEApplicationJSON}
 // sendJSON writes body, a JSON document the caller made for this answer alone and never
 // changes after: the journal keeps it without a copy.
 func sendJSON(c echo.Context, status int, body []byte) error {
-	if t, ok := c.(*tracked); ok {
-		t.x.answer.own = body
+	if t, ok := c.(*tracked); ok && !t.x.answer.whole && t.x.answer.kept.Len() == 0 {
+		t.x.answer.own = body // only the first answer: anything after it is copied
 	}
 	c.Response().Header()[echo.HeaderContentType] = jsonContentType
 	return c.Blob(status, echo.MIMEApplicationJSON, body)

@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
+	"github.com/labstack/echo/v4"
 
 	"github.com/idvmock/idvmock"
 )
@@ -172,5 +174,25 @@ func TestCheckSecurityAgreesWithKinOpenAPI(t *testing.T) {
 		if checked < 30 {
 			t.Fatalf("only %d requests checked", checked)
 		}
+	}
+}
+
+// Two JSON answers written one after the other (none does so today) are journaled as the
+// client got them: the first is kept without a copy, the second is copied after it.
+func TestJournalKeepsTwoWholeAnswers(t *testing.T) {
+	rec := httptest.NewRecorder()
+	e := echo.New()
+	c := &tracked{Context: e.NewContext(httptest.NewRequest(http.MethodGet, "/", nil), rec)}
+	c.x.answer.ResponseWriter = c.Response().Writer
+	c.Response().Writer = &c.x.answer
+	first, second := []byte(`{"first":1}`), []byte(`{"second":2}`)
+	if err := sendJSON(c, http.StatusOK, first); err != nil {
+		t.Fatal(err)
+	}
+	if err := sendJSON(c, http.StatusOK, second); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := c.x.answer.answer(), rec.Body.String(); got != want {
+		t.Fatalf("journal keeps %q, the client got %q", got, want)
 	}
 }
