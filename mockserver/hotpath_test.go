@@ -2,6 +2,7 @@ package mockserver
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -194,5 +195,29 @@ func TestJournalKeepsTwoWholeAnswers(t *testing.T) {
 	}
 	if got, want := c.x.answer.answer(), rec.Body.String(); got != want {
 		t.Fatalf("journal keeps %q, the client got %q", got, want)
+	}
+}
+
+// A journal entry's headers read and write as a JSON object, as when they were a map: the
+// shared journal, the admin API and the dashboard see no difference.
+func TestHeadersAreAnObjectInJSON(t *testing.T) {
+	h := journalHeaders(http.Header{"X-Trace": {"a", "b"}, "Accept": {"*/*"}, "X-Access-Token": {"tok-0123456789-abcdef"}})
+	raw, err := json.Marshal(Entry{RequestHeaders: h})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `"requestHeaders":{"Accept":"*/*","X-Access-Token":"tok-****(21 chars)","X-Trace":"a, b"}`
+	if !strings.Contains(string(raw), want) {
+		t.Fatalf("%s\nwant %s", raw, want)
+	}
+	var back Entry
+	if err := json.Unmarshal(raw, &back); err != nil {
+		t.Fatal(err)
+	}
+	if back.RequestHeaders.Get("X-Trace") != "a, b" || len(back.RequestHeaders) != 3 || back.RequestHeaders[0].Name != "Accept" {
+		t.Errorf("read back as %v", back.RequestHeaders)
+	}
+	if raw, _ := json.Marshal(Entry{}); strings.Contains(string(raw), "requestHeaders") {
+		t.Errorf("an entry without headers: %s", raw)
 	}
 }

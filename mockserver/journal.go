@@ -2,6 +2,7 @@ package mockserver
 
 import (
 	"context"
+	"encoding/json"
 	"slices"
 	"strings"
 	"sync"
@@ -43,12 +44,53 @@ type Entry struct {
 	Note          string            `json:"note,omitempty"`    // deliveries: what a delivery fault did
 	// Requests: what was sent and answered, for the dashboard. Headers are clipped and their
 	// secrets masked; bodies are clipped to maxEntryBody, the token API's secrets masked.
-	RequestHeaders map[string]string `json:"requestHeaders,omitempty"`
-	RequestBody    string            `json:"requestBody,omitempty"`
-	ResponseBody   string            `json:"responseBody,omitempty"`
+	RequestHeaders Headers `json:"requestHeaders,omitempty"`
+	RequestBody    string  `json:"requestBody,omitempty"`
+	ResponseBody   string  `json:"responseBody,omitempty"`
 	// latest is a Get Latest SUCCESS kept as the engine's result: ResponseBody is made from
 	// it when the entry is read (withBody).
 	latest latestAnswer
+}
+
+// Headers are a request's headers as the journal keeps them: name and value pairs, one
+// allocation per request where a map would take several. In JSON they are an object, names
+// in order, as encoding/json writes a map.
+type Headers []Header
+
+// Header is one of Headers.
+type Header struct{ Name, Value string }
+
+// Get is the value of the header named name, as kept ("" when it is not).
+func (h Headers) Get(name string) string {
+	for _, f := range h {
+		if f.Name == name {
+			return f.Value
+		}
+	}
+	return ""
+}
+
+// MarshalJSON writes h as an object.
+func (h Headers) MarshalJSON() ([]byte, error) {
+	m := make(map[string]string, len(h))
+	for _, f := range h {
+		m[f.Name] = f.Value
+	}
+	return json.Marshal(m)
+}
+
+// UnmarshalJSON reads an object, names in order.
+func (h *Headers) UnmarshalJSON(b []byte) error {
+	var m map[string]string
+	if err := json.Unmarshal(b, &m); err != nil {
+		return err
+	}
+	*h = (*h)[:0]
+	for name, value := range m {
+		*h = append(*h, Header{name, value})
+	}
+	slices.SortFunc(*h, func(a, b Header) int { return strings.Compare(a.Name, b.Name) })
+	return nil
 }
 
 // withBody is e with its ResponseBody, made from latest when it is kept that way.

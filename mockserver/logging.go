@@ -246,11 +246,11 @@ func containsFold(s, word string) bool {
 
 // journalHeaders is what the journal keeps of a request's headers: at most maxEntryHeaders
 // of them, each value clipped and the secrets masked.
-func journalHeaders(h http.Header) map[string]string {
+func journalHeaders(h http.Header) Headers {
 	if len(h) == 0 {
 		return nil
 	}
-	out := make(map[string]string, min(len(h), maxEntryHeaders))
+	out := make(Headers, 0, min(len(h), maxEntryHeaders))
 	for name, values := range h {
 		if len(out) == maxEntryHeaders {
 			break
@@ -259,7 +259,7 @@ func journalHeaders(h http.Header) map[string]string {
 		if secretHeader(name) {
 			v = mask(v)
 		}
-		out[clipTo(name, maxEntryField)] = clipTo(v, maxEntryField)
+		out = append(out, Header{clipTo(name, maxEntryField), clipTo(v, maxEntryField)})
 	}
 	return out
 }

@@ -107,6 +107,7 @@ const DefaultJournalSize = 1000
 type Server struct {
 	cfg              Config
 	echo             *echo.Echo
+	chain            echo.HandlerFunc // every request's: track, recoverPanics, dispatch
 	router           routers.Router
 	routesMu         sync.RWMutex
 	routes           map[routeKey]routeHit // findRoute's cache
@@ -274,9 +275,10 @@ func (s *Server) newEcho() *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
-	// Everything runs before echo's router, which is never asked: openapi.yaml's router
-	// decides the operation (dispatch), whatever the method, known to echo or not.
-	e.Pre(s.track, s.recoverPanics, func(echo.HandlerFunc) echo.HandlerFunc { return s.dispatch })
+	// echo's router is never asked: openapi.yaml's router decides the operation (dispatch),
+	// whatever the method, known to echo or not. The chain is made once (echo's ServeHTTP
+	// would apply its middleware to every request, a closure each).
+	s.chain = s.track(s.recoverPanics(s.dispatch))
 	return e
 }
 
@@ -297,8 +299,16 @@ func (s *Server) Close() {
 	}
 }
 
-// ServeHTTP answers one request.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.ServeHTTP(w, r) }
+// ServeHTTP answers one request: track, recoverPanics and dispatch, on one of echo's
+// pooled contexts.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	c := s.echo.AcquireContext()
+	c.Reset(r, w)
+	if err := s.chain(c); err != nil {
+		s.handleError(err, c)
+	}
+	s.echo.ReleaseContext(c)
+}
 
 // handleError renders any error that reaches echo as the vendor's envelope, never echo's
 // default body. Validation has answered bad input already, so what arrives here is an
