@@ -24,7 +24,9 @@ func startServeLogged(t *testing.T, args ...string) (string, *lockedBuffer, func
 	cmd := &serveCmd{stdout: io.Discard, stderr: log, onListen: func(a net.Addr) { ready <- a.String() }}
 	// A free port unless args name one: a server started right after another on a fixed port
 	// would get requests on the keep-alive connections the client kept to the one before.
-	go func() { done <- cmd.Run(ctx, append([]string{"--log-format", "json", "--addr", "127.0.0.1:0"}, args...)) }()
+	go func() {
+		done <- cmd.Run(ctx, append([]string{"--log-format", "json", "--addr", "127.0.0.1:0"}, args...))
+	}()
 	var addr string
 	select {
 	case addr = <-ready:
