@@ -58,7 +58,7 @@ func BenchmarkLatestRefused(b *testing.B) {
 
 // The direct envelope writer escapes strings exactly as encoding/json does.
 func TestAppendJSONStringMatchesEncodingJSON(t *testing.T) {
-	for _, s := range []string{"", "OK", `quote " and \ backslash`, "tab\tnew\nline\rcr", "\x00\x1f ctl", "line\u2028sep\u2029",
+	for _, s := range []string{"", "OK", `quote " and \ backslash`, "tab\tnew\nline\rcr", "\x00\x1f ctl", "backspace\b formfeed\f \x7f", "line\u2028sep\u2029",
 		"日本語 ünï", "bad \xff utf8", "literal \uFFFD replacement", "<&>"} {
 		want, err := marshal(s)
 		if err != nil {

@@ -118,6 +118,10 @@ func appendJSONString(b []byte, s string) []byte {
 			b = append(b, '\\', 'r')
 		case r == '\t':
 			b = append(b, '\\', 't')
+		case r == '\b': // encoding/json's short escapes since Go 1.22
+			b = append(b, '\\', 'b')
+		case r == '\f':
+			b = append(b, '\\', 'f')
 		case r < 0x20 || r == 0x2028 || r == 0x2029:
 			b = append(b, '\\', 'u', hexDigits[r>>12&0xf], hexDigits[r>>8&0xf], hexDigits[r>>4&0xf], hexDigits[r&0xf])
 		case r == utf8.RuneError && !strings.HasPrefix(s[i:], "\uFFFD"):
