@@ -2,8 +2,6 @@ package contract
 
 import (
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"slices"
 	"testing"
 
@@ -102,25 +100,13 @@ func deepCopy(v any) any {
 // fixtures' bodies and their variants.
 func TestMatchersAgreeWithKinOpenAPI(t *testing.T) {
 	c := newChecker(t)
-	files, _ := filepath.Glob("testdata/*/*.json")
-	vendor, _ := filepath.Glob("../testdata/vendor/*.json")
 	var bodies []any
 	seen := map[string]bool{}
-	for _, f := range append(files, vendor...) {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		recs, err := ReadExchanges(f, data)
-		if err != nil {
-			continue // not an exchange file
-		}
-		for _, r := range recs {
-			if env, err := decodeObject(r.Body); err == nil {
-				if b, _ := json.Marshal(env); !seen[string(b)] {
-					seen[string(b)] = true
-					bodies = append(bodies, env)
-				}
+	for _, r := range fixtureExchanges(t) {
+		if env, err := decodeObject(r.Body); err == nil {
+			if b, _ := json.Marshal(env); !seen[string(b)] {
+				seen[string(b)] = true
+				bodies = append(bodies, env)
 			}
 		}
 	}

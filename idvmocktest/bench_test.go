@@ -21,10 +21,9 @@ func (t *loopTB) runCleanups() {
 	t.cleanups = t.cleanups[:0]
 }
 
-// BenchmarkNew times New after the first mock of the process (the warm-up below): what each
-// further test that calls New pays. The Close at the end of each iteration is not timed.
-// scripts/bench.sh reports the first of a process separately (bench/newtime).
-func BenchmarkNew(b *testing.B) {
+// warmUp starts and closes the first mock of the process, so that what follows is timed after it.
+func warmUp(b *testing.B) {
+	b.Helper()
 	warm, err := Start()
 	if err != nil {
 		b.Fatal(err)
@@ -32,6 +31,13 @@ func BenchmarkNew(b *testing.B) {
 	if err := warm.Close(); err != nil {
 		b.Fatal(err)
 	}
+}
+
+// BenchmarkNew times New after the first mock of the process (the warm-up below): what each
+// further test that calls New pays. The Close at the end of each iteration is not timed.
+// scripts/bench.sh reports the first of a process separately (bench/newtime).
+func BenchmarkNew(b *testing.B) {
+	warmUp(b)
 	tb := &loopTB{TB: b}
 	b.ReportAllocs()
 	for b.Loop() {
@@ -45,13 +51,7 @@ func BenchmarkNew(b *testing.B) {
 // BenchmarkNewFirstAnswer times New and the first answer on user_active through srv.Client,
 // after a warm-up mock: from a test's New to the first call it makes. Close is not timed.
 func BenchmarkNewFirstAnswer(b *testing.B) {
-	warm, err := Start()
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := warm.Close(); err != nil {
-		b.Fatal(err)
-	}
+	warmUp(b)
 	tb := &loopTB{TB: b}
 	for b.Loop() {
 		srv := New(tb)
