@@ -51,8 +51,8 @@ func (c *proxyCmd) Run(ctx context.Context, args []string) error {
 	if _, err := contract.ParseUpstream(*upstream); err != nil { // before --record creates its folder
 		return proxyError(err)
 	}
-	logger, closeLog := newLogger(logFormat.value, c.stderr)
-	defer closeLog()
+	logger, lw := newLogger(logFormat.value, c.stderr)
+	defer lw.Close()
 	opts := contract.ProxyOptions{Upstream: *upstream, Logger: logger}
 	if *record != "" {
 		rec, err := newRecorder(*record, *upstream)

@@ -32,8 +32,8 @@ func (c *serveCmd) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	go mockserver.Prepare() // the spec, its router: meanwhile the scenario files load
-	logger, closeLog := newLogger(s.logFormat.value, c.stderr)
-	defer closeLog()
+	logger, lw := newLogger(s.logFormat.value, c.stderr)
+	defer lw.Close()
 	eng, builtin, err := loadEngine(s.serveFlags, logger)
 	if err != nil {
 		return err
@@ -64,7 +64,7 @@ func (c *serveCmd) Run(ctx context.Context, args []string) error {
 	if watcher != nil {
 		go watcher.Run(ctx, files.WatchOptions{Interval: *s.watchInterval, Settle: *s.watchSettle})
 	}
-	c.announce(s, eng, adminToken, plain, secure, logger)
+	c.announce(s, eng, adminToken, plain, secure, logger, lw)
 	serving := listeners
 	listeners = nil // Serve closes them
 	return srv.Serve(ctx, serving[0], serving[1:]...)
@@ -99,7 +99,7 @@ func newServer(s *serveSettings, adminToken string, eng *engine.Engine, builtin 
 
 // announce logs what serve serves and where, then tells whoever waits for the listeners
 // (tests) their addresses.
-func (c *serveCmd) announce(s *serveSettings, eng *engine.Engine, adminToken string, plain, secure net.Listener, logger *slog.Logger) {
+func (c *serveCmd) announce(s *serveSettings, eng *engine.Engine, adminToken string, plain, secure net.Listener, logger *slog.Logger, lw *logwriter.Writer) {
 	f := s.serveFlags
 	set := eng.Set()
 	logger.Info("idvmock serving", slog.String("addr", addrOf(plain)), slog.String("tlsAddr", addrOf(secure)), slog.String("auth", f.auth.value),
@@ -115,6 +115,7 @@ func (c *serveCmd) announce(s *serveSettings, eng *engine.Engine, adminToken str
 			logger.Warn("the webhook URL is http://: accepted for a local receiver, but the vendor delivers to HTTPS endpoints only (TLS 1.2+)")
 		}
 	}
+	lw.Flush() // the lines of the start are out before anyone is told the mock listens
 	if c.onListen != nil && plain != nil {
 		c.onListen(plain.Addr())
 	}
@@ -258,13 +259,12 @@ func loadCA(dir string) (*mockserver.CA, bool, error) {
 	return mockserver.LoadOrCreateCA(dir)
 }
 
-func newLogger(format string, w io.Writer) (*slog.Logger, func()) {
+func newLogger(format string, w io.Writer) (*slog.Logger, *logwriter.Writer) {
 	// A goroutine writes the lines: a request does not wait for a write system call, and
-	// under load many lines go out in one. closeLog writes what is left.
+	// under load many lines go out in one. Close writes what is left.
 	lw := logwriter.New(w)
-	closeLog := func() { _ = lw.Close() }
 	if format == "json" {
-		return slog.New(logline.NewJSONHandler(lw, nil)), closeLog
+		return slog.New(logline.NewJSONHandler(lw, nil)), lw
 	}
-	return slog.New(slog.NewTextHandler(lw, nil)), closeLog
+	return slog.New(slog.NewTextHandler(lw, nil)), lw
 }

@@ -29,7 +29,9 @@ type Writer struct {
 	backlog []byte     // written to out by the goroutine, in order
 	spare   []byte     // the previous batch's buffer, for reuse
 	closed  bool
-	err     error // the last error out returned, reported by the next Write
+	err     error  // the last error out returned, reported by the next Write
+	queued  uint64 // bytes given to Write so far
+	written uint64 // bytes the goroutine has handed to out so far
 
 	wake chan struct{} // a Write tells the goroutine there is a backlog
 	done chan struct{} // closed by Close
@@ -56,6 +58,7 @@ func (w *Writer) Write(p []byte) (int, error) {
 		return w.writeThrough(p)
 	}
 	w.backlog = append(w.backlog, p...)
+	w.queued += uint64(len(p))
 	err := w.err
 	w.err = nil
 	w.mu.Unlock()
@@ -109,6 +112,8 @@ func (w *Writer) flush() {
 		_, err = w.out.Write(batch)
 	}
 	w.mu.Lock()
+	w.written += uint64(len(batch))
+	w.drained.Broadcast()
 	if err != nil {
 		w.err = err
 	}
@@ -116,6 +121,22 @@ func (w *Writer) flush() {
 		w.spare = batch[:0]
 	}
 	w.mu.Unlock()
+}
+
+// Flush returns once everything written before it has been handed to the underlying
+// writer: serve calls it before it says it is listening, so that the lines of its start
+// (the admin token it generated) are out before the first request is answered.
+func (w *Writer) Flush() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	target := w.queued
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+	for !w.closed && w.written < target {
+		w.drained.Wait()
+	}
 }
 
 // Close writes what is waiting and stops the goroutine; later writes go straight to the

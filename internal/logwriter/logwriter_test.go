@@ -157,3 +157,22 @@ func TestWriteAfterClose(t *testing.T) {
 		t.Fatalf("got %q", got)
 	}
 }
+
+// Flush returns only once every line written before it is out, however slow the output.
+func TestFlushWaitsForEveryLine(t *testing.T) {
+	out := &gate{open: make(chan struct{})}
+	w := New(out)
+	defer w.Close()
+	for i := range 50 {
+		fmt.Fprintf(w, "line %d\n", i)
+	}
+	go func() {
+		time.Sleep(50 * time.Millisecond)
+		close(out.open)
+	}()
+	w.Flush()
+	if got := strings.Count(out.String(), "\n"); got != 50 {
+		t.Fatalf("after Flush, %d of 50 lines are out", got)
+	}
+	w.Flush() // nothing waiting: returns at once
+}
