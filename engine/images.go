@@ -7,6 +7,7 @@ import (
 	"image/color"
 	imgdraw "image/draw"
 	"image/jpeg"
+	"sync"
 
 	"github.com/brianvoe/gofakeit/v6"
 
@@ -47,20 +48,24 @@ type SessionImages struct {
 // session's fake data is drawn for, and on nothing else.
 func sessionImages(seed int64, userID, signatureID string, index int) (SessionImages, error) {
 	f := faker(seed, userID, "image "+signatureID, index)
+	defer release(f)
 	p := newPortrait(f)
 	card := newCardStyle(f)
 	var out SessionImages
 	var err error
 	for _, img := range []struct {
-		dst *[]byte
-		rgb *image.RGBA
-	}{
-		{&out.Face, p.frame(frameNormal)},
-		{&out.FaceFar, p.frame(frameFar)},
-		{&out.FaceNear, p.frame(frameNear)},
-		{&out.DocFront, card.draw(p)},
+		dst  *[]byte
+		draw func() *image.RGBA
+	}{ // drawn one after the other, so the three frames take turns on one canvas
+		{&out.Face, func() *image.RGBA { return p.frame(frameNormal) }},
+		{&out.FaceFar, func() *image.RGBA { return p.frame(frameFar) }},
+		{&out.FaceNear, func() *image.RGBA { return p.frame(frameNear) }},
+		{&out.DocFront, func() *image.RGBA { return card.draw(p) }},
 	} {
-		if *img.dst, err = encodeJPEG(img.rgb); err != nil {
+		rgb := img.draw()
+		*img.dst, err = encodeJPEG(rgb)
+		releaseCanvas(rgb)
+		if err != nil {
 			return SessionImages{}, err
 		}
 	}
@@ -68,12 +73,40 @@ func sessionImages(seed int64, userID, signatureID string, index int) (SessionIm
 }
 
 func encodeJPEG(img image.Image) ([]byte, error) {
-	var buf bytes.Buffer
+	var buf jpegBuffer
 	buf.Grow(4 << 10)
 	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: jpegQuality}); err != nil {
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// jpegBuffer is a bytes.Buffer the JPEG encoder writes to directly: with a Flush it does not
+// put a 4 KiB bufio.Writer of its own in front.
+type jpegBuffer struct{ bytes.Buffer }
+
+func (*jpegBuffer) Flush() error { return nil }
+
+// canvases keeps the images drawn for the last sessions, by size, for the next ones: each
+// is encoded, then given back (release) and cleared before it is drawn on again.
+var canvases sync.Map // image.Point → *sync.Pool of *image.RGBA
+
+// canvas is a blank (all zero) image of that size.
+func canvas(width, height int) *image.RGBA {
+	size := image.Pt(width, height)
+	if pool, ok := canvases.Load(size); ok {
+		if img, ok := pool.(*sync.Pool).Get().(*image.RGBA); ok {
+			clear(img.Pix)
+			return img
+		}
+	}
+	return image.NewRGBA(image.Rectangle{Max: size})
+}
+
+// releaseCanvas gives back an image from canvas once nothing reads it any more.
+func releaseCanvas(img *image.RGBA) {
+	pool, _ := canvases.LoadOrStore(img.Rect.Size(), &sync.Pool{})
+	pool.(*sync.Pool).Put(img)
 }
 
 // base64Image is an image as the BASE64 returnImageType sends it: standard encoding, padded.
@@ -149,7 +182,7 @@ func newPortrait(f *gofakeit.Faker) portrait {
 
 // frame is the face capture of p with the head taking share of the frame's height.
 func (p portrait) frame(share float64) *image.RGBA {
-	img := image.NewRGBA(image.Rect(0, 0, FaceImageWidth, FaceImageHeight))
+	img := canvas(FaceImageWidth, FaceImageHeight)
 	p.drawIn(img, img.Bounds(), share)
 	return img
 }
@@ -202,7 +235,7 @@ func newCardStyle(f *gofakeit.Faker) cardStyle {
 // coloured stripe across its top, the photo box on the left, text-like bars on the right and
 // a machine-readable-zone-like band at the bottom.
 func (c cardStyle) draw(p portrait) *image.RGBA {
-	img := image.NewRGBA(image.Rect(0, 0, CardImageWidth, CardImageHeight))
+	img := canvas(CardImageWidth, CardImageHeight)
 	fill(img, img.Bounds(), color.RGBA{200, 200, 200, 255})
 	card := image.Rect(3, 3, CardImageWidth-3, CardImageHeight-3)
 	roundedRect(img, card, 8, c.body)

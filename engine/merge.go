@@ -14,8 +14,12 @@ import (
 // overridden fields keeps the vendor's field order.
 type object struct {
 	keys   []string
-	values map[string]any // string, json.Number, bool, nil, []any or *object
+	values map[string]any // rawJSON, nil, []any or *object; and, set by merge, YAML-decoded scalars
 }
+
+// rawJSON is a decoded string, number or boolean kept as its JSON text and written back
+// unchanged: a result's 16 KB base64 images are neither unquoted nor quoted again.
+type rawJSON []byte
 
 func (o *object) set(key string, v any) {
 	if _, ok := o.values[key]; !ok {
@@ -24,60 +28,116 @@ func (o *object) set(key string, v any) {
 	o.values[key] = v
 }
 
-// decodeObject reads a JSON object keeping member order.
-func decodeObject(data []byte) (*object, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	v, err := decodeValue(dec)
-	if err != nil {
-		return nil, err
+// stringValue is the member key of o as a Go string, when it is a JSON string.
+func (o *object) stringValue(key string) (string, bool) {
+	raw, ok := o.values[key].(rawJSON)
+	if !ok || len(raw) == 0 || raw[0] != '"' {
+		return "", false
 	}
-	o, ok := v.(*object)
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return "", false
+	}
+	return s, true
+}
+
+// decodeObject reads a JSON object keeping member order. Its strings, numbers and booleans
+// stay JSON text (rawJSON) that shares data's bytes; null is nil.
+func decodeObject(data []byte) (*object, error) {
+	if !json.Valid(data) {
+		return nil, fmt.Errorf("not valid JSON")
+	}
+	d := jsonScan{data: data}
+	o, ok := d.value().(*object)
 	if !ok {
 		return nil, fmt.Errorf("not a JSON object")
 	}
 	return o, nil
 }
 
-func decodeValue(dec *json.Decoder) (any, error) {
-	tok, err := dec.Token()
-	if err != nil {
-		return nil, err
-	}
-	switch t := tok.(type) {
-	case json.Delim:
-		switch t {
-		case '{':
-			o := &object{values: map[string]any{}}
-			for dec.More() {
-				k, err := dec.Token()
-				if err != nil {
-					return nil, err
-				}
-				v, err := decodeValue(dec)
-				if err != nil {
-					return nil, err
-				}
-				o.set(k.(string), v)
-			}
-			_, err := dec.Token()
-			return o, err
-		case '[':
-			arr := []any{}
-			for dec.More() {
-				v, err := decodeValue(dec)
-				if err != nil {
-					return nil, err
-				}
-				arr = append(arr, v)
-			}
-			_, err := dec.Token()
-			return arr, err
+// jsonScan reads a document json.Valid has accepted, so it checks nothing itself.
+type jsonScan struct {
+	data []byte
+	i    int
+}
+
+func (d *jsonScan) space() {
+	for d.i < len(d.data) {
+		switch d.data[d.i] {
+		case ' ', '\t', '\n', '\r':
+			d.i++
+		default:
+			return
 		}
-		return nil, fmt.Errorf("unexpected %v", t)
-	default:
-		return t, nil
 	}
+}
+
+func (d *jsonScan) value() any {
+	d.space()
+	switch d.data[d.i] {
+	case '{':
+		d.i++
+		o := &object{values: map[string]any{}}
+		for d.space(); d.data[d.i] != '}'; d.space() {
+			key := d.key()
+			d.space()
+			d.i++ // ':'
+			o.set(key, d.value())
+			if d.space(); d.data[d.i] == ',' {
+				d.i++
+				d.space()
+			}
+		}
+		d.i++
+		return o
+	case '[':
+		d.i++
+		arr := []any{}
+		for d.space(); d.data[d.i] != ']'; d.space() {
+			arr = append(arr, d.value())
+			if d.space(); d.data[d.i] == ',' {
+				d.i++
+			}
+		}
+		d.i++
+		return arr
+	case '"':
+		return rawJSON(d.data[d.i:d.stringEnd()])
+	case 'n':
+		d.i += len("null")
+		return nil
+	}
+	start := d.i // a number, true or false
+	for d.i < len(d.data) {
+		switch d.data[d.i] {
+		case ',', ']', '}', ' ', '\t', '\n', '\r':
+			return rawJSON(d.data[start:d.i])
+		}
+		d.i++
+	}
+	return rawJSON(d.data[start:])
+}
+
+// stringEnd moves past the string that starts at d.i and returns where it ends.
+func (d *jsonScan) stringEnd() int {
+	for d.i++; d.data[d.i] != '"'; d.i++ {
+		if d.data[d.i] == '\\' {
+			d.i++
+		}
+	}
+	d.i++
+	return d.i
+}
+
+func (d *jsonScan) key() string {
+	start := d.i
+	raw := d.data[start:d.stringEnd()]
+	if bytes.IndexByte(raw, '\\') < 0 {
+		return string(raw[1 : len(raw)-1])
+	}
+	var k string
+	_ = json.Unmarshal(raw, &k) // valid: json.Valid accepted the document
+	return k
 }
 
 // merge sets the fields of override over o: objects merge member by member, anything else
@@ -119,6 +179,7 @@ func plain(v any) any {
 // MarshalJSON writes the object with its members in order.
 func (o *object) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
+	buf.Grow(o.size())
 	if err := o.encode(&buf); err != nil {
 		return nil, err
 	}
@@ -133,7 +194,7 @@ func (o *object) encode(w io.Writer) error {
 		if i > 0 {
 			io.WriteString(w, ",")
 		}
-		if err := encodeValue(w, k); err != nil {
+		if err := encodeKey(w, k); err != nil {
 			return err
 		}
 		io.WriteString(w, ":")
@@ -145,8 +206,50 @@ func (o *object) encode(w io.Writer) error {
 	return err
 }
 
+// size is about how many bytes o's JSON takes, to size its buffer.
+func (o *object) size() int {
+	n := 2
+	for _, k := range o.keys {
+		n += len(k) + 4 + valueSize(o.values[k])
+	}
+	return n
+}
+
+func valueSize(v any) int {
+	switch x := v.(type) {
+	case rawJSON:
+		return len(x)
+	case *object:
+		return x.size()
+	case []any:
+		n := 2
+		for _, item := range x {
+			n += valueSize(item) + 1
+		}
+		return n
+	}
+	return 16
+}
+
+// encodeKey writes a member's name, quoted as encodeValue would without its encoder where
+// the name needs no escape.
+func encodeKey(w io.Writer, k string) error {
+	for i := 0; i < len(k); i++ {
+		if c := k[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x80 {
+			return encodeValue(w, k)
+		}
+	}
+	io.WriteString(w, `"`)
+	io.WriteString(w, k)
+	_, err := io.WriteString(w, `"`)
+	return err
+}
+
 func encodeValue(w io.Writer, v any) error {
 	switch x := v.(type) {
+	case rawJSON:
+		_, err := w.Write(x)
+		return err
 	case *object:
 		return x.encode(w)
 	case []any:
@@ -212,5 +315,7 @@ func renderText(text string, data tmpl.Data, seed int64, key string, b *tmpl.Bud
 	if !tmpl.Has(text) {
 		return text, nil
 	}
-	return tmpl.Render(text, data, faker(seed, data.UserID, "template:"+key, 0), b)
+	f := faker(seed, data.UserID, "template:"+key, 0)
+	defer release(f)
+	return tmpl.Render(text, data, f, b)
 }

@@ -287,7 +287,7 @@ func documentInfo(docDetail json.RawMessage) (docType string, info json.RawMessa
 	if err != nil {
 		return "", nil, false
 	}
-	docType, _ = doc.values["docType"].(string)
+	docType, _ = doc.stringValue("docType")
 	if docType == "" {
 		return "", nil, false
 	}

@@ -46,6 +46,7 @@ func (e *Engine) StartSession(ctx context.Context, req StartRequest) (StartedSes
 	}
 	set := e.Set()
 	f := faker(e.seed, req.UserID, "started", int(seq))
+	defer release(f)
 	for {
 		sig := fmt.Sprintf("%012x", f.Uint64()&(1<<48-1))
 		if _, declared := set.signatures[sig]; declared {
