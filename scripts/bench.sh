@@ -104,6 +104,10 @@ trap bench_cleanup EXIT
 ship_build() { CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' "$@"; }
 ship_build -o "$work/idvmock" ./cmd/idvmock
 go build -o "$work/baseline" ./bench/baseline
+# The start-up floor: the baseline built as idvmock is, bare and with the package init of the
+# libraries idvmock links (-tags floor: kin-openapi, gofakeit, echo).
+ship_build -o "$work/floor-bare" ./bench/baseline
+ship_build -tags floor -o "$work/floor-libs" ./bench/baseline
 go build -o "$work/startup" ./bench/startup
 go build -o "$work/newtime-this" ./bench/newtime
 go_pkgs=(mockserver engine contract idvmocktest)
@@ -137,12 +141,20 @@ wait_for() {
 # now_ms: milliseconds since the epoch.
 now_ms() { date +%s%3N; }
 
-# Start-up: from exec to the first 200 on user_active, median of 5, logging as in production.
+# Start-up: from exec to the first 200 on user_active, median of 5, logging as in production;
+# alternately, the floor's two builds to their first 200.
 startups=()
+floor_bare=()
+floor_libs=()
+printf '{}' >"$work/floor-body.json"
 for _ in 1 2 3 4 5; do
   startups+=("$("$work/startup" -log "$work/startup.log" -H "$token" "http://127.0.0.1:$mock_port$path?$query" -- "$work/idvmock" serve --addr "127.0.0.1:$mock_port" --log-format json)")
+  floor_bare+=("$("$work/startup" -log "$work/startup-floor.log" "http://127.0.0.1:$base_port/" -- "$work/floor-bare" --addr "127.0.0.1:$base_port" --body "$work/floor-body.json")")
+  floor_libs+=("$("$work/startup" -log "$work/startup-floor.log" "http://127.0.0.1:$base_port/" -- "$work/floor-libs" --addr "127.0.0.1:$base_port" --body "$work/floor-body.json")")
 done
 startup_ms=$(printf '%s\n' "${startups[@]}" | sort -n | sed -n 3p)
+floor_bare_ms=$(printf '%s\n' "${floor_bare[@]}" | sort -n | sed -n 3p)
+floor_libs_ms=$(printf '%s\n' "${floor_libs[@]}" | sort -n | sed -n 3p)
 prev_startups=()
 prev_startup_ms=
 if [ -n "$against" ]; then
@@ -474,6 +486,9 @@ report() {
     }' "$work/runs"
   echo
   echo "start to first answer, raw (ms, 5 runs from exec to the first 200 on user_active): ${startups[*]}"
+  echo "  its floor, alternating with it (bench/baseline built as idvmock is, to its first 200): bare $floor_bare_ms ms (${floor_bare[*]});"
+  echo "  with the package init of the libraries idvmock links (-tags floor: kin-openapi, gofakeit, echo) $floor_libs_ms ms (${floor_libs[*]});"
+  echo "  idvmock's own start above that floor: $(awk -v a="$startup_ms" -v b="$floor_libs_ms" 'BEGIN {printf "%.1f", a - b}') ms"
   [ -z "$against" ] || echo "  previous ($against): ${prev_startups[*]}"
   echo "idvmocktest in one process (bench/newtime: Start, then the first answer through srv.Client; Close not timed):"
   echo "  first in the process: New $(newtime_figure "$work/newtime-this.txt" first-new) ms, to its first answer $(newtime_figure "$work/newtime-this.txt" first-answer) ms"
