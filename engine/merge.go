@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/idvmock/idvmock/internal/tmpl"
 )
@@ -102,7 +103,7 @@ func (d *jsonScan) value() any {
 		d.i++
 		return arr
 	case '"':
-		return rawJSON(d.data[d.i:d.stringEnd()])
+		return canonicalString(d.data[d.i:d.stringEnd()])
 	case 'n':
 		d.i += len("null")
 		return nil
@@ -116,6 +117,21 @@ func (d *jsonScan) value() any {
 		d.i++
 	}
 	return rawJSON(d.data[start:])
+}
+
+// canonicalString is a string's JSON text as encodeValue writes its value: as it is when it
+// has no escape (the usual case, and the long base64 images), else decoded and encoded again
+// without HTML escapes, so that "\u0026" comes out as "&" and "\ufffd" as the character, as
+// they did when every string was decoded.
+func canonicalString(raw []byte) rawJSON {
+	if bytes.IndexByte(raw, '\\') < 0 && utf8.Valid(raw) {
+		return raw
+	}
+	var s string
+	_ = json.Unmarshal(raw, &s) // valid: json.Valid accepted the document
+	var buf bytes.Buffer
+	_ = encodeValue(&buf, s)
+	return buf.Bytes()
 }
 
 // stringEnd moves past the string that starts at d.i and returns where it ends.

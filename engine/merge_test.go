@@ -104,3 +104,22 @@ func TestDecodeObjectKeepsStringsAsText(t *testing.T) {
 		t.Errorf("the long string is %T of %d bytes", o.values["big"], len(raw))
 	}
 }
+
+// A string with escapes comes out as encodeValue writes its value, as it did when every
+// string was decoded: without HTML escapes, U+FFFD as the character, "\/" as "/". Get
+// Profile's document fields and overridden Get Results depend on it.
+func TestDecodeObjectWritesEscapedStringsAsValues(t *testing.T) {
+	in := `{"a":"Tom \u0026 Jerry \u003cLtd\u003e","b":"\ufffd","c":"\/x","d":"line\nbreak \"q\" \u2028","e":"plain"}`
+	want := `{"a":"Tom & Jerry <Ltd>","b":"` + "\uFFFD" + `","c":"/x","d":"line\nbreak \"q\" \u2028","e":"plain"}`
+	o, err := decodeObject([]byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := o.MarshalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(out) != want {
+		t.Errorf("wrote %s\nwant  %s", out, want)
+	}
+}
