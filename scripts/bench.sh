@@ -486,10 +486,10 @@ report() {
     }' "$work/runs"
   echo
   echo "start to first answer, raw (ms, 5 runs from exec to the first 200 on user_active): ${startups[*]}"
+  [ -z "$against" ] || echo "  previous ($against): ${prev_startups[*]}"
   echo "  its floor, alternating with it (bench/baseline built as idvmock is, to its first 200): bare $floor_bare_ms ms (${floor_bare[*]});"
   echo "  with the package init of the libraries idvmock links (-tags floor: kin-openapi, gofakeit, echo) $floor_libs_ms ms (${floor_libs[*]});"
   echo "  idvmock's own start above that floor: $(awk -v a="$startup_ms" -v b="$floor_libs_ms" 'BEGIN {printf "%.1f", a - b}') ms"
-  [ -z "$against" ] || echo "  previous ($against): ${prev_startups[*]}"
   echo "idvmocktest in one process (bench/newtime: Start, then the first answer through srv.Client; Close not timed):"
   echo "  first in the process: New $(newtime_figure "$work/newtime-this.txt" first-new) ms, to its first answer $(newtime_figure "$work/newtime-this.txt" first-answer) ms"
   echo "  next $new_count, New (ms): $(newtime_figure "$work/newtime-this.txt" new)"
