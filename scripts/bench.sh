@@ -181,11 +181,13 @@ pids+=("$mock_pid")
 wait_for "http://127.0.0.1:$mock_port$path?$query"
 curl -fsS -H "$token" "http://127.0.0.1:$mock_port$path?$query" -o "$work/body.json"
 "$work/baseline" --addr "127.0.0.1:$base_port" --body "$work/body.json" &
-pids+=("$!")
+base_pid=$!
+pids+=("$base_pid")
 wait_for "http://127.0.0.1:$base_port/"
 if [ -n "$against" ]; then
   "$work/idvmock-previous" serve --addr "127.0.0.1:$prev_port" --log-format json >"$work/previous.out" 2>"$work/previous.log" &
-  pids+=("$!")
+  prev_pid=$!
+  pids+=("$prev_pid")
   wait_for "http://127.0.0.1:$prev_port$path?$query"
 fi
 "$work/validating" --addr "127.0.0.1:$floor_port" --body "$work/body.json" --spec openapi.yaml 2>"$work/validating.log" &
@@ -196,6 +198,12 @@ GOGC=50 "$work/idvmock" serve --addr "127.0.0.1:$gogc_port" --log-format json >"
 gogc_pid=$!
 pids+=("$gogc_pid")
 wait_for "http://127.0.0.1:$gogc_port$path?$query"
+# The process each load name puts to work: its CPU time per request is read around its run.
+declare -A load_pid=([baseline]=$base_pid [idvmock]=$mock_pid [validating]=$floor_pid [gogc50]=$gogc_pid [with-stream]=$mock_pid [with-page]=$mock_pid)
+[ -z "$against" ] || load_pid[previous]=$prev_pid
+clock_ticks=$(getconf CLK_TCK)
+# cpu_ticks PID: the user and system CPU time PID has used, in clock ticks.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
 # Prism serves the same openapi.yaml (its default: static examples, no --errors, request
 # validation on), its request log (info level, its default) to a file. It serves each path
@@ -278,9 +286,13 @@ viewer_stop() {
 # $work/runs. Any error fails the run, except for prism, whose socket timeouts and non-2xx
 # answers are counted and reported (wrk leaves timed-out requests out of its percentiles).
 load() {
-  local name=$1 url=$2 text rps p50 p99 timeouts errors
+  local name=$1 url=$2 text rps p50 p99 timeouts errors pid=${load_pid[$1]:-} ticks=0 cpu=-
   shift 2
+  [ -z "$pid" ] || ticks=$(cpu_ticks "$pid")
   text=$(wrk -t1 -c"$conns" -d"${seconds}s" --latency "$@" -H "$token" "$url")
+  if [ -n "$pid" ]; then
+    cpu=$(awk -v t="$(( $(cpu_ticks "$pid") - ticks ))" -v hz="$clock_ticks" '/requests in/ {printf "%.2f", t / hz * 1e6 / $1}' <<<"$text")
+  fi
   rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$text")
   p50=$(to_ms "$(awk '$1 == "50%" {print $2}' <<<"$text")")
   p99=$(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$text")")
@@ -289,8 +301,9 @@ load() {
   if [ "$name" != prism ] && grep -q 'Non-2xx\|Socket errors' <<<"$text"; then
     echo "$name: wrk saw errors:"; echo "$text"; exit 1
   fi
-  echo "$name $rps $p50 $p99 ${timeouts:-0} $errors" >>"$work/runs"
+  echo "$name $rps $p50 $p99 ${timeouts:-0} $errors $cpu" >>"$work/runs"
   printf '  %-11s %10.0f req/s   p50 %8.3f ms   p99 %8.3f ms' "$name" "$rps" "$p50" "$p99"
+  [ "$cpu" = - ] || printf '   CPU %6.2f us/req' "$cpu"
   if [ "${timeouts:-0}" != 0 ] || [ "$errors" != 0 ]; then printf '   (%s timeouts, %s other errors)' "${timeouts:-0}" "$errors"; fi
   echo
 }
@@ -466,20 +479,20 @@ report() {
     -v first_new="$(newtime_figure "$work/newtime-this.txt" first-new)" \
     -v median_new="$(newtime_figure "$work/newtime-this.txt" median-new)" \
     -v prev_startup="$prev_startup_ms" '
-    { rps[$1] += $2; p50[$1] += $3; p99[$1] += $4; timeouts[$1] += $5; errors[$1] += $6; n[$1]++ }
+    { rps[$1] += $2; p50[$1] += $3; p99[$1] += $4; timeouts[$1] += $5; errors[$1] += $6; n[$1]++; if ($7 != "-") cpu[$1] += $7 }
     END {
-      for (k in n) { rps[k] /= n[k]; p50[k] /= n[k]; p99[k] /= n[k] }
-      printf "mean of %d rounds      req/s       p50 ms    p99 ms\n", n["idvmock"]
-      printf "  baseline        %10.0f   %8.3f  %8.3f\n", rps["baseline"], p50["baseline"], p99["baseline"]
-      printf "  idvmock         %10.0f   %8.3f  %8.3f\n", rps["idvmock"], p50["idvmock"], p99["idvmock"]
-      printf "  validating      %10.0f   %8.3f  %8.3f   (bench/validating: the memory floor)\n", rps["validating"], p50["validating"], p99["validating"]
-      printf "  gogc50          %10.0f   %8.3f  %8.3f   (idvmock at GOGC=50)\n", rps["gogc50"], p50["gogc50"], p99["gogc50"]
-      if (n["previous"] > 0) printf "  previous        %10.0f   %8.3f  %8.3f   (%s)\n", rps["previous"], p50["previous"], p99["previous"], against
+      for (k in n) { rps[k] /= n[k]; p50[k] /= n[k]; p99[k] /= n[k]; cpu[k] /= n[k] }
+      printf "mean of %d rounds      req/s       p50 ms    p99 ms   CPU us/req (of the server)\n", n["idvmock"]
+      printf "  baseline        %10.0f   %8.3f  %8.3f   %6.2f\n", rps["baseline"], p50["baseline"], p99["baseline"], cpu["baseline"]
+      printf "  idvmock         %10.0f   %8.3f  %8.3f   %6.2f\n", rps["idvmock"], p50["idvmock"], p99["idvmock"], cpu["idvmock"]
+      printf "  validating      %10.0f   %8.3f  %8.3f   %6.2f   (bench/validating: the memory floor)\n", rps["validating"], p50["validating"], p99["validating"], cpu["validating"]
+      printf "  gogc50          %10.0f   %8.3f  %8.3f   %6.2f   (idvmock at GOGC=50)\n", rps["gogc50"], p50["gogc50"], p99["gogc50"], cpu["gogc50"]
+      if (n["previous"] > 0) printf "  previous        %10.0f   %8.3f  %8.3f   %6.2f   (%s)\n", rps["previous"], p50["previous"], p99["previous"], cpu["previous"], against
       if (n["prism"] > 0) printf "  prism           %10.0f   %8.3f  %8.3f   (%d timeouts, %d other errors in all)\n", rps["prism"], p50["prism"], p99["prism"], timeouts["prism"], errors["prism"]
-      if (n["with-stream"] > 0) printf "  with-stream     %10.0f   %8.3f  %8.3f\n", rps["with-stream"], p50["with-stream"], p99["with-stream"]
-      if (n["with-page"] > 0) printf "  with-page       %10.0f   %8.3f  %8.3f\n", rps["with-page"], p50["with-page"], p99["with-page"]
+      if (n["with-stream"] > 0) printf "  with-stream     %10.0f   %8.3f  %8.3f   %6.2f\n", rps["with-stream"], p50["with-stream"], p99["with-stream"], cpu["with-stream"]
+      if (n["with-page"] > 0) printf "  with-page       %10.0f   %8.3f  %8.3f   %6.2f\n", rps["with-page"], p50["with-page"], p99["with-page"], cpu["with-page"]
       tput = rps["idvmock"] / rps["baseline"]; lat = p99["idvmock"] / p99["baseline"]
-      printf "\nthroughput idvmock/baseline: %.2f (target >= 0.80): %s\n", tput, (tput >= 0.80 ? "met" : "MISSED")
+      printf "\nthroughput idvmock/baseline: %.3f (target >= 0.80): %s\n", tput, (tput >= 0.80 ? "met" : "MISSED")
       printf "p99 idvmock/baseline:        %.2f (target <= 1.50): %s\n", lat, (lat <= 1.5 ? "met" : "MISSED")
       printf "start to first answer:       %.1f ms (median of 5; target < 30 ms): %s\n", startup, (startup < 30 ? "met" : "MISSED")
       printf "idvmocktest.New after the first: %.2f ms (median of the next mocks in one process; target < 5 ms): %s\n", median_new, (median_new < 5 ? "met" : "MISSED")
@@ -488,7 +501,7 @@ report() {
       printf "  after all rounds, those with a dashboard open included: %.1f MB\n", peak_all / 1024
       printf "  its floor, bench/validating under the same load: %.1f MB, at %.2f of the baseline'"'"'s throughput\n", floor_peak / 1024, rps["validating"] / rps["baseline"]
       g = rps["gogc50"] / rps["baseline"]
-      printf "  idvmock at GOGC=50 under the same load: %.1f MB (%s), at %.3f of the baseline'"'"'s throughput (%s)\n", gogc_peak / 1024, (gogc_peak / 1024 < 30 ? "under 30 MB" : "not under 30 MB"), g, (g >= 0.80 ? "at least 0.80" : "below 0.80")
+      printf "  idvmock at GOGC=50 under the same load: %.1f MB (%s), at %.3f of the baseline'"'"'s throughput (%s) and %.3f of idvmock'"'"'s CPU per request\n", gogc_peak / 1024, (gogc_peak / 1024 < 30 ? "under 30 MB" : "not under 30 MB"), g, (g >= 0.80 ? "at least 0.80" : "below 0.80"), cpu["gogc50"] / cpu["idvmock"]
       if (n["prism"] > 0) {
         vs = rps["idvmock"] / rps["prism"]
         printf "throughput idvmock/Prism:    %.1f (target >= 30): %s", vs, (vs >= 30 ? "met" : "MISSED")
